@@ -1,0 +1,46 @@
+# eventkit developer tasks. `make serve` and `make test` set everything up themselves.
+VENV ?= .venv
+PY := $(VENV)/bin/python
+PYTHON ?= python3
+
+.PHONY: serve test lint fix bench bench-quick clean
+
+$(VENV)/.run-installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -e .
+	touch $@
+
+$(VENV)/.test-installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -e '.[test]'
+	touch $(VENV)/.run-installed $@
+
+## Install eventkit and run it on ./eventkit.db (SQLite, no other service).
+serve: $(VENV)/.run-installed
+	$(VENV)/bin/eventkit serve
+
+## Install the test extras and run the test suite (PostgreSQL tests run when
+## EVENTKIT_TEST_POSTGRES_URL is set, e.g. postgresql://postgres@127.0.0.1:5432/postgres).
+test: $(VENV)/.test-installed
+	$(PY) -m pytest -n 2
+
+lint: $(VENV)/.test-installed
+	$(VENV)/bin/ruff check eventkit tests bench
+	$(VENV)/bin/ruff format --check eventkit tests bench
+	$(VENV)/bin/mypy
+
+fix: $(VENV)/.test-installed
+	$(VENV)/bin/ruff check --fix eventkit tests bench
+	$(VENV)/bin/ruff format eventkit tests bench
+
+## Benchmarks print a baseline measured in the same run beside each figure.
+bench: $(VENV)/.test-installed
+	$(PY) bench/ingest.py
+
+bench-quick: $(VENV)/.test-installed
+	$(PY) bench/ingest.py --quick
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,1 @@
+"""The HTTP API (Litestar). Thin controllers over the domain services."""

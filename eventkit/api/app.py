@@ -1,0 +1,127 @@
+"""``create_app``: the one place where the API is wired together."""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from litestar import Litestar
+from litestar.enums import ScopeType
+from litestar.openapi import OpenAPIConfig
+from litestar.openapi.plugins import ScalarRenderPlugin
+from litestar.types import ASGIApp, Message, Receive, Scope, Send
+
+from eventkit import __version__
+from eventkit.api import capture, events, ops
+from eventkit.api.auth import KeyCache
+from eventkit.api.errors import exception_handlers
+from eventkit.api.runtime import Runtime
+from eventkit.config import Settings, load_settings
+from eventkit.logs import configure_logging
+from eventkit.plugins.manager import get_plugin_manager
+from eventkit.scheduler import build_scheduler
+
+__all__ = ["create_app", "create_app_from_env"]
+
+log = logging.getLogger("eventkit.server")
+
+_ROUTES = {"/v1/events", "/v1/identify", "/healthz", "/readyz", "/metrics"}
+
+
+def _metrics_middleware(app: ASGIApp) -> ASGIApp:
+    async def middleware(scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != ScopeType.HTTP:
+            await app(scope, receive, send)
+            return
+        started = time.perf_counter()
+        status = 500
+
+        async def send_wrapper(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+            await send(message)
+
+        try:
+            await app(scope, receive, send_wrapper)
+        finally:
+            runtime: Runtime | None = getattr(scope["app"].state, "runtime", None)
+            if runtime is not None:
+                path = scope["path"]
+                route = path if path in _ROUTES else "other"
+                runtime.metrics.requests.labels(route, str(status)).inc()
+                runtime.metrics.request_latency.labels(route).observe(time.perf_counter() - started)
+
+    return middleware
+
+
+def create_app(settings: Settings, *, runtime: Runtime | None = None) -> Litestar:
+    """Build the Litestar application for ``settings``.
+
+    The database schema must already be migrated (``eventkit serve`` does it).
+    """
+    rt = runtime or Runtime.build(settings)
+    pm = get_plugin_manager()
+
+    @asynccontextmanager
+    async def lifespan(app: Litestar) -> AsyncIterator[None]:
+        rt.writer.start()
+        rt.started = True
+        scheduler = build_scheduler(settings) if settings.scheduler.enabled else None
+        if scheduler is not None:
+            scheduler.start()
+        pm.hook.eventkit_startup(settings=settings)
+        log.info("eventkit %s ready on %s", __version__, settings.url)
+        try:
+            yield
+        finally:
+            rt.started = False
+            log.info("shutting down: draining %d queued events", rt.writer.queued_events)
+            if scheduler is not None:
+                scheduler.shutdown(wait=False)
+            await rt.writer.stop()
+            pm.hook.eventkit_shutdown(settings=settings)
+            rt.engine.dispose()
+            log.info("shutdown complete")
+
+    extra: list[Any] = []
+    for group in pm.hook.eventkit_routes(settings=settings):
+        extra.extend(group or [])
+    app = Litestar(
+        route_handlers=[
+            capture.capture_events,
+            events.list_events,
+            capture.identify,
+            ops.healthz,
+            ops.readyz,
+            ops.metrics,
+            *extra,
+        ],
+        lifespan=[lifespan],
+        exception_handlers=exception_handlers,  # type: ignore[arg-type]
+        middleware=[_metrics_middleware],
+        openapi_config=OpenAPIConfig(
+            title="eventkit",
+            version=__version__,
+            path="/schema",
+            description="Self-hosted product analytics for mobile apps. See docs/mobile_api.md.",
+            render_plugins=[ScalarRenderPlugin()],
+        ),
+        request_max_body_size=settings.server.max_request_bytes,
+        logging_config=None,
+        debug=False,
+    )
+    app.state.runtime = rt
+    app.state.key_cache = KeyCache(rt.engine)
+    app.state.settings = settings
+    return app
+
+
+def create_app_from_env() -> Litestar:
+    """Factory for ASGI servers: settings from ``$EVENTKIT_CONFIG`` and the environment."""
+    settings = load_settings()
+    configure_logging(settings.log)
+    return create_app(settings)

@@ -1,0 +1,92 @@
+"""API-key authentication. Keys are resolved against hashed storage, cached briefly."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections import OrderedDict
+
+from litestar import Request
+from sqlalchemy.engine import Engine
+
+from eventkit.errors import AuthError, PermissionDeniedError
+from eventkit.storage.apps import KeyKind, ResolvedKey, hash_key, resolve_key
+
+__all__ = ["KeyCache", "presented_key", "require_key"]
+
+_TTL_OK = 30.0
+_TTL_BAD = 5.0
+_MAX = 10_000
+
+
+class KeyCache:
+    """Maps a key's hash to what it grants, for ``_TTL_OK`` seconds (rotation and
+    revocation take effect within that time)."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self._cache: OrderedDict[str, tuple[float, ResolvedKey | None]] = OrderedDict()
+
+    async def resolve(self, key: str) -> ResolvedKey | None:
+        """What ``key`` grants, or None for an unknown or revoked key."""
+        digest = hash_key(key)
+        hit = self._cache.get(digest)
+        now = time.monotonic()
+        if hit is not None and hit[0] > now:
+            return hit[1]
+        found = await asyncio.to_thread(resolve_key, self.engine, key)
+        self._cache[digest] = (now + (_TTL_OK if found else _TTL_BAD), found)
+        self._cache.move_to_end(digest)
+        while len(self._cache) > _MAX:
+            self._cache.popitem(last=False)
+        return found
+
+    def clear(self) -> None:
+        """Forget every cached key."""
+        self._cache.clear()
+
+
+def presented_key(request: Request) -> str | None:  # type: ignore[type-arg]
+    """The key from ``Authorization: Bearer``, ``X-Eventkit-Key``, or Basic auth user."""
+    header = request.headers.get("authorization")
+    if header:
+        scheme, _, value = header.partition(" ")
+        if scheme.lower() == "bearer" and value.strip():
+            return value.strip()
+        if scheme.lower() == "basic" and value.strip():
+            import base64
+            import binascii
+
+            try:
+                user = base64.b64decode(value.strip()).decode().split(":", 1)[0]
+            except (binascii.Error, UnicodeDecodeError):
+                return None
+            return user or None
+    return request.headers.get("x-eventkit-key") or None
+
+
+async def require_key(request: Request, kind: KeyKind) -> ResolvedKey:  # type: ignore[type-arg]
+    """Authenticate the request with a key of ``kind``.
+
+    A secret key may do everything a write key may; a write key may only capture and
+    evaluate flags.
+
+    Raises:
+        AuthError: no key, or an unknown/revoked one (401).
+        PermissionDeniedError: a write key where a secret key is needed (403).
+    """
+    key = presented_key(request)
+    if not key:
+        raise AuthError(
+            "missing API key: send it as 'Authorization: Bearer <key>' or 'X-Eventkit-Key: <key>'"
+        )
+    cache: KeyCache = request.app.state.key_cache
+    found = await cache.resolve(key)
+    if found is None:
+        raise AuthError(
+            "unknown or revoked API key; `eventkit apps show <app>` lists the active key "
+            "prefixes and `eventkit keys rotate` issues new keys"
+        )
+    if kind == "secret" and found.kind != "secret":
+        raise PermissionDeniedError("this endpoint needs the app's secret key, not its write key")
+    return found

@@ -1,0 +1,40 @@
+"""What a running server holds: engine, writer, services, metrics."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+
+from sqlalchemy.engine import Engine
+
+from eventkit.config import Settings
+from eventkit.ingest.capture import CaptureService
+from eventkit.ingest.writer import GroupCommitWriter
+from eventkit.metrics import Metrics
+from eventkit.storage.engine import make_engine
+from eventkit.storage.events import EventStore
+
+__all__ = ["Runtime"]
+
+log = logging.getLogger("eventkit.server")
+
+
+@dataclass
+class Runtime:
+    """The server's long-lived objects, built at startup, closed at shutdown."""
+
+    settings: Settings
+    engine: Engine
+    metrics: Metrics
+    writer: GroupCommitWriter
+    capture: CaptureService
+    started: bool = field(default=False)
+
+    @classmethod
+    def build(cls, settings: Settings) -> Runtime:
+        """Create the engine and services (nothing is started)."""
+        engine = make_engine(settings)
+        metrics = Metrics()
+        writer = GroupCommitWriter(EventStore(engine), settings.ingest, metrics)
+        capture = CaptureService(settings, writer, metrics)
+        return cls(settings, engine, metrics, writer, capture)

@@ -1,0 +1,1 @@
+"""Capture: the canonical event, the native wire schema, validation, limits, clock skew."""

@@ -1,0 +1,69 @@
+"""The root ``eventkit`` command."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from eventkit import __version__
+from eventkit.cli import apps, config_cmd, db, events, keys
+from eventkit.cli.context import CliState
+from eventkit.cli.output import fail
+from eventkit.cli.serve import serve
+from eventkit.errors import EventKitError
+from eventkit.plugins.manager import get_plugin_manager
+
+__all__ = ["app", "main"]
+
+app = typer.Typer(
+    name="eventkit",
+    help="Self-hosted product analytics for mobile apps.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    rich_markup_mode="rich",
+)
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"eventkit {__version__}")
+        raise typer.Exit
+
+
+@app.callback()
+def root(
+    ctx: typer.Context,
+    config: Annotated[
+        Path | None,
+        typer.Option(
+            "--config",
+            "-c",
+            envvar="EVENTKIT_CONFIG",
+            help="Config file (default: ./eventkit.toml if present).",
+        ),
+    ] = None,
+    version: Annotated[
+        bool, typer.Option("--version", callback=_version, is_eager=True, help="Show version.")
+    ] = False,
+) -> None:
+    """eventkit: capture events, inspect them, manage apps and keys."""
+    ctx.obj = CliState(config_path=config)
+
+
+app.command("serve")(serve)
+app.add_typer(apps.app, name="apps")
+app.add_typer(keys.app, name="keys")
+app.add_typer(events.app, name="events")
+app.add_typer(db.app, name="db")
+app.add_typer(config_cmd.app, name="config")
+get_plugin_manager().hook.eventkit_cli_commands(app=app)
+
+
+def main() -> None:
+    """Console-script entry point: eventkit errors become one line and exit code 1."""
+    try:
+        app()
+    except EventKitError as exc:
+        fail(exc)

@@ -1,0 +1,221 @@
+"""``eventkit events``: list, tail and send events."""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+import uuid
+from datetime import UTC, datetime
+from typing import Annotated, Any
+
+import httpx
+import typer
+from sqlalchemy.engine import Engine
+
+from eventkit.cli.context import state
+from eventkit.cli.output import Format, FormatOption, console, render, render_one
+from eventkit.errors import AuthError, InvalidRequestError
+from eventkit.storage.apps import get_app, list_apps
+from eventkit.storage.events import EventFilter, last_event_id, query_events
+from eventkit.storage.models import Event
+from eventkit.timeutil import from_us, parse_when
+
+__all__ = ["app"]
+
+app = typer.Typer(help="List, tail and send events.", no_args_is_help=True)
+
+AppOption = Annotated[str | None, typer.Option("--app", "-a", help="App name (default: all).")]
+NameOption = Annotated[str | None, typer.Option("--name", "-n", help="Only this event name.")]
+UserOption = Annotated[str | None, typer.Option("--user", "-u", help="Only this user_id.")]
+COLUMNS = [
+    "time",
+    "app",
+    "name",
+    "user_id",
+    "anonymous_id",
+    "session_id",
+    "platform",
+    "app_version",
+    "event_id",
+    "properties",
+]
+
+
+def _when(value: str | None, option: str) -> int | None:
+    if value is None:
+        return None
+    try:
+        return parse_when(value)
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc), param_hint=option) from None
+
+
+def _app_ids(engine: Engine, name: str | None) -> tuple[int | None, dict[int, str]]:
+    names = {a.id: a.name for a in list_apps(engine)}
+    if name is None:
+        return None, names
+    return get_app(engine, name, count_events=False).id, names
+
+
+def _row(e: Event, names: dict[int, str]) -> dict[str, Any]:
+    return {
+        "time": from_us(e.ts).isoformat(timespec="milliseconds"),
+        "app": names.get(e.app_id, e.app_id),
+        "name": e.name,
+        "user_id": e.user_id,
+        "anonymous_id": e.anonymous_id,
+        "session_id": e.session_id,
+        "platform": e.platform,
+        "app_version": e.app_version,
+        "event_id": str(e.event_id),
+        "properties": e.properties,
+        "context": e.context,
+        "received_at": from_us(e.received_at).isoformat(timespec="milliseconds"),
+        "source": e.source,
+    }
+
+
+@app.command("list")
+def list_(
+    ctx: typer.Context,
+    app_name: AppOption = None,
+    name: NameOption = None,
+    user: UserOption = None,
+    since: Annotated[str | None, typer.Option(help="From: ISO time or span (2h, 7d).")] = None,
+    until: Annotated[str | None, typer.Option(help="Until (exclusive).")] = None,
+    limit: Annotated[int, typer.Option(min=1, max=100_000, help="Most events shown.")] = 50,
+    fmt: FormatOption = Format.table,
+) -> None:
+    """List events, newest first."""
+    engine = state(ctx).engine()
+    app_id, names = _app_ids(engine, app_name)
+    flt = EventFilter(
+        app_id=app_id,
+        name=name,
+        user_id=user,
+        since=_when(since, "--since"),
+        until=_when(until, "--until"),
+    )
+    rows = [_row(e, names) for e in query_events(engine, flt, limit=limit)]
+    cols = COLUMNS if fmt is Format.table else [*COLUMNS, "context", "received_at", "source"]
+    render(
+        rows,
+        fmt,
+        columns=cols,
+        title="events",
+        empty="no events yet: send one with curl (README.md) or `eventkit events send`",
+    )
+
+
+@app.command("tail")
+def tail(
+    ctx: typer.Context,
+    app_name: AppOption = None,
+    name: NameOption = None,
+    user: UserOption = None,
+    interval: Annotated[float, typer.Option(min=0.05, help="Seconds between polls.")] = 1.0,
+    max_events: Annotated[
+        int | None, typer.Option("--max", min=1, help="Stop after this many events.")
+    ] = None,
+    duration: Annotated[
+        float | None, typer.Option("--for", min=0.1, help="Stop after this many seconds.")
+    ] = None,
+    fmt: FormatOption = Format.table,
+) -> None:
+    """Follow new events as they arrive (Ctrl-C to stop). --format json prints NDJSON."""
+    engine = state(ctx).engine()
+    app_id, names = _app_ids(engine, app_name)
+    after = last_event_id(engine, app_id)
+    seen = 0
+    deadline = time.monotonic() + duration if duration else None
+    if fmt is Format.table:
+        console.print("[dim]waiting for events… (Ctrl-C to stop)[/dim]")
+    try:
+        while deadline is None or time.monotonic() < deadline:
+            flt = EventFilter(app_id=app_id, name=name, user_id=user, after_id=after)
+            batch = query_events(engine, flt, limit=1000, newest_first=False)
+            for e in batch:
+                assert e.id is not None
+                after = max(after, e.id)
+                row = _row(e, names)
+                if fmt is Format.table:
+                    console.print(
+                        f"[dim]{row['time']}[/dim] [cyan]{row['app']}[/cyan] "
+                        f"[bold]{e.name}[/bold] {e.user_id or e.anonymous_id} "
+                        f"{json.dumps(e.properties, default=str)}",
+                        highlight=False,
+                    )
+                else:
+                    sys.stdout.write(json.dumps(row, default=str) + "\n")
+                    sys.stdout.flush()
+                seen += 1
+                if max_events is not None and seen >= max_events:
+                    return
+            if not batch:
+                time.sleep(interval)
+            else:
+                names.update({a.id: a.name for a in list_apps(engine)})
+    except KeyboardInterrupt:
+        pass
+
+
+def _properties(items: list[str]) -> dict[str, Any]:
+    props: dict[str, Any] = {}
+    for item in items:
+        key, sep, value = item.partition("=")
+        if not sep or not key:
+            raise typer.BadParameter(f"{item!r} is not KEY=VALUE", param_hint="--property")
+        try:
+            props[key] = json.loads(value)
+        except json.JSONDecodeError:
+            props[key] = value
+    return props
+
+
+@app.command("send")
+def send(
+    ctx: typer.Context,
+    name: Annotated[str, typer.Option("--name", "-n", help="Event name.")] = "test_event",
+    user: Annotated[str | None, typer.Option("--user", "-u", help="user_id.")] = None,
+    anonymous_id: Annotated[str | None, typer.Option(help="anonymous_id (device).")] = None,
+    prop: Annotated[
+        list[str] | None, typer.Option("--property", "-p", help="KEY=VALUE (JSON values ok).")
+    ] = None,
+    count: Annotated[int, typer.Option(min=1, max=1000, help="Events in the batch.")] = 1,
+    url: Annotated[str | None, typer.Option(help="Server URL (default: from config).")] = None,
+    key: Annotated[str | None, typer.Option(envvar="EVENTKIT_WRITE_KEY", help="Write key.")] = None,
+    fmt: FormatOption = Format.table,
+) -> None:
+    """Send a test event to a running server over HTTP and print the verdict."""
+    if not key:
+        raise AuthError("pass --key or set EVENTKIT_WRITE_KEY to the app's write key")
+    base = (url or state(ctx).settings.url).rstrip("/")
+    now = datetime.now(UTC).isoformat()
+    events = [
+        {
+            "event_id": str(uuid.uuid4()),
+            "name": name,
+            "timestamp": now,
+            "user_id": user,
+            "anonymous_id": anonymous_id or (None if user else "cli"),
+            "properties": _properties(prop or []),
+            "context": {"library": {"name": "eventkit-cli"}},
+        }
+        for _ in range(count)
+    ]
+    try:
+        resp = httpx.post(
+            f"{base}/v1/events",
+            json={"sent_at": now, "events": events},
+            headers={"Authorization": f"Bearer {key}"},
+            timeout=30,
+        )
+    except httpx.HTTPError as exc:
+        raise InvalidRequestError(
+            f"cannot reach {base}: {exc}; is `eventkit serve` running?"
+        ) from None
+    body = resp.json()
+    if resp.status_code >= 400 and "accepted" not in body:
+        raise InvalidRequestError(f"{resp.status_code}: {body.get('message', body)}")
+    render_one({"status": resp.status_code, **body}, fmt, title=f"POST {base}/v1/events")

@@ -1,0 +1,97 @@
+"""Output for the CLI: Rich tables on a terminal, JSON or CSV for scripts, and the one
+place where eventkit errors become a message and an exit code."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import sys
+from collections.abc import Sequence
+from enum import StrEnum
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from eventkit.errors import EventKitError
+
+__all__ = ["Format", "FormatOption", "console", "err_console", "fail", "render"]
+
+console = Console()
+err_console = Console(stderr=True)
+
+
+class Format(StrEnum):
+    """Output formats."""
+
+    table = "table"
+    json = "json"
+    csv = "csv"
+
+
+FormatOption = Annotated[
+    Format, typer.Option("--format", "-f", help="table for people; json or csv for scripts.")
+]
+
+
+def _cell(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, dict | list):
+        return json.dumps(value, separators=(",", ":"), default=str)
+    return str(value)
+
+
+def render(
+    rows: Sequence[dict[str, Any]],
+    fmt: Format,
+    *,
+    columns: Sequence[str] | None = None,
+    title: str | None = None,
+    empty: str = "nothing to show",
+) -> None:
+    """Print rows as a table, a JSON array or CSV."""
+    cols = list(columns or (rows[0].keys() if rows else []))
+    if fmt is Format.json:
+        sys.stdout.write(json.dumps(list(rows), indent=2, default=str) + "\n")
+        return
+    if fmt is Format.csv:
+        buf = io.StringIO()
+        writer = csv.DictWriter(buf, fieldnames=cols, extrasaction="ignore")
+        writer.writeheader()
+        for row in rows:
+            writer.writerow({c: _cell(row.get(c)) for c in cols})
+        sys.stdout.write(buf.getvalue())
+        return
+    if not rows:
+        console.print(f"[dim]{empty}[/dim]")
+        return
+    table = Table(title=title, header_style="bold cyan")
+    for c in cols:
+        table.add_column(c)
+    for row in rows:
+        table.add_row(*(_cell(row.get(c)) for c in cols))
+    console.print(table)
+
+
+def render_one(obj: dict[str, Any], fmt: Format, *, title: str | None = None) -> None:
+    """Print one object: key/value table, JSON object, or a one-row CSV."""
+    if fmt is Format.json:
+        sys.stdout.write(json.dumps(obj, indent=2, default=str) + "\n")
+    elif fmt is Format.csv:
+        render([obj], fmt)
+    else:
+        table = Table(title=title, show_header=False)
+        table.add_column(style="bold cyan")
+        table.add_column()
+        for k, v in obj.items():
+            table.add_row(k, _cell(v))
+        console.print(table)
+
+
+def fail(exc: EventKitError) -> None:
+    """Print an eventkit error as one line and exit 1."""
+    err_console.print(f"[bold red]error:[/bold red] {exc.message}", highlight=False)
+    raise SystemExit(1)

@@ -1,0 +1,123 @@
+"""``eventkit serve``: migrate, bootstrap, and run the capture API with its scheduler."""
+
+from __future__ import annotations
+
+import os
+from typing import Annotated
+
+import typer
+
+from eventkit.bootstrap import ensure_default_app
+from eventkit.cli.apps import print_new_keys
+from eventkit.cli.context import state
+from eventkit.cli.output import console
+from eventkit.config import CONFIG_ENV, Settings
+from eventkit.errors import MigrationError
+from eventkit.logs import configure_logging
+from eventkit.storage.engine import make_engine
+from eventkit.storage.migrate import status, upgrade
+
+__all__ = ["serve"]
+
+FACTORY = "eventkit.api.app:create_app_from_env"
+
+
+def prepare_database(settings: Settings) -> None:
+    """Migrate (or check) the schema and create the default app on first start."""
+    engine = make_engine(settings)
+    try:
+        if settings.auto_migrate:
+            upgrade(engine)
+        else:
+            st = status(engine)
+            if not st.up_to_date:
+                raise MigrationError(
+                    f"{len(st.pending)} migrations are pending and auto_migrate is off: "
+                    "run `eventkit db upgrade`"
+                )
+        keys = ensure_default_app(engine, settings.default_app)
+        if keys is not None:
+            print_new_keys(keys, settings.url)
+            console.print(
+                "  try it:\n"
+                f"  curl -X POST {settings.url}/v1/events -H 'Authorization: Bearer "
+                f"{keys.write_key}' \\\n"
+                '    -H \'Content-Type: application/json\' -d \'{"events": [{"event_id": '
+                '"\'$(uuidgen)\'", "name": "app_open", "timestamp": "\'$(date -u '
+                '+%FT%TZ)\'", "anonymous_id": "device-1"}]}\'\n',
+                highlight=False,
+                soft_wrap=True,
+            )
+    finally:
+        engine.dispose()
+
+
+def _run_server(settings: Settings) -> None:
+    s = settings.server
+    if s.server == "granian":
+        from granian.constants import Interfaces
+        from granian.server import Server
+
+        Server(
+            FACTORY,
+            address=s.host,
+            port=s.port,
+            interface=Interfaces.ASGI,
+            workers=s.workers,
+            factory=True,
+            log_enabled=settings.log.access_log,
+            log_access=settings.log.access_log,
+            backlog=2048,
+        ).serve()
+    else:
+        import uvicorn
+
+        uvicorn.run(
+            FACTORY,
+            host=s.host,
+            port=s.port,
+            workers=s.workers,
+            factory=True,
+            access_log=settings.log.access_log,
+            log_config=None,
+            lifespan="on",
+        )
+
+
+def serve(
+    ctx: typer.Context,
+    host: Annotated[str | None, typer.Option(help="Bind address (server.host).")] = None,
+    port: Annotated[int | None, typer.Option(help="TCP port (server.port).")] = None,
+    server: Annotated[
+        str | None, typer.Option(help="ASGI server: granian or uvicorn (server.server).")
+    ] = None,
+    workers: Annotated[int | None, typer.Option(help="Processes (server.workers).")] = None,
+    migrate: Annotated[
+        bool, typer.Option("--migrate/--no-migrate", help="Apply pending migrations first.")
+    ] = True,
+) -> None:
+    """Run the capture API and the scheduler on the configured database."""
+    st = state(ctx)
+    # Worker processes rebuild the settings from the environment: pass overrides there.
+    overrides = {
+        "SERVER__HOST": host,
+        "SERVER__PORT": port,
+        "SERVER__SERVER": server,
+        "SERVER__WORKERS": workers,
+    }
+    if not migrate:
+        overrides["AUTO_MIGRATE"] = "false"
+    for key, value in overrides.items():
+        if value is not None:
+            os.environ[f"EVENTKIT_{key}"] = str(value)
+    if st.config_path is not None:
+        os.environ[CONFIG_ENV] = str(st.config_path.resolve())
+    st._settings = None
+    settings = st.settings
+    configure_logging(settings.log)
+    prepare_database(settings)
+    console.print(
+        f"[bold]eventkit[/bold] serving on {settings.url} "
+        f"({settings.server.server}, database {settings.database_url.split('@')[-1]})"
+    )
+    _run_server(settings)

@@ -1,0 +1,279 @@
+"""Settings: ``eventkit.toml`` (or ``--config PATH``), overridden by ``EVENTKIT_*``
+environment variables, validated once at start.
+
+Environment variables name a key by its path in upper case, with ``__`` between a
+section and its key: ``EVENTKIT_DATABASE_URL``, ``EVENTKIT_LIMITS__MAX_BATCH_EVENTS``.
+Every key is documented in ``config.example.toml`` and ``docs/configuration.md``.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from eventkit.errors import ConfigError
+
+__all__ = [
+    "IngestSettings",
+    "LimitSettings",
+    "LogSettings",
+    "SchedulerSettings",
+    "ServerSettings",
+    "Settings",
+    "SqliteSettings",
+    "load_settings",
+    "masked",
+]
+
+ENV_PREFIX = "EVENTKIT_"
+CONFIG_ENV = "EVENTKIT_CONFIG"
+DEFAULT_CONFIG_FILE = "eventkit.toml"
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+
+
+class ServerSettings(_Section):
+    """How ``eventkit serve`` listens."""
+
+    host: str = Field("127.0.0.1", description="Address to bind; 0.0.0.0 for all interfaces.")
+    port: int = Field(8000, ge=1, le=65535, description="TCP port.")
+    server: Literal["granian", "uvicorn"] = Field(
+        "granian", description="ASGI server. granian measured fastest (docs/performance.md)."
+    )
+    workers: int = Field(
+        1, ge=1, le=64, description="Server processes. One writer per process; 1 is best on SQLite."
+    )
+    public_url: str = Field(
+        "",
+        description="URL printed for clients to send events to; derived from host:port if empty.",
+    )
+    max_request_bytes: int = Field(
+        10 * 1024 * 1024, ge=1024, description="Largest request body accepted on the wire."
+    )
+
+
+class LogSettings(_Section):
+    """Logging."""
+
+    level: Literal["debug", "info", "warning", "error"] = "info"
+    format: Literal["text", "json"] = Field("text", description="json for log shippers.")
+    access_log: bool = Field(False, description="Log every HTTP request.")
+
+
+class LimitSettings(_Section):
+    """Capture limits. Each one is answered with a 4xx body naming the limit."""
+
+    max_body_bytes: int = Field(
+        5 * 1024 * 1024, ge=1024, description="Largest body after decompression."
+    )
+    max_batch_events: int = Field(1000, ge=1, le=100_000, description="Events in one batch.")
+    max_properties_bytes: int = Field(
+        32 * 1024, ge=64, description="Encoded size of one event's properties (and context)."
+    )
+    max_property_depth: int = Field(
+        5, ge=1, le=64, description="Nesting depth of objects and arrays in properties."
+    )
+    max_name_length: int = Field(200, ge=1, le=10_000, description="Characters in an event name.")
+    max_id_length: int = Field(
+        200, ge=8, le=10_000, description="Characters in a user/anon/session id."
+    )
+    max_future_seconds: int = Field(
+        3600, ge=0, description="How far past receipt a (skew-corrected) timestamp may be."
+    )
+    max_past_days: int = Field(
+        0, ge=0, description="Reject events older than this many days; 0 keeps everything."
+    )
+
+
+class IngestSettings(_Section):
+    """The group-commit writer."""
+
+    flush_max_events: int = Field(
+        10_000, ge=1, description="Most events written in one transaction."
+    )
+    queue_max_events: int = Field(
+        200_000, ge=1, description="Events waiting for the writer before capture answers 503."
+    )
+    commit_timeout_seconds: float = Field(
+        30.0, gt=0, description="How long a request waits for its commit before answering 503."
+    )
+
+
+class SqliteSettings(_Section):
+    """SQLite tuning (ignored on PostgreSQL)."""
+
+    synchronous: Literal["full", "normal"] = Field(
+        "full", description="full: a commit survives power loss; normal: only a process crash."
+    )
+    cache_size_mb: int = Field(256, ge=2, description="Page cache per connection.")
+    busy_timeout_ms: int = Field(10_000, ge=0, description="Wait for a lock before failing.")
+    mmap_size_mb: int = Field(256, ge=0, description="Memory-mapped I/O; 0 disables.")
+
+
+class SchedulerSettings(_Section):
+    """The background job loop started by ``eventkit serve``."""
+
+    enabled: bool = Field(True, description="Run scheduled jobs in this process.")
+
+
+class Settings(_Section):
+    """All of eventkit's settings."""
+
+    database_url: str = Field(
+        "sqlite:///eventkit.db",
+        description="sqlite:///path.db or postgresql://user:pass@host:5432/db",
+    )
+    auto_migrate: bool = Field(True, description="Apply pending migrations on serve.")
+    default_app: str = Field(
+        "default", description="App created, with keys printed once, on first start."
+    )
+    server: ServerSettings = Field(default_factory=ServerSettings)
+    log: LogSettings = Field(default_factory=LogSettings)
+    limits: LimitSettings = Field(default_factory=LimitSettings)
+    ingest: IngestSettings = Field(default_factory=IngestSettings)
+    sqlite: SqliteSettings = Field(default_factory=SqliteSettings)
+    scheduler: SchedulerSettings = Field(default_factory=SchedulerSettings)
+
+    #: Where these settings came from, for ``config show``; not a setting.
+    source: str = Field("defaults", exclude=True)
+
+    @field_validator("database_url")
+    @classmethod
+    def _check_url(cls, value: str) -> str:
+        if not value.startswith(("sqlite:", "postgresql:", "postgresql+psycopg:", "postgres:")):
+            raise ValueError(
+                "must start with sqlite:/// (a file) or postgresql:// (a server), "
+                "e.g. sqlite:///eventkit.db"
+            )
+        return value
+
+    @property
+    def is_sqlite(self) -> bool:
+        """True when the database is an SQLite file."""
+        return self.database_url.startswith("sqlite:")
+
+    @property
+    def url(self) -> str:
+        """The URL clients send events to."""
+        if self.server.public_url:
+            return self.server.public_url.rstrip("/")
+        wildcard = ("0.0.0.0", "::", "127.0.0.1")  # noqa: S104 - compared, never bound
+        host = "localhost" if self.server.host in wildcard else self.server.host
+        return f"http://{host}:{self.server.port}"
+
+
+def _env_overrides(environ: dict[str, str]) -> dict[str, Any]:
+    """Turn ``EVENTKIT_A__B=v`` into ``{"a": {"b": "v"}}``."""
+    tree: dict[str, Any] = {}
+    skip = {CONFIG_ENV, "EVENTKIT_TEST_POSTGRES_URL", "EVENTKIT_LOAD_PLUGINS"}
+    for name, value in environ.items():
+        if not name.startswith(ENV_PREFIX) or name in skip:
+            continue
+        path = name[len(ENV_PREFIX) :].lower().split("__")
+        node = tree
+        for part in path[:-1]:
+            node = node.setdefault(part, {})
+            if not isinstance(node, dict):
+                raise ConfigError(f"{name}: {part} is a value, not a section")
+        node[path[-1]] = value
+    return tree
+
+
+def _merge(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
+    out = dict(base)
+    for key, value in over.items():
+        if isinstance(value, dict) and isinstance(out.get(key), dict):
+            out[key] = _merge(out[key], value)
+        else:
+            out[key] = value
+    return out
+
+
+def _format_errors(exc: ValidationError, source: str) -> str:
+    lines = [f"invalid configuration ({source}):"]
+    for err in exc.errors():
+        key = ".".join(str(p) for p in err["loc"])
+        env = ENV_PREFIX + "__".join(str(p) for p in err["loc"]).upper()
+        msg = err["msg"]
+        if err["type"] == "extra_forbidden":
+            msg = "unknown key; see config.example.toml for the keys eventkit reads"
+        lines.append(f"  {key} = {err.get('input')!r}: {msg} (in the file, or {env})")
+    return "\n".join(lines)
+
+
+def load_settings(
+    path: str | Path | None = None, environ: dict[str, str] | None = None
+) -> Settings:
+    """Load settings from a TOML file and the environment.
+
+    Args:
+        path: the config file; defaults to ``$EVENTKIT_CONFIG`` or ``./eventkit.toml``
+            when that exists. A path given explicitly must exist.
+        environ: the environment to read overrides from (``os.environ`` by default).
+
+    Raises:
+        ConfigError: the file is unreadable or a value is invalid; the message names the
+            key, the value and how to fix it.
+    """
+    env = dict(os.environ if environ is None else environ)
+    explicit = path is not None or CONFIG_ENV in env
+    file = Path(path or env.get(CONFIG_ENV) or DEFAULT_CONFIG_FILE)
+    data: dict[str, Any] = {}
+    sources = []
+    if file.exists():
+        try:
+            data = tomllib.loads(file.read_text(encoding="utf-8"))
+        except (OSError, tomllib.TOMLDecodeError) as exc:
+            raise ConfigError(f"cannot read config file {file}: {exc}") from exc
+        sources.append(str(file))
+    elif explicit:
+        raise ConfigError(
+            f"config file {file} does not exist; create it from config.example.toml "
+            "or leave --config/EVENTKIT_CONFIG unset to use defaults"
+        )
+    overrides = _env_overrides(env)
+    if overrides:
+        sources.append("environment")
+    data = _merge(data, overrides)
+    source = " + ".join(sources) or "defaults"
+    try:
+        settings = Settings.model_validate({**data, "source": source})
+    except ValidationError as exc:
+        raise ConfigError(_format_errors(exc, source)) from None
+    return settings
+
+
+SECRET_HINTS = ("password", "secret", "token", "key")
+
+
+def masked(settings: Settings) -> dict[str, Any]:
+    """The effective settings as a dict, with secrets (passwords in URLs, keys) masked."""
+    data = settings.model_dump(mode="json")
+    data["database_url"] = _mask_url(data["database_url"])
+
+    def walk(node: dict[str, Any]) -> None:
+        for key, value in node.items():
+            if isinstance(value, dict):
+                walk(value)
+            elif isinstance(value, str) and value and any(h in key for h in SECRET_HINTS):
+                node[key] = "********"
+
+    walk(data)
+    return data
+
+
+def _mask_url(url: str) -> str:
+    if "://" not in url or "@" not in url:
+        return url
+    scheme, rest = url.split("://", 1)
+    creds, host = rest.rsplit("@", 1)
+    if ":" in creds:
+        user = creds.split(":", 1)[0]
+        return f"{scheme}://{user}:********@{host}"
+    return url

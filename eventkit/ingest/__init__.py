@@ -1,0 +1,1 @@
+"""Ingest: the pipeline from validated events to durable storage."""

@@ -1,0 +1,245 @@
+"""The capture service: native batches and identify calls in, verdicts out.
+
+Interfaces (the HTTP API, ``eventkit events send``) call this; it never sees HTTP.
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+import msgspec
+
+from eventkit.capture.decode import decode_body
+from eventkit.capture.schema import CanonicalEvent, Envelope, IdentifyRequest
+from eventkit.capture.validate import (
+    FieldError,
+    check_event,
+    check_properties,
+    timestamp_us,
+)
+from eventkit.config import Settings
+from eventkit.errors import InvalidEventError, InvalidRequestError, PayloadTooLargeError
+from eventkit.ingest.writer import GroupCommitWriter
+from eventkit.metrics import Metrics
+from eventkit.storage.users import ProfileOp
+from eventkit.timeutil import now_us
+
+__all__ = ["BatchResult", "CaptureService", "IdentifyResult", "Rejection"]
+
+_envelope = msgspec.json.Decoder(Envelope)
+_identify = msgspec.json.Decoder(IdentifyRequest)
+_canonical = msgspec.json.Encoder()
+#: Namespace of identify event ids derived from the request (so retries deduplicate).
+IDENTIFY_NAMESPACE = uuid.UUID("5b0c3e8e-7f4a-4d52-9a55-2f1f0f7f3a10")
+
+
+class FieldReason(msgspec.Struct):
+    """One problem with one field."""
+
+    field: str
+    message: str
+
+
+class Rejection(msgspec.Struct):
+    """A rejected event: its position in the batch, its id if readable, and why."""
+
+    index: int
+    event_id: str | None
+    errors: list[FieldReason]
+
+
+class BatchResult(msgspec.Struct):
+    """The verdict on a batch."""
+
+    accepted: int
+    duplicates: int
+    rejected: list[Rejection]
+    duplicate_event_ids: list[str] = []
+
+
+class IdentifyResult(msgspec.Struct):
+    """The verdict on an identify call."""
+
+    event_id: str
+    duplicate: bool
+
+
+def _reasons(errors: list[FieldError]) -> list[FieldReason]:
+    return [FieldReason(field=f, message=m) for f, m in errors]
+
+
+def _decode_error(exc: msgspec.DecodeError | msgspec.ValidationError, what: str) -> str:
+    text = str(exc)
+    if isinstance(exc, msgspec.ValidationError):
+        return f"the {what} body does not match the schema: {text} (docs/mobile_api.md)"
+    return f"the {what} body is not valid JSON: {text}"
+
+
+class CaptureService:
+    """Validates native batches and hands accepted events to the writer."""
+
+    def __init__(self, settings: Settings, writer: GroupCommitWriter, metrics: Metrics) -> None:
+        self.settings = settings
+        self.limits = settings.limits
+        self.writer = writer
+        self.metrics = metrics
+
+    def _body(self, body: bytes, content_encoding: str | None) -> bytes:
+        return decode_body(body, content_encoding, self.limits.max_body_bytes)
+
+    def validate_batch(
+        self,
+        app_id: int,
+        body: bytes,
+        *,
+        content_encoding: str | None = None,
+        ip: str | None = None,
+        received_at: int | None = None,
+    ) -> tuple[list[CanonicalEvent], list[Rejection]]:
+        """Decode and validate a batch: the accepted events and the rejections.
+
+        Raises:
+            InvalidRequestError: the body is not a batch at all.
+            PayloadTooLargeError: the body or the event count exceeds a limit.
+        """
+        data = self._body(body, content_encoding)
+        try:
+            envelope = _envelope.decode(data)
+        except (msgspec.DecodeError, msgspec.ValidationError) as exc:
+            raise InvalidRequestError(_decode_error(exc, "batch")) from None
+        n = len(envelope.events)
+        if n == 0:
+            raise InvalidRequestError('the batch has no events: send {"events": [...]}')
+        if n > self.limits.max_batch_events:
+            raise PayloadTooLargeError(
+                f"the batch has {n} events; the limit is {self.limits.max_batch_events} "
+                "(limits.max_batch_events). Split it into smaller batches"
+            )
+        received = received_at if received_at is not None else now_us()
+        sent_at = timestamp_us(envelope.sent_at) if envelope.sent_at is not None else None
+        accepted: list[CanonicalEvent] = []
+        rejected: list[Rejection] = []
+        for i, raw in enumerate(envelope.events):
+            v = check_event(
+                i,
+                raw,
+                app_id=app_id,
+                received_at=received,
+                sent_at=sent_at,
+                limits=self.limits,
+                ip=ip,
+            )
+            if v.event is not None:
+                accepted.append(v.event)
+            else:
+                rejected.append(Rejection(index=i, event_id=v.event_id, errors=_reasons(v.errors)))
+        return accepted, rejected
+
+    async def capture(
+        self,
+        app_id: int,
+        body: bytes,
+        *,
+        content_encoding: str | None = None,
+        ip: str | None = None,
+    ) -> BatchResult:
+        """Validate a native batch, store its valid events durably, return the verdict."""
+        accepted, rejected = self.validate_batch(
+            app_id, body, content_encoding=content_encoding, ip=ip
+        )
+        return await self.store(accepted, rejected)
+
+    async def store(
+        self, accepted: list[CanonicalEvent], rejected: list[Rejection], source: str = "native"
+    ) -> BatchResult:
+        """Commit validated events and build the verdict (also used by compat adapters)."""
+        new = await self.writer.submit(accepted) if accepted else []
+        stored = sum(new)
+        dups = [str(e.event_id) for e, n in zip(accepted, new, strict=True) if not n]
+        self.metrics.events_accepted.labels(source).inc(stored)
+        self.metrics.events_duplicate.labels(source).inc(len(dups))
+        self.metrics.events_rejected.labels(source).inc(len(rejected))
+        return BatchResult(
+            accepted=stored, duplicates=len(dups), rejected=rejected, duplicate_event_ids=dups
+        )
+
+    async def identify(
+        self,
+        app_id: int,
+        body: bytes,
+        *,
+        content_encoding: str | None = None,
+        ip: str | None = None,
+    ) -> IdentifyResult:
+        """Link a device to a user and set traits; stored as an ``$identify`` event.
+
+        Raises:
+            InvalidRequestError: the body is not an identify request.
+            InvalidEventError: a field is invalid (field-level reasons attached).
+        """
+        data = self._body(body, content_encoding)
+        try:
+            req = _identify.decode(data)
+        except (msgspec.DecodeError, msgspec.ValidationError) as exc:
+            raise InvalidRequestError(_decode_error(exc, "identify")) from None
+        event = self._identify_event(app_id, req, data, ip)
+        new = await self.writer.submit(
+            [event],
+            [
+                ProfileOp(
+                    app_id=app_id,
+                    user_id=req.user_id,
+                    event_id=event.event_id,
+                    at=event.ts,
+                    anonymous_id=req.anonymous_id,
+                    set=req.set,
+                    set_once=req.set_once,
+                )
+            ],
+        )
+        self.metrics.events_accepted.labels("native").inc(int(new[0]))
+        self.metrics.events_duplicate.labels("native").inc(int(not new[0]))
+        return IdentifyResult(event_id=str(event.event_id), duplicate=not new[0])
+
+    def _identify_event(
+        self, app_id: int, req: IdentifyRequest, data: bytes, ip: str | None
+    ) -> CanonicalEvent:
+        errors: list[FieldError] = []
+        if not req.user_id:
+            errors.append(("user_id", "must not be empty"))
+        elif len(req.user_id) > self.limits.max_id_length:
+            errors.append(("user_id", f"is longer than {self.limits.max_id_length} characters"))
+        errors += check_properties("set", req.set, self.limits)
+        errors += check_properties("set_once", req.set_once, self.limits)
+        if errors:
+            raise InvalidEventError("; ".join(f"{f} {m}" for f, m in errors), errors=errors)
+        received = now_us()
+        sent_at = timestamp_us(req.sent_at) if req.sent_at is not None else None
+        client_ts = timestamp_us(req.timestamp) if req.timestamp is not None else received
+        ts = received + (client_ts - sent_at) if sent_at is not None else client_ts
+        # Without a client event_id, derive one from the request so a retry deduplicates.
+        event_id = req.event_id or uuid.uuid5(IDENTIFY_NAMESPACE, f"{app_id}:{data.decode()}")
+        props: dict[str, Any] = {"$set": req.set, "$set_once": req.set_once}
+        from eventkit.capture.context import context_fields
+
+        _, platform, version, country = context_fields(req.context)
+        return CanonicalEvent(
+            app_id=app_id,
+            event_id=event_id,
+            name="$identify",
+            timestamp=client_ts,
+            sent_at=sent_at,
+            received_at=received,
+            ts=min(ts, received),
+            user_id=req.user_id,
+            anonymous_id=req.anonymous_id,
+            session_id=None,
+            platform=platform,
+            app_version=version,
+            country=country,
+            ip=ip,
+            source="native",
+            properties=props,
+            context=req.context,
+        )

@@ -1,0 +1,1 @@
+"""Plugin system (pluggy). Hook specifications live in :mod:`eventkit.plugins.hookspecs`."""

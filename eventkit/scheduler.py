@@ -1,0 +1,63 @@
+"""APScheduler wiring. Job bodies live in their domain packages; this module only
+collects ``JobSpec``s from the plugin hook and schedules them."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+
+from eventkit.config import Settings
+from eventkit.plugins.manager import get_plugin_manager
+
+__all__ = ["JobSpec", "build_scheduler", "collect_jobs"]
+
+log = logging.getLogger("eventkit.scheduler")
+
+
+@dataclass(frozen=True)
+class JobSpec:
+    """A periodic job. ``func`` is a plain blocking function, run in a worker thread."""
+
+    id: str
+    func: Callable[[], Any]
+    seconds: float
+    description: str = ""
+
+
+def collect_jobs(settings: Settings) -> list[JobSpec]:
+    """Every job the loaded plugins (built-ins included) contribute."""
+    jobs: list[JobSpec] = []
+    for group in get_plugin_manager().hook.eventkit_scheduled_jobs(settings=settings):
+        jobs.extend(group or [])
+    return jobs
+
+
+def _wrap(job: JobSpec) -> Callable[[], Any]:
+    async def run() -> None:
+        try:
+            await asyncio.to_thread(job.func)
+        except Exception:
+            log.exception("scheduled job %s failed; it will run again on schedule", job.id)
+
+    return run
+
+
+def build_scheduler(settings: Settings, jobs: list[JobSpec] | None = None) -> AsyncIOScheduler:
+    """An asyncio scheduler with every job added (not started)."""
+    scheduler = AsyncIOScheduler(timezone="UTC")
+    for job in collect_jobs(settings) if jobs is None else jobs:
+        scheduler.add_job(
+            _wrap(job),
+            "interval",
+            seconds=job.seconds,
+            id=job.id,
+            name=job.description or job.id,
+            max_instances=1,
+            coalesce=True,
+        )
+    return scheduler

@@ -1,0 +1,3 @@
+"""Storage: schema (SQLModel tables), engines, migrations and database-error mapping.
+
+Nothing outside this package writes DDL."""

@@ -1,0 +1,162 @@
+"""The schema. Every table eventkit owns is declared here as an SQLModel class.
+
+Instants are integer microseconds since the epoch (UTC), see ``eventkit.timeutil``.
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any, cast
+
+from sqlalchemy import (
+    BigInteger,
+    Column,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Table,
+    UniqueConstraint,
+)
+from sqlmodel import Field, SQLModel
+
+from eventkit.storage.types import JSONDoc, UUIDBytes
+
+__all__ = [
+    "API_KEYS",
+    "APPS",
+    "EVENTS",
+    "EVENT_KEYS",
+    "IDENTITY_LINKS",
+    "USER_PROFILES",
+    "ApiKey",
+    "App",
+    "Event",
+    "EventKey",
+    "IdentityLink",
+    "UserProfile",
+    "metadata",
+]
+
+metadata = SQLModel.metadata
+
+
+class App(SQLModel, table=True):
+    """A tracked application (one iOS/Android app, or one product across platforms)."""
+
+    __tablename__ = "apps"
+
+    id: int | None = Field(default=None, sa_column=Column(Integer, primary_key=True))
+    name: str = Field(sa_column=Column(String(64), nullable=False, unique=True))
+    description: str = Field(default="", sa_column=Column(String(500), nullable=False))
+    created_at: int = Field(sa_column=Column(BigInteger, nullable=False))
+    settings: dict[str, Any] = Field(
+        default_factory=dict, sa_column=Column(JSONDoc, nullable=False)
+    )
+
+
+class ApiKey(SQLModel, table=True):
+    """An API key. Only a SHA-256 hash is stored; ``prefix`` identifies it in lists."""
+
+    __tablename__ = "api_keys"
+    __table_args__ = (Index("ix_api_keys_prefix", "prefix"),)
+
+    id: int | None = Field(default=None, sa_column=Column(Integer, primary_key=True))
+    app_id: int = Field(
+        sa_column=Column(Integer, ForeignKey("apps.id", ondelete="CASCADE"), nullable=False)
+    )
+    kind: str = Field(sa_column=Column(String(16), nullable=False))  # "write" | "secret"
+    prefix: str = Field(sa_column=Column(String(32), nullable=False))
+    key_hash: str = Field(sa_column=Column(String(64), nullable=False, unique=True))
+    created_at: int = Field(sa_column=Column(BigInteger, nullable=False))
+    revoked_at: int | None = Field(default=None, sa_column=Column(BigInteger, nullable=True))
+
+
+class Event(SQLModel, table=True):
+    """One captured event, in the canonical form every protocol is decoded into.
+
+    Rows are appended in arrival order; ``id`` is the arrival sequence. Uniqueness of
+    ``(app_id, event_id)`` lives in ``event_keys`` (see docs/architecture.md).
+    """
+
+    __tablename__ = "events"
+    __table_args__ = (Index("ix_events_app_ts", "app_id", "ts"),)
+
+    id: int | None = Field(
+        default=None,
+        sa_column=Column(
+            BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True
+        ),
+    )
+    app_id: int = Field(sa_column=Column(Integer, nullable=False))
+    event_id: uuid.UUID = Field(sa_column=Column(UUIDBytes, nullable=False))
+    name: str = Field(sa_column=Column(String(200), nullable=False))
+    timestamp: int = Field(sa_column=Column(BigInteger, nullable=False))
+    sent_at: int | None = Field(default=None, sa_column=Column(BigInteger, nullable=True))
+    received_at: int = Field(sa_column=Column(BigInteger, nullable=False))
+    ts: int = Field(sa_column=Column(BigInteger, nullable=False))
+    user_id: str | None = Field(default=None, sa_column=Column(String(200), nullable=True))
+    anonymous_id: str | None = Field(default=None, sa_column=Column(String(200), nullable=True))
+    session_id: str | None = Field(default=None, sa_column=Column(String(200), nullable=True))
+    platform: str | None = Field(default=None, sa_column=Column(String(32), nullable=True))
+    app_version: str | None = Field(default=None, sa_column=Column(String(64), nullable=True))
+    country: str | None = Field(default=None, sa_column=Column(String(8), nullable=True))
+    ip: str | None = Field(default=None, sa_column=Column(String(64), nullable=True))
+    source: str = Field(default="native", sa_column=Column(String(16), nullable=False))
+    properties: dict[str, Any] = Field(
+        default_factory=dict, sa_column=Column(JSONDoc, nullable=False)
+    )
+    context: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSONDoc, nullable=False))
+
+
+class EventKey(SQLModel, table=True):
+    """The dedup index: one row per accepted ``(app_id, event_id)``.
+
+    A separate narrow table (WITHOUT ROWID on SQLite) rather than a unique index on
+    ``events``: it keeps random-key B-tree writes to 24-byte entries, and it stays
+    valid when ``events`` is partitioned by time on PostgreSQL.
+    """
+
+    __tablename__ = "event_keys"
+    __table_args__ = {"sqlite_with_rowid": False}
+
+    app_id: int = Field(sa_column=Column(Integer, primary_key=True, autoincrement=False))
+    event_id: uuid.UUID = Field(sa_column=Column(UUIDBytes, primary_key=True))
+
+
+class UserProfile(SQLModel, table=True):
+    """What is known about an identified user: traits from identify calls."""
+
+    __tablename__ = "user_profiles"
+
+    app_id: int = Field(sa_column=Column(Integer, primary_key=True, autoincrement=False))
+    user_id: str = Field(sa_column=Column(String(200), primary_key=True))
+    traits: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSONDoc, nullable=False))
+    first_seen: int = Field(sa_column=Column(BigInteger, nullable=False))
+    last_seen: int = Field(sa_column=Column(BigInteger, nullable=False))
+
+
+class IdentityLink(SQLModel, table=True):
+    """An anonymous (device) id linked to a user id by identify."""
+
+    __tablename__ = "identity_links"
+    __table_args__ = (UniqueConstraint("app_id", "anonymous_id", name="uq_identity_links"),)
+
+    id: int | None = Field(default=None, sa_column=Column(Integer, primary_key=True))
+    app_id: int = Field(sa_column=Column(Integer, nullable=False))
+    anonymous_id: str = Field(sa_column=Column(String(200), nullable=False))
+    user_id: str = Field(sa_column=Column(String(200), nullable=False))
+    linked_at: int = Field(sa_column=Column(BigInteger, nullable=False))
+
+
+def _table(model: type[SQLModel]) -> Table:
+    return cast(Table, model.__table__)  # type: ignore[attr-defined]
+
+
+#: Core table handles, for typed SQLAlchemy Core queries.
+APPS = _table(App)
+API_KEYS = _table(ApiKey)
+EVENTS = _table(Event)
+EVENT_KEYS = _table(EventKey)
+USER_PROFILES = _table(UserProfile)
+IDENTITY_LINKS = _table(IdentityLink)

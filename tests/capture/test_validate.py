@@ -1,0 +1,124 @@
+"""Per-event validation: the fast path, field-level reasons, limits, clock skew."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+import msgspec
+import pytest
+
+from eventkit.capture.validate import check_event
+from eventkit.config import LimitSettings
+from eventkit.timeutil import US_PER_SECOND, to_us
+
+RECEIVED = 1_790_000_000 * US_PER_SECOND
+
+
+def raw(**fields: Any) -> bytes:
+    event: dict[str, Any] = {
+        "event_id": str(uuid.uuid4()), "name": "screen_view",
+        "timestamp": "2026-09-21T14:13:20Z", "anonymous_id": "dev-1",
+    }
+    event.update(fields)
+    return msgspec.json.encode({k: v for k, v in event.items() if v is not ...})
+
+
+def check(body: bytes, sent_at: int | None = None, **limits: Any) -> Any:
+    return check_event(3, body, app_id=7, received_at=RECEIVED, sent_at=sent_at,
+                       limits=LimitSettings(**limits))
+
+
+def fields(verdict: Any) -> set[str]:
+    return {f for f, _ in verdict.errors}
+
+
+def test_valid_event_becomes_canonical() -> None:
+    eid = str(uuid.uuid4())
+    v = check(raw(event_id=eid, user_id="u1", session_id="s1", properties={"a": 1},
+                  context={"os": {"name": "Android", "version": "14"},
+                           "app": {"version": "3.1.0", "build": "310"},
+                           "location": {"country": "de"}}))
+    assert v.errors == []
+    e = v.event
+    assert str(e.event_id) == eid
+    assert (e.app_id, e.name, e.user_id, e.session_id) == (7, "screen_view", "u1", "s1")
+    assert (e.platform, e.app_version, e.country) == ("android", "3.1.0", "DE")
+    assert e.timestamp == e.ts == to_us_iso("2026-09-21T14:13:20Z")
+    assert e.received_at == RECEIVED
+    assert e.properties == {"a": 1}
+
+
+def to_us_iso(text: str) -> int:
+    from datetime import datetime
+
+    return to_us(datetime.fromisoformat(text.replace("Z", "+00:00")))
+
+
+def test_epoch_milliseconds_timestamp() -> None:
+    v = check(raw(timestamp=1_789_999_000_123))
+    assert v.event.timestamp == 1_789_999_000_123_000
+
+
+def test_clock_skew_is_corrected_with_sent_at() -> None:
+    # The device clock is 3 hours behind; the event happened 40 s before sending.
+    device_sent = RECEIVED - 3 * 3600 * US_PER_SECOND
+    event_time = device_sent - 40 * US_PER_SECOND
+    v = check(raw(timestamp=event_time // 1000), sent_at=device_sent)
+    assert v.event.ts == RECEIVED - 40 * US_PER_SECOND
+    assert v.event.timestamp == event_time
+    assert v.event.sent_at == device_sent
+
+
+def test_every_bad_field_is_reported_at_once() -> None:
+    v = check(msgspec.json.encode({"event_id": "nope", "name": 5, "timestamp": "yesterday",
+                                   "properties": [1]}))
+    assert v.event is None
+    assert fields(v) == {"events[3].event_id", "events[3].name", "events[3].timestamp",
+                         "events[3].properties"}
+    assert v.event_id == "nope"
+
+
+def test_missing_required_fields() -> None:
+    v = check(msgspec.json.encode({"anonymous_id": "d"}))
+    assert fields(v) == {"events[3].event_id", "events[3].name", "events[3].timestamp"}
+
+
+def test_needs_user_or_anonymous_id() -> None:
+    v = check(raw(anonymous_id=None))
+    assert fields(v) == {"events[3].user_id"}
+    assert "anonymous_id" in v.errors[0][1]
+
+
+@pytest.mark.parametrize(
+    ("event", "limits", "field", "words"),
+    [
+        ({"name": ""}, {}, "name", "empty"),
+        ({"name": "x" * 11}, {"max_name_length": 10}, "name", "max_name_length"),
+        ({"user_id": "u" * 20}, {"max_id_length": 10}, "user_id", "limit is 10"),
+        ({"properties": {"k": "v" * 100}}, {"max_properties_bytes": 64}, "properties",
+         "max_properties_bytes"),
+        ({"properties": {"a": {"b": {"c": 1}}}}, {"max_property_depth": 2}, "properties",
+         "max_property_depth"),
+        ({"context": {"os": "iOS"}}, {}, "context.os", "object"),
+        ({"timestamp": "2026-09-21T16:13:21Z"}, {"max_future_seconds": 3600}, "timestamp",
+         "future"),
+        ({"timestamp": "1999-12-31T00:00:00Z"}, {}, "timestamp", "2000"),
+        ({"timestamp": "2026-01-01T00:00:00Z"}, {"max_past_days": 30}, "timestamp",
+         "max_past_days"),
+    ],
+)
+def test_limits(event: dict[str, Any], limits: dict[str, Any], field: str, words: str) -> None:
+    v = check(raw(**event), **limits)
+    assert v.event is None
+    assert fields(v) == {f"events[3].{field}"}
+    assert words in v.errors[0][1]
+
+
+def test_depth_at_the_limit_is_fine() -> None:
+    v = check(raw(properties={"a": {"b": [1]}}), max_property_depth=3)
+    assert v.errors == []
+
+
+def test_not_an_object() -> None:
+    assert check(b"[1,2]").errors == [("events[3]", "must be a JSON object")]

@@ -1,0 +1,94 @@
+"""The group-commit writer: batching, durability before ack, failures, drain."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+from sqlalchemy import text
+from sqlalchemy.engine import Engine
+
+from eventkit.config import IngestSettings
+from eventkit.errors import OverloadedError, StorageError
+from eventkit.ingest.writer import GroupCommitWriter
+from eventkit.metrics import Metrics
+from eventkit.storage.apps import create_app
+from eventkit.storage.events import EventStore, count_events
+from tests.storage.test_events import make_event
+
+
+def writer_for(engine: Engine, **settings: int | float) -> GroupCommitWriter:
+    return GroupCommitWriter(EventStore(engine), IngestSettings(**settings), Metrics())
+
+
+def sample_count(metrics: Metrics, name: str) -> float:
+    value = metrics.registry.get_sample_value(name)
+    assert value is not None
+    return value
+
+
+async def test_concurrent_requests_share_commits(engine: Engine) -> None:
+    app = create_app(engine, "a")
+    w = writer_for(engine)
+    w.start()
+    batches = [[make_event(app.app_id) for _ in range(3)] for _ in range(60)]
+    results = await asyncio.gather(*(w.submit(b) for b in batches))
+    await w.stop()
+    assert all(r == [True, True, True] for r in results)
+    assert count_events(engine) == 180
+    commits = sample_count(w.metrics, "eventkit_commit_events_count")
+    assert 1 <= commits < 60  # group commit: fewer transactions than requests
+    assert sample_count(w.metrics, "eventkit_commit_events_sum") == 180
+
+
+async def test_result_is_known_only_after_commit(engine: Engine) -> None:
+    app = create_app(engine, "a")
+    w = writer_for(engine)
+    w.start()
+    e = make_event(app.app_id)
+    assert await w.submit([e]) == [True]
+    # Acknowledged means visible to any other connection right away.
+    assert count_events(engine) == 1
+    assert await w.submit([e]) == [False]
+    await w.stop()
+
+
+async def test_failed_commit_reaches_every_waiting_request(engine: Engine) -> None:
+    app = create_app(engine, "a")
+    with engine.begin() as conn:
+        conn.execute(text("DROP TABLE events"))
+    w = writer_for(engine)
+    w.start()
+    tasks = [asyncio.ensure_future(w.submit([make_event(app.app_id)])) for _ in range(5)]
+    done = await asyncio.gather(*tasks, return_exceptions=True)
+    await w.stop()
+    assert all(isinstance(d, StorageError) for d in done)
+    assert sample_count(w.metrics, "eventkit_commit_failures_total") >= 1
+
+
+async def test_stop_drains_queued_work_then_refuses(engine: Engine) -> None:
+    app = create_app(engine, "a")
+    w = writer_for(engine, flush_max_events=5)
+    w.start()
+    tasks = [asyncio.ensure_future(w.submit([make_event(app.app_id) for _ in range(4)]))
+             for _ in range(25)]
+    await asyncio.sleep(0)  # every request is queued before shutdown begins
+    await w.stop()
+    results = await asyncio.gather(*tasks)
+    assert sum(map(sum, results)) == 100
+    assert count_events(engine) == 100
+    with pytest.raises(OverloadedError, match="shutting down"):
+        await w.submit([make_event(app.app_id)])
+
+
+async def test_full_queue_answers_overloaded(engine: Engine) -> None:
+    app = create_app(engine, "a")
+    w = writer_for(engine, queue_max_events=10)
+    w.start()
+    first = asyncio.ensure_future(w.submit([make_event(app.app_id) for _ in range(8)]))
+    await asyncio.sleep(0)
+    with pytest.raises(OverloadedError) as info:
+        await w.submit([make_event(app.app_id) for _ in range(5)])
+    assert info.value.retry_after >= 1
+    assert await first == [True] * 8
+    await w.stop()
