@@ -79,9 +79,12 @@ class LimitSettings(_Section):
     max_property_depth: int = Field(
         5, ge=1, le=64, description="Nesting depth of objects and arrays in properties."
     )
-    max_name_length: int = Field(200, ge=1, le=10_000, description="Characters in an event name.")
+    # At most 200: the width of the name and id columns.
+    max_name_length: int = Field(
+        200, ge=1, le=200, description="Characters in an event name (at most 200)."
+    )
     max_id_length: int = Field(
-        200, ge=8, le=10_000, description="Characters in a user/anon/session id."
+        200, ge=8, le=200, description="Characters in a user/anon/session id (at most 200)."
     )
     max_future_seconds: int = Field(
         3600, ge=0, description="How far past receipt a (skew-corrected) timestamp may be."
@@ -171,7 +174,14 @@ class Settings(_Section):
 def _env_overrides(environ: dict[str, str]) -> dict[str, Any]:
     """Turn ``EVENTKIT_A__B=v`` into ``{"a": {"b": "v"}}``."""
     tree: dict[str, Any] = {}
-    skip = {CONFIG_ENV, "EVENTKIT_TEST_POSTGRES_URL", "EVENTKIT_LOAD_PLUGINS"}
+    skip = {
+        CONFIG_ENV,
+        "EVENTKIT_TEST_POSTGRES_URL",
+        "EVENTKIT_LOAD_PLUGINS",
+        "EVENTKIT_WRITE_KEY",
+        "EVENTKIT_SECRET_KEY",
+        "EVENTKIT_URL",
+    }
     for name, value in environ.items():
         if not name.startswith(ENV_PREFIX) or name in skip:
             continue
@@ -203,7 +213,12 @@ def _format_errors(exc: ValidationError, source: str) -> str:
         msg = err["msg"]
         if err["type"] == "extra_forbidden":
             msg = "unknown key; see config.example.toml for the keys eventkit reads"
-        lines.append(f"  {key} = {err.get('input')!r}: {msg} (in the file, or {env})")
+        value = err.get("input")
+        if isinstance(value, str) and (
+            any(h in key for h in SECRET_HINTS) or value.startswith("ek_") or "@" in value
+        ):
+            value = "********"
+        lines.append(f"  {key} = {value!r}: {msg} (in the file, or {env})")
     return "\n".join(lines)
 
 

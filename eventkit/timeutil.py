@@ -4,11 +4,13 @@ epoch (UTC): identical arithmetic on SQLite and PostgreSQL, cheap to index and b
 from __future__ import annotations
 
 import time
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 __all__ = ["US_PER_DAY", "US_PER_HOUR", "US_PER_SECOND", "from_us", "now_us", "parse_when", "to_us"]
 
 US_PER_SECOND = 1_000_000
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_ONE_US = timedelta(microseconds=1)
 US_PER_HOUR = 3600 * US_PER_SECOND
 US_PER_DAY = 24 * US_PER_HOUR
 
@@ -22,8 +24,7 @@ def to_us(dt: datetime) -> int:
     """Convert an aware datetime (naive ones are taken as UTC) to epoch microseconds."""
     if dt.tzinfo is None:
         dt = dt.replace(tzinfo=UTC)
-    delta = dt - datetime(1970, 1, 1, tzinfo=UTC)
-    return (delta.days * 86400 + delta.seconds) * US_PER_SECOND + delta.microseconds
+    return (dt - _EPOCH) // _ONE_US
 
 
 def from_us(us: int) -> datetime:

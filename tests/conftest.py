@@ -77,7 +77,10 @@ def sqlite_url(tmp_path: Path) -> str:
 
 def make_settings(database_url: str, **env: str) -> Settings:
     """Settings for a test: defaults plus ``database_url`` and EVENTKIT_* overrides."""
-    environ = {"EVENTKIT_DATABASE_URL": database_url, **{f"EVENTKIT_{k}": v for k, v in env.items()}}
+    environ = {
+        "EVENTKIT_DATABASE_URL": database_url,
+        **{f"EVENTKIT_{k}": v for k, v in env.items()},
+    }
     return load_settings(path=None, environ=environ)
 
 

@@ -21,8 +21,9 @@ def test_defaults_without_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) 
 
 def test_file_then_environment_override(tmp_path: Path) -> None:
     cfg = tmp_path / "ek.toml"
-    cfg.write_text('database_url = "sqlite:///a.db"\n[limits]\nmax_batch_events = 10\n'
-                   "[server]\nport = 9000\n")
+    cfg.write_text(
+        'database_url = "sqlite:///a.db"\n[limits]\nmax_batch_events = 10\n[server]\nport = 9000\n'
+    )
     s = load_settings(cfg, environ={"EVENTKIT_LIMITS__MAX_BATCH_EVENTS": "20"})
     assert s.database_url == "sqlite:///a.db"
     assert s.limits.max_batch_events == 20  # the environment wins

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import sys
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -28,6 +29,9 @@ __all__ = ["create_app", "create_app_from_env"]
 
 log = logging.getLogger("eventkit.server")
 
+#: Seconds a thread may hold the GIL while another waits (CPython default: 0.005).
+GIL_SWITCH_INTERVAL = 0.0002
+
 _ROUTES = {"/v1/events", "/v1/identify", "/healthz", "/readyz", "/metrics"}
 
 
@@ -52,8 +56,7 @@ def _metrics_middleware(app: ASGIApp) -> ASGIApp:
             if runtime is not None:
                 path = scope["path"]
                 route = path if path in _ROUTES else "other"
-                runtime.metrics.requests.labels(route, str(status)).inc()
-                runtime.metrics.request_latency.labels(route).observe(time.perf_counter() - started)
+                runtime.metrics.observe_request(route, status, time.perf_counter() - started)
 
     return middleware
 
@@ -124,4 +127,8 @@ def create_app_from_env() -> Litestar:
     """Factory for ASGI servers: settings from ``$EVENTKIT_CONFIG`` and the environment."""
     settings = load_settings()
     configure_logging(settings.log)
+    # The writer thread gives up the GIL on every SQLite call and must get it back
+    # from a busy event loop: with the default 5 ms switch interval each hand-back can
+    # cost 5 ms, which made commits ~4x slower under load (docs/performance.md).
+    sys.setswitchinterval(GIL_SWITCH_INTERVAL)
     return create_app(settings)

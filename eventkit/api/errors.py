@@ -14,7 +14,7 @@ import msgspec
 from litestar import Request, Response
 from litestar.exceptions import HTTPException
 
-from eventkit.errors import EventKitError, InvalidEventError, OverloadedError
+from eventkit.errors import EventKitError, InvalidEventError, OverloadedError, StorageError
 
 __all__ = ["error_response", "exception_handlers"]
 
@@ -61,6 +61,9 @@ def _eventkit_error(_: Request, exc: Exception) -> Response[bytes]:  # type: ign
     headers = None
     if isinstance(exc, OverloadedError):
         headers = {"Retry-After": str(exc.retry_after)}
+    elif isinstance(exc, StorageError):
+        # Nothing was acknowledged; the client should retry once the database is back.
+        headers = {"Retry-After": "5"}
     errors = None
     if isinstance(exc, InvalidEventError):
         errors = [{"field": f, "message": m} for f, m in exc.errors]

@@ -13,15 +13,30 @@ from typing import Any
 import msgspec
 
 __all__ = [
+    "EMPTY_OBJECT",
     "CanonicalEvent",
     "Envelope",
     "IdentifyRequest",
     "NativeEvent",
     "Timestamp",
+    "as_dict",
 ]
 
 #: RFC 3339 string, or epoch milliseconds as a number.
 Timestamp = datetime | int | float
+
+#: The JSON text ``{}``.
+EMPTY_OBJECT = msgspec.Raw(b"{}")
+
+_any = msgspec.json.Decoder()
+
+
+def as_dict(value: dict[str, Any] | msgspec.Raw) -> dict[str, Any]:
+    """A properties/context value as a dict (decoding JSON text when needed)."""
+    if isinstance(value, msgspec.Raw):
+        decoded: dict[str, Any] = _any.decode(value)
+        return decoded
+    return value
 
 
 class Envelope(msgspec.Struct):
@@ -40,8 +55,8 @@ class NativeEvent(msgspec.Struct):
     user_id: str | None = None
     anonymous_id: str | None = None
     session_id: str | None = None
-    properties: dict[str, Any] = {}
-    context: dict[str, Any] = {}
+    properties: msgspec.Raw = EMPTY_OBJECT
+    context: msgspec.Raw = EMPTY_OBJECT
 
 
 class IdentifyRequest(msgspec.Struct):
@@ -58,7 +73,12 @@ class IdentifyRequest(msgspec.Struct):
 
 
 class CanonicalEvent(msgspec.Struct, gc=False):
-    """An accepted event, ready to store. Instants are epoch microseconds."""
+    """An accepted event, ready to store. Instants are epoch microseconds.
+
+    ``properties`` and ``context`` are dicts, or (on the native fast path) the JSON
+    text of one as ``msgspec.Raw``, stored without re-encoding; read them with
+    :func:`as_dict`.
+    """
 
     app_id: int
     event_id: uuid.UUID
@@ -75,5 +95,5 @@ class CanonicalEvent(msgspec.Struct, gc=False):
     country: str | None
     ip: str | None
     source: str
-    properties: dict[str, Any]
-    context: dict[str, Any]
+    properties: dict[str, Any] | msgspec.Raw
+    context: dict[str, Any] | msgspec.Raw

@@ -13,12 +13,20 @@ from typing import Any
 
 import msgspec
 
-from eventkit.capture.context import context_fields
+from eventkit.capture.context import ContextInfo, context_info
+from eventkit.capture.names import check_name
 from eventkit.capture.schema import CanonicalEvent, NativeEvent, Timestamp
 from eventkit.config import LimitSettings
 from eventkit.timeutil import US_PER_DAY, US_PER_SECOND, to_us
 
-__all__ = ["EventVerdict", "FieldError", "check_event", "check_properties", "timestamp_us"]
+__all__ = [
+    "EventVerdict",
+    "FieldError",
+    "check_event",
+    "check_properties",
+    "check_time",
+    "timestamp_us",
+]
 
 FieldError = tuple[str, str]
 
@@ -46,40 +54,59 @@ def timestamp_us(value: Timestamp) -> int:
     return int(value * 1000)
 
 
-def _depth(value: Any, limit: int, level: int = 1) -> bool:
-    """True when ``value`` nests containers no deeper than ``limit``."""
-    if level > limit:
-        return False
-    if isinstance(value, dict):
-        return all(
-            _depth(v, limit, level + 1) for v in value.values() if isinstance(v, dict | list)
-        )
-    if isinstance(value, list):
-        return all(_depth(v, limit, level + 1) for v in value if isinstance(v, dict | list))
+def _depth_ok(value: Any, limit: int) -> bool:
+    """True when ``value`` nests containers no deeper than ``limit`` (iterative)."""
+    stack = [(value, 1)]
+    while stack:
+        node, depth = stack.pop()
+        if depth > limit:
+            return False
+        for child in node.values() if type(node) is dict else node:
+            kind = type(child)
+            if kind is dict or kind is list:
+                stack.append((child, depth + 1))
     return True
 
 
-def check_properties(field: str, value: dict[str, Any], limits: LimitSettings) -> list[FieldError]:
-    """Size and nesting limits of a properties-like object."""
-    errors: list[FieldError] = []
-    if value:
+def check_properties(
+    field: str, value: dict[str, Any] | msgspec.Raw, limits: LimitSettings
+) -> list[FieldError]:
+    """Type, size and nesting limits of a properties-like object.
+
+    For JSON text the checks read the bytes: the size is its length, and a text with
+    fewer brackets than the depth limit cannot nest too deep, so only deeply
+    bracketed values are parsed.
+    """
+    if isinstance(value, msgspec.Raw):
+        text = bytes(value)
+        if text[:1] != b"{":
+            return [(field, "must be a JSON object")]
+        size = len(text)
+        shallow = text.count(b"{") + text.count(b"[") <= limits.max_property_depth
+        parsed: Any = None if shallow else _any_decoder.decode(text)
+    else:
+        if not value:
+            return []
         size = len(_encoder.encode(value))
-        if size > limits.max_properties_bytes:
-            errors.append(
-                (
-                    field,
-                    f"is {size} bytes encoded; the limit is {limits.max_properties_bytes} "
-                    "(limits.max_properties_bytes)",
-                )
+        shallow = False
+        parsed = value
+    errors: list[FieldError] = []
+    if size > limits.max_properties_bytes:
+        errors.append(
+            (
+                field,
+                f"is {size} bytes encoded; the limit is {limits.max_properties_bytes} "
+                "(limits.max_properties_bytes)",
             )
-        if not _depth(value, limits.max_property_depth):
-            errors.append(
-                (
-                    field,
-                    f"nests deeper than {limits.max_property_depth} levels "
-                    "(limits.max_property_depth); flatten it",
-                )
+        )
+    if not shallow and not _depth_ok(parsed, limits.max_property_depth):
+        errors.append(
+            (
+                field,
+                f"nests deeper than {limits.max_property_depth} levels "
+                "(limits.max_property_depth); flatten it",
             )
+        )
     return errors
 
 
@@ -95,18 +122,24 @@ def _check_ids(ev: NativeEvent, limits: LimitSettings) -> list[FieldError]:
                 "(limits.max_name_length)",
             )
         )
+    elif ev.name[0] == "$" and (why := check_name(ev.name)):
+        errors.append(("name", why))
     if not ev.user_id and not ev.anonymous_id:
         errors.append(("user_id", "either user_id or anonymous_id is required"))
     for field in ("user_id", "anonymous_id", "session_id"):
         value = getattr(ev, field)
         if value is not None and len(value) > limits.max_id_length:
             errors.append(
-                (field, f"is {len(value)} characters; the limit is {limits.max_id_length}")
+                (
+                    field,
+                    f"is {len(value)} characters; the limit is {limits.max_id_length} "
+                    "(limits.max_id_length)",
+                )
             )
     return errors
 
 
-def _check_time(ts: int, received_at: int, limits: LimitSettings) -> list[FieldError]:
+def check_time(ts: int, received_at: int, limits: LimitSettings) -> list[FieldError]:
     if ts > received_at + limits.max_future_seconds * US_PER_SECOND:
         ahead = (ts - received_at) // US_PER_SECOND
         return [
@@ -135,43 +168,90 @@ def check_event(
     ip: str | None = None,
     source: str = "native",
 ) -> EventVerdict:
-    """Validate one raw event and build its canonical form, or list its errors."""
+    """Validate one raw event and build its canonical form, or list its errors.
+
+    The common case (a valid event) is decided with a few cheap predicates; only an
+    event that fails one of them runs the detailed checks that name each problem.
+    """
     try:
         ev = _decoder.decode(raw)
     except msgspec.ValidationError as exc:
         return _slow_verdict(index, raw, str(exc))
-    errors = _check_ids(ev, limits)
     client_ts = timestamp_us(ev.timestamp)
     # Clock skew: the device clock may be wrong, but the gap between the event and the
     # batch's sent_at was measured on that same clock. Shift it onto the server's.
     ts = received_at + (client_ts - sent_at) if sent_at is not None else client_ts
-    errors += _check_time(ts, received_at, limits)
-    errors += check_properties("properties", ev.properties, limits)
-    errors += check_properties("context", ev.context, limits)
-    ctx_errors, platform, app_version, country = context_fields(ev.context)
-    errors += ctx_errors
-    if errors:
-        return EventVerdict(index, None, str(ev.event_id), _prefixed(index, errors))
-    event = CanonicalEvent(
-        app_id=app_id,
-        event_id=ev.event_id,
-        name=ev.name,
-        timestamp=client_ts,
-        sent_at=sent_at,
-        received_at=received_at,
-        ts=ts,
-        user_id=ev.user_id or None,
-        anonymous_id=ev.anonymous_id or None,
-        session_id=ev.session_id or None,
-        platform=platform,
-        app_version=app_version,
-        country=country,
-        ip=ip,
-        source=source,
-        properties=ev.properties,
-        context=ev.context,
+    name, uid, aid, sid = ev.name, ev.user_id, ev.anonymous_id, ev.session_id
+    props, ctx_text = bytes(ev.properties), bytes(ev.context)
+    max_id, depth, size = (
+        limits.max_id_length,
+        limits.max_property_depth,
+        limits.max_properties_bytes,
     )
-    return EventVerdict(index, event, None, [])
+    ctx = _context_checked(ctx_text, limits)
+    if not (
+        0 < len(name) <= limits.max_name_length
+        and name[0] != "$"
+        and (uid or aid)
+        and (uid is None or len(uid) <= max_id)
+        and (aid is None or len(aid) <= max_id)
+        and (sid is None or len(sid) <= max_id)
+        and MIN_TIMESTAMP_US <= ts <= received_at + limits.max_future_seconds * US_PER_SECOND
+        and not limits.max_past_days
+        and props[:1] == b"{"
+        and len(props) <= size
+        and props.count(b"{") + props.count(b"[") <= depth
+        and not ctx.errors
+    ):
+        errors = _check_ids(ev, limits)
+        errors += check_time(ts, received_at, limits)
+        errors += check_properties("properties", ev.properties, limits)
+        errors += ctx.errors
+        if errors:
+            return EventVerdict(index, None, str(ev.event_id), _prefixed(index, errors))
+    return EventVerdict(
+        index,
+        CanonicalEvent(
+            app_id,
+            ev.event_id,
+            name,
+            client_ts,
+            sent_at,
+            received_at,
+            ts,
+            uid or None,
+            aid or None,
+            sid or None,
+            ctx.platform,
+            ctx.app_version,
+            ctx.country,
+            ip,
+            source,
+            ev.properties,
+            ev.context,
+        ),
+        None,
+        _NO_ERRORS,
+    )
+
+
+_NO_ERRORS: list[FieldError] = []
+_ctx_cache: dict[tuple[bytes, int, int], ContextInfo] = {}
+
+
+def _context_checked(text: bytes, limits: LimitSettings) -> ContextInfo:
+    """Limits and typed fields of a context, memoised on its bytes: a mobile batch
+    repeats one device's context in every event."""
+    key = (text, limits.max_properties_bytes, limits.max_property_depth)
+    info = _ctx_cache.get(key)
+    if info is None:
+        if len(_ctx_cache) >= 4096:
+            _ctx_cache.clear()
+        raw = msgspec.Raw(text)
+        errors = check_properties("context", raw, limits)
+        info = ContextInfo(errors) if errors else context_info(raw)
+        _ctx_cache[key] = info
+    return info
 
 
 def _prefixed(index: int, errors: list[FieldError]) -> list[FieldError]:

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
+from typer.core import TyperGroup
 
 from eventkit import __version__
 from eventkit.cli import apps, config_cmd, db, events, keys
@@ -17,8 +18,21 @@ from eventkit.plugins.manager import get_plugin_manager
 
 __all__ = ["app", "main"]
 
+
+class _RootGroup(TyperGroup):
+    """The root group: an eventkit error in any command becomes one line and exit 1,
+    however the app is invoked (console script, ``python -m``, CliRunner)."""
+
+    def invoke(self, ctx: Any) -> Any:  # typer's vendored click.Context
+        try:
+            return super().invoke(ctx)
+        except EventKitError as exc:
+            fail(exc)
+
+
 app = typer.Typer(
     name="eventkit",
+    cls=_RootGroup,
     help="Self-hosted product analytics for mobile apps.",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
@@ -50,6 +64,7 @@ def root(
 ) -> None:
     """eventkit: capture events, inspect them, manage apps and keys."""
     ctx.obj = CliState(config_path=config)
+    ctx.call_on_close(ctx.obj.close)
 
 
 app.command("serve")(serve)

@@ -42,7 +42,7 @@ def print_new_keys(keys: NewKeys, url: str, fmt: Format = Format.table) -> None:
         f"\n[bold green]App '{keys.app_name}'[/bold green] — keys are shown once; store them now."
     )
     if keys.write_key:
-        console.print(f"  write key  (apps, capture): [bold]{keys.write_key}[/bold]")
+        console.print(f"  write key  (ship in apps):  [bold]{keys.write_key}[/bold]")
     if keys.secret_key:
         console.print(f"  secret key (reads, admin):  [bold]{keys.secret_key}[/bold]")
     console.print(f"  send events to:             [bold]{url}/v1/events[/bold]\n")

@@ -44,6 +44,12 @@ class CliState:
                     )
         return self._engine
 
+    def close(self) -> None:
+        """Release the engine's connections (called when the command ends)."""
+        if self._engine is not None:
+            self._engine.dispose()
+            self._engine = None
+
 
 def state(ctx: typer.Context) -> CliState:
     """The CliState of this invocation."""

@@ -71,6 +71,8 @@ def _row(e: Event, names: dict[int, str]) -> dict[str, Any]:
         "event_id": str(e.event_id),
         "properties": e.properties,
         "context": e.context,
+        "country": e.country,
+        "ip": e.ip,
         "received_at": from_us(e.received_at).isoformat(timespec="milliseconds"),
         "source": e.source,
     }
@@ -98,7 +100,11 @@ def list_(
         until=_when(until, "--until"),
     )
     rows = [_row(e, names) for e in query_events(engine, flt, limit=limit)]
-    cols = COLUMNS if fmt is Format.table else [*COLUMNS, "context", "received_at", "source"]
+    cols = (
+        COLUMNS
+        if fmt is Format.table
+        else [*COLUMNS, "context", "country", "ip", "received_at", "source"]
+    )
     render(
         rows,
         fmt,

@@ -13,6 +13,7 @@ from typing import Annotated, Any
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from eventkit.errors import EventKitError
@@ -40,7 +41,7 @@ def _cell(value: Any) -> str:
     if value is None:
         return ""
     if isinstance(value, dict | list):
-        return json.dumps(value, separators=(",", ":"), default=str)
+        return json.dumps(value, separators=(",", ":"), default=str, ensure_ascii=False)
     return str(value)
 
 
@@ -93,5 +94,8 @@ def render_one(obj: dict[str, Any], fmt: Format, *, title: str | None = None) ->
 
 def fail(exc: EventKitError) -> None:
     """Print an eventkit error as one line and exit 1."""
-    err_console.print(f"[bold red]error:[/bold red] {exc.message}", highlight=False)
+    # One line however long (scripts read it), and the message printed literally.
+    err_console.print(
+        f"[bold red]error:[/bold red] {escape(exc.message)}", highlight=False, soft_wrap=True
+    )
     raise SystemExit(1)

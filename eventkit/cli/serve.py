@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import os
+import socket
+import uuid
+from datetime import UTC, datetime
 from typing import Annotated
 
 import typer
@@ -12,7 +15,7 @@ from eventkit.cli.apps import print_new_keys
 from eventkit.cli.context import state
 from eventkit.cli.output import console
 from eventkit.config import CONFIG_ENV, Settings
-from eventkit.errors import MigrationError
+from eventkit.errors import ConfigError, MigrationError
 from eventkit.logs import configure_logging
 from eventkit.storage.engine import make_engine
 from eventkit.storage.migrate import status, upgrade
@@ -38,18 +41,35 @@ def prepare_database(settings: Settings) -> None:
         keys = ensure_default_app(engine, settings.default_app)
         if keys is not None:
             print_new_keys(keys, settings.url)
+            now = datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
+            body = (
+                '{"events": [{"event_id": "' + str(uuid.uuid4()) + '", "name": "app_open", '
+                f'"timestamp": "{now}", "anonymous_id": "device-1"}}]}}'
+            )
             console.print(
                 "  try it:\n"
-                f"  curl -X POST {settings.url}/v1/events -H 'Authorization: Bearer "
-                f"{keys.write_key}' \\\n"
-                '    -H \'Content-Type: application/json\' -d \'{"events": [{"event_id": '
-                '"\'$(uuidgen)\'", "name": "app_open", "timestamp": "\'$(date -u '
-                '+%FT%TZ)\'", "anonymous_id": "device-1"}]}\'\n',
+                f"  curl -X POST {settings.url}/v1/events \\\n"
+                f"    -H 'Authorization: Bearer {keys.write_key}' \\\n"
+                f"    -H 'Content-Type: application/json' -d '{body}'\n",
                 highlight=False,
                 soft_wrap=True,
             )
     finally:
         engine.dispose()
+
+
+def _check_port_free(host: str, port: int) -> None:
+    """Fail fast when the port is taken: granian binds with SO_REUSEPORT and would
+    otherwise share it silently with another server (two writers on one database)."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as sock:
+        try:
+            sock.bind((host, port))
+        except OSError as exc:
+            raise ConfigError(
+                f"cannot listen on {host}:{port} ({exc.strerror}); another process uses it. "
+                "Stop it or choose another port with --port or server.port"
+            ) from None
 
 
 def _run_server(settings: Settings) -> None:
@@ -115,6 +135,7 @@ def serve(
     st._settings = None
     settings = st.settings
     configure_logging(settings.log)
+    _check_port_free(settings.server.host, settings.server.port)
     prepare_database(settings)
     console.print(
         f"[bold]eventkit[/bold] serving on {settings.url} "

@@ -10,12 +10,14 @@ from typing import Any
 
 import msgspec
 
+from eventkit.capture.context import context_info
 from eventkit.capture.decode import decode_body
 from eventkit.capture.schema import CanonicalEvent, Envelope, IdentifyRequest
 from eventkit.capture.validate import (
     FieldError,
     check_event,
     check_properties,
+    check_time,
     timestamp_us,
 )
 from eventkit.config import Settings
@@ -209,21 +211,34 @@ class CaptureService:
         if not req.user_id:
             errors.append(("user_id", "must not be empty"))
         elif len(req.user_id) > self.limits.max_id_length:
-            errors.append(("user_id", f"is longer than {self.limits.max_id_length} characters"))
+            errors.append(
+                (
+                    "user_id",
+                    f"is longer than {self.limits.max_id_length} characters (limits.max_id_length)",
+                )
+            )
+        if req.anonymous_id is not None and len(req.anonymous_id) > self.limits.max_id_length:
+            errors.append(
+                (
+                    "anonymous_id",
+                    f"is longer than {self.limits.max_id_length} characters (limits.max_id_length)",
+                )
+            )
         errors += check_properties("set", req.set, self.limits)
         errors += check_properties("set_once", req.set_once, self.limits)
-        if errors:
-            raise InvalidEventError("; ".join(f"{f} {m}" for f, m in errors), errors=errors)
         received = now_us()
         sent_at = timestamp_us(req.sent_at) if req.sent_at is not None else None
         client_ts = timestamp_us(req.timestamp) if req.timestamp is not None else received
         ts = received + (client_ts - sent_at) if sent_at is not None else client_ts
+        errors += check_time(ts, received, self.limits)
+        ctx = context_info(req.context)
+        errors += ctx.errors
+        if errors:
+            self.metrics.events_rejected.labels("native").inc()
+            raise InvalidEventError("; ".join(f"{f} {m}" for f, m in errors), errors=errors)
         # Without a client event_id, derive one from the request so a retry deduplicates.
         event_id = req.event_id or uuid.uuid5(IDENTIFY_NAMESPACE, f"{app_id}:{data.decode()}")
         props: dict[str, Any] = {"$set": req.set, "$set_once": req.set_once}
-        from eventkit.capture.context import context_fields
-
-        _, platform, version, country = context_fields(req.context)
         return CanonicalEvent(
             app_id=app_id,
             event_id=event_id,
@@ -231,13 +246,13 @@ class CaptureService:
             timestamp=client_ts,
             sent_at=sent_at,
             received_at=received,
-            ts=min(ts, received),
+            ts=ts,
             user_id=req.user_id,
             anonymous_id=req.anonymous_id,
             session_id=None,
-            platform=platform,
-            app_version=version,
-            country=country,
+            platform=ctx.platform,
+            app_version=ctx.app_version,
+            country=ctx.country,
             ip=ip,
             source="native",
             properties=props,

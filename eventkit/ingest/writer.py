@@ -87,9 +87,10 @@ class GroupCommitWriter:
         self.metrics.queue_depth.set(self._queued)
         self._wake.set()
         try:
-            return await asyncio.wait_for(
-                asyncio.shield(future), self.settings.commit_timeout_seconds
-            )
+            # A cancelled or timed-out request only stops waiting: its events stay in the
+            # batch (the writer skips futures that are already done).
+            async with asyncio.timeout(self.settings.commit_timeout_seconds):
+                return await future
         except TimeoutError:
             raise OverloadedError(
                 "the database did not commit within ingest.commit_timeout_seconds; "

@@ -22,7 +22,7 @@ hookimpl = pluggy.HookimplMarker("eventkit")
 
 @hookspec
 def eventkit_scheduled_jobs(settings: Settings) -> list[JobSpec]:  # type: ignore[empty-body]
-    """Return scheduled jobs (``JobSpec``) to run in ``eventkit serve`` and ``worker``."""
+    """Return scheduled jobs (``JobSpec``) for the scheduler loop of ``eventkit serve``."""
 
 
 @hookspec

@@ -7,6 +7,7 @@ import importlib
 import logging
 import os
 from functools import lru_cache
+from importlib.metadata import entry_points
 
 import pluggy
 
@@ -28,8 +29,13 @@ def get_plugin_manager() -> pluggy.PluginManager:
     for name in DEFAULT_PLUGINS:
         pm.register(importlib.import_module(name), name=name)
     if os.environ.get("EVENTKIT_LOAD_PLUGINS", "1") not in ("0", "false", "no"):
-        try:
-            pm.load_setuptools_entrypoints("eventkit")
-        except Exception as exc:  # a broken plugin must not take eventkit down
-            log.error("a plugin failed to load and was skipped: %s", exc)
+        for ep in entry_points(group="eventkit"):
+            if pm.get_plugin(ep.name) is not None:
+                continue
+            try:
+                pm.register(ep.load(), name=ep.name)
+            except Exception as exc:  # a broken plugin must not take eventkit down
+                log.error(
+                    "plugin %r (%s) failed to load and was skipped: %s", ep.name, ep.value, exc
+                )
     return pm

@@ -10,8 +10,10 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
+import msgspec
 from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.engine import Connection, Engine
 
@@ -33,12 +35,18 @@ __all__ = [
 
 #: Insert column order (every column of ``events`` but the arrival id).
 EVENT_COLUMNS: tuple[str, ...] = tuple(c.name for c in EVENTS.columns if c.name != "id")
-_SQLITE_INSERT = (
-    f"INSERT INTO events ({', '.join(EVENT_COLUMNS)}) "
-    f"VALUES ({', '.join('?' for _ in EVENT_COLUMNS)})"
-)
+_SQLITE_INSERT = f"INSERT INTO events ({', '.join(EVENT_COLUMNS)}) VALUES "
+_SQLITE_KEYS_INSERT = "INSERT INTO event_keys (app_id, event_id) VALUES "
+#: Rows per multi-row INSERT statement, largest first (each size's SQL is prepared once).
+_ROW_CHUNKS = (256, 64, 16, 4, 1)
 _PG_COPY = f"COPY events ({', '.join(EVENT_COLUMNS)}) FROM STDIN"
 _CHUNK = 500
+
+
+def _json(value: dict[str, Any] | msgspec.Raw) -> str:
+    if isinstance(value, msgspec.Raw):
+        return bytes(value).decode()
+    return json_dumps(value)
 
 
 def _row(e: CanonicalEvent, event_id: Any) -> tuple[Any, ...]:
@@ -58,9 +66,33 @@ def _row(e: CanonicalEvent, event_id: Any) -> tuple[Any, ...]:
         e.country,
         e.ip,
         e.source,
-        json_dumps(e.properties),
-        json_dumps(e.context),
+        _json(e.properties),
+        _json(e.context),
     )
+
+
+@lru_cache(maxsize=32)
+def _values_sql(prefix: str, columns: int, rows: int) -> str:
+    one = "(" + ",".join("?" * columns) + ")"
+    return prefix + ",".join([one] * rows)
+
+
+def _insert_many(raw: Any, prefix: str, rows: Sequence[tuple[Any, ...]]) -> None:
+    """INSERT rows with multi-row VALUES statements of a few fixed sizes.
+
+    ``executemany`` steps SQLite once per row, releasing and re-taking the GIL each
+    time; under load the event loop thread holds the GIL and every row waits for it.
+    A 256-row statement is one step.
+    """
+    if not rows:
+        return
+    width = len(rows[0])
+    start = 0
+    for size in _ROW_CHUNKS:
+        while len(rows) - start >= size:
+            chunk = rows[start : start + size]
+            raw.execute(_values_sql(prefix, width, size), [v for row in chunk for v in row])
+            start += size
 
 
 def _first_seen(events: Sequence[CanonicalEvent]) -> list[int]:
@@ -112,11 +144,13 @@ class EventStore:
     def _write_sqlite(self, conn: Connection, events: Sequence[CanonicalEvent]) -> list[bool]:
         raw = conn.connection.driver_connection
         assert raw is not None
-        candidates = _first_seen(events)
-        existing: set[tuple[int, bytes]] = set()
+        # First occurrence of each (app_id, event_id) in the batch, keyed by id bytes.
+        first: dict[tuple[int, bytes], int] = {}
+        for i, e in enumerate(events):
+            first.setdefault((e.app_id, e.event_id.bytes), i)
         by_app: dict[int, list[bytes]] = {}
-        for i in candidates:
-            by_app.setdefault(events[i].app_id, []).append(events[i].event_id.bytes)
+        for app_id, b in first:
+            by_app.setdefault(app_id, []).append(b)
         for app_id, ids in by_app.items():
             for start in range(0, len(ids), _CHUNK):
                 chunk = ids[start : start + _CHUNK]
@@ -125,23 +159,17 @@ class EventStore:
                     f"SELECT event_id FROM event_keys WHERE app_id = ? AND event_id IN ({marks})",
                     (app_id, *chunk),
                 )
-                existing.update((app_id, r[0]) for r in cur.fetchall())
+                for (found,) in cur.fetchall():
+                    del first[(app_id, found)]
         new = [False] * len(events)
-        keys = []
-        rows = []
-        for i in candidates:
-            e = events[i]
-            b = e.event_id.bytes
-            if (e.app_id, b) in existing:
-                continue
-            new[i] = True
-            keys.append((e.app_id, b))
-            rows.append(_row(e, b))
-        if rows:
+        if first:
             # Sorted keys touch each B-tree page of the dedup index once per commit.
-            keys.sort()
-            raw.executemany("INSERT INTO event_keys (app_id, event_id) VALUES (?, ?)", keys)
-            raw.executemany(_SQLITE_INSERT, rows)
+            _insert_many(raw, _SQLITE_KEYS_INSERT, sorted(first))
+            rows = []
+            for (_, b), i in first.items():  # insertion order is batch order
+                new[i] = True
+                rows.append(_row(events[i], b))
+            _insert_many(raw, _SQLITE_INSERT, rows)
         return new
 
     def _write_postgres(self, conn: Connection, events: Sequence[CanonicalEvent]) -> list[bool]:

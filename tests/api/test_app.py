@@ -28,8 +28,11 @@ class Api:
 async def api(settings: Settings, engine: Engine) -> AsyncIterator[Api]:
     a = create_tracked_app(engine, "app-a")
     b = create_tracked_app(engine, "app-b")
-    app = create_app(settings.model_copy(update={"scheduler": settings.scheduler.model_copy(
-        update={"enabled": False})}))
+    app = create_app(
+        settings.model_copy(
+            update={"scheduler": settings.scheduler.model_copy(update={"enabled": False})}
+        )
+    )
     async with AsyncTestClient(app=app) as client:
         yield Api(client, a, b)
 
@@ -40,9 +43,13 @@ def bearer(key: str | None) -> dict[str, str]:
 
 def batch(name: str = "tap", n: int = 1) -> dict[str, object]:
     now = datetime.now(UTC).isoformat()
-    return {"sent_at": now, "events": [
-        {"event_id": str(uuid.uuid4()), "name": name, "timestamp": now, "anonymous_id": "d"}
-        for _ in range(n)]}
+    return {
+        "sent_at": now,
+        "events": [
+            {"event_id": str(uuid.uuid4()), "name": name, "timestamp": now, "anonymous_id": "d"}
+            for _ in range(n)
+        ],
+    }
 
 
 async def test_write_key_captures_but_cannot_read(api: Api) -> None:
@@ -61,18 +68,21 @@ async def test_secret_key_reads_only_its_own_app(api: Api) -> None:
     rb = await api.client.get("/v1/events", headers={"X-Eventkit-Key": api.b.secret_key or ""})
     assert [e["name"] for e in ra.json()["events"]] == ["in_a", "in_a"]
     assert [e["name"] for e in rb.json()["events"]] == ["in_b"] * 3
-    r = await api.client.get("/v1/events", params={"name": "in_a"},
-                             headers=bearer(api.b.secret_key))
+    r = await api.client.get(
+        "/v1/events", params={"name": "in_a"}, headers=bearer(api.b.secret_key)
+    )
     assert r.json()["events"] == []
 
 
 async def test_read_filters_and_bad_parameters(api: Api) -> None:
     await api.client.post("/v1/events", json=batch("x", 5), headers=bearer(api.a.write_key))
-    r = await api.client.get("/v1/events", params={"limit": 2, "since": "1h"},
-                             headers=bearer(api.a.secret_key))
+    r = await api.client.get(
+        "/v1/events", params={"limit": 2, "since": "1h"}, headers=bearer(api.a.secret_key)
+    )
     assert len(r.json()["events"]) == 2
-    r = await api.client.get("/v1/events", params={"since": "last tuesday"},
-                             headers=bearer(api.a.secret_key))
+    r = await api.client.get(
+        "/v1/events", params={"since": "last tuesday"}, headers=bearer(api.a.secret_key)
+    )
     assert r.status_code == 400
     assert "since" in r.json()["message"]
     r = await api.client.get("/v1/events", params={"limit": 0}, headers=bearer(api.a.secret_key))

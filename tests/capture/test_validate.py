@@ -8,6 +8,7 @@ from typing import Any
 import msgspec
 import pytest
 
+from eventkit.capture.schema import as_dict
 from eventkit.capture.validate import check_event
 from eventkit.config import LimitSettings
 from eventkit.timeutil import US_PER_SECOND, to_us
@@ -17,16 +18,19 @@ RECEIVED = 1_790_000_000 * US_PER_SECOND
 
 def raw(**fields: Any) -> bytes:
     event: dict[str, Any] = {
-        "event_id": str(uuid.uuid4()), "name": "screen_view",
-        "timestamp": "2026-09-21T14:13:20Z", "anonymous_id": "dev-1",
+        "event_id": str(uuid.uuid4()),
+        "name": "screen_view",
+        "timestamp": "2026-09-21T14:13:20Z",
+        "anonymous_id": "dev-1",
     }
     event.update(fields)
     return msgspec.json.encode({k: v for k, v in event.items() if v is not ...})
 
 
 def check(body: bytes, sent_at: int | None = None, **limits: Any) -> Any:
-    return check_event(3, body, app_id=7, received_at=RECEIVED, sent_at=sent_at,
-                       limits=LimitSettings(**limits))
+    return check_event(
+        3, body, app_id=7, received_at=RECEIVED, sent_at=sent_at, limits=LimitSettings(**limits)
+    )
 
 
 def fields(verdict: Any) -> set[str]:
@@ -35,10 +39,19 @@ def fields(verdict: Any) -> set[str]:
 
 def test_valid_event_becomes_canonical() -> None:
     eid = str(uuid.uuid4())
-    v = check(raw(event_id=eid, user_id="u1", session_id="s1", properties={"a": 1},
-                  context={"os": {"name": "Android", "version": "14"},
-                           "app": {"version": "3.1.0", "build": "310"},
-                           "location": {"country": "de"}}))
+    v = check(
+        raw(
+            event_id=eid,
+            user_id="u1",
+            session_id="s1",
+            properties={"a": 1},
+            context={
+                "os": {"name": "Android", "version": "14"},
+                "app": {"version": "3.1.0", "build": "310"},
+                "location": {"country": "de"},
+            },
+        )
+    )
     assert v.errors == []
     e = v.event
     assert str(e.event_id) == eid
@@ -46,7 +59,7 @@ def test_valid_event_becomes_canonical() -> None:
     assert (e.platform, e.app_version, e.country) == ("android", "3.1.0", "DE")
     assert e.timestamp == e.ts == to_us_iso("2026-09-21T14:13:20Z")
     assert e.received_at == RECEIVED
-    assert e.properties == {"a": 1}
+    assert as_dict(e.properties) == {"a": 1}
 
 
 def to_us_iso(text: str) -> int:
@@ -71,11 +84,18 @@ def test_clock_skew_is_corrected_with_sent_at() -> None:
 
 
 def test_every_bad_field_is_reported_at_once() -> None:
-    v = check(msgspec.json.encode({"event_id": "nope", "name": 5, "timestamp": "yesterday",
-                                   "properties": [1]}))
+    v = check(
+        msgspec.json.encode(
+            {"event_id": "nope", "name": 5, "timestamp": "yesterday", "properties": [1]}
+        )
+    )
     assert v.event is None
-    assert fields(v) == {"events[3].event_id", "events[3].name", "events[3].timestamp",
-                         "events[3].properties"}
+    assert fields(v) == {
+        "events[3].event_id",
+        "events[3].name",
+        "events[3].timestamp",
+        "events[3].properties",
+    }
     assert v.event_id == "nope"
 
 
@@ -96,16 +116,32 @@ def test_needs_user_or_anonymous_id() -> None:
         ({"name": ""}, {}, "name", "empty"),
         ({"name": "x" * 11}, {"max_name_length": 10}, "name", "max_name_length"),
         ({"user_id": "u" * 20}, {"max_id_length": 10}, "user_id", "limit is 10"),
-        ({"properties": {"k": "v" * 100}}, {"max_properties_bytes": 64}, "properties",
-         "max_properties_bytes"),
-        ({"properties": {"a": {"b": {"c": 1}}}}, {"max_property_depth": 2}, "properties",
-         "max_property_depth"),
+        (
+            {"properties": {"k": "v" * 100}},
+            {"max_properties_bytes": 64},
+            "properties",
+            "max_properties_bytes",
+        ),
+        (
+            {"properties": {"a": {"b": {"c": 1}}}},
+            {"max_property_depth": 2},
+            "properties",
+            "max_property_depth",
+        ),
         ({"context": {"os": "iOS"}}, {}, "context.os", "object"),
-        ({"timestamp": "2026-09-21T16:13:21Z"}, {"max_future_seconds": 3600}, "timestamp",
-         "future"),
+        (
+            {"timestamp": "2026-09-21T16:13:21Z"},
+            {"max_future_seconds": 3600},
+            "timestamp",
+            "future",
+        ),
         ({"timestamp": "1999-12-31T00:00:00Z"}, {}, "timestamp", "2000"),
-        ({"timestamp": "2026-01-01T00:00:00Z"}, {"max_past_days": 30}, "timestamp",
-         "max_past_days"),
+        (
+            {"timestamp": "2026-01-01T00:00:00Z"},
+            {"max_past_days": 30},
+            "timestamp",
+            "max_past_days",
+        ),
     ],
 )
 def test_limits(event: dict[str, Any], limits: dict[str, Any], field: str, words: str) -> None:
@@ -122,3 +158,28 @@ def test_depth_at_the_limit_is_fine() -> None:
 
 def test_not_an_object() -> None:
     assert check(b"[1,2]").errors == [("events[3]", "must be a JSON object")]
+
+
+def test_reserved_names() -> None:
+    assert check(raw(name="$screen")).errors == []
+    v = check(raw(name="$identify"))
+    assert fields(v) == {"events[3].name"} and "/v1/identify" in v.errors[0][1]
+    v = check(raw(name="$made_up"))
+    assert "reserved" in v.errors[0][1] and "$session_start" in v.errors[0][1]
+
+
+def test_every_bad_context_field_is_reported() -> None:
+    v = check(raw(context={"os": "iOS", "locale": 5, "device": {"model": "x"}}))
+    assert v.errors == [
+        ("events[3].context.os", "must be a JSON object"),
+        ("events[3].context.locale", "must be a string"),
+    ]
+    v = check(raw(context=[1]))
+    assert v.errors == [("events[3].context", "must be a JSON object")]
+
+
+def test_unknown_context_fields_are_kept_verbatim() -> None:
+    ctx = {"os": {"name": "iOS", "extra": {"deep": 1}}, "campaign": {"source": "ad"}}
+    v = check(raw(context=ctx))
+    assert v.errors == []
+    assert as_dict(v.event.context) == ctx

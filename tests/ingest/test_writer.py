@@ -70,8 +70,10 @@ async def test_stop_drains_queued_work_then_refuses(engine: Engine) -> None:
     app = create_app(engine, "a")
     w = writer_for(engine, flush_max_events=5)
     w.start()
-    tasks = [asyncio.ensure_future(w.submit([make_event(app.app_id) for _ in range(4)]))
-             for _ in range(25)]
+    tasks = [
+        asyncio.ensure_future(w.submit([make_event(app.app_id) for _ in range(4)]))
+        for _ in range(25)
+    ]
     await asyncio.sleep(0)  # every request is queued before shutdown begins
     await w.stop()
     results = await asyncio.gather(*tasks)
@@ -85,7 +87,7 @@ async def test_full_queue_answers_overloaded(engine: Engine) -> None:
     app = create_app(engine, "a")
     w = writer_for(engine, queue_max_events=10)
     w.start()
-    first = asyncio.ensure_future(w.submit([make_event(app.app_id) for _ in range(8)]))
+    first = asyncio.ensure_future(w.submit([make_event(app.app_id) for _ in range(8)]))  # noqa: RUF006
     await asyncio.sleep(0)
     with pytest.raises(OverloadedError) as info:
         await w.submit([make_event(app.app_id) for _ in range(5)])

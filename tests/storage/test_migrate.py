@@ -25,8 +25,7 @@ def test_upgrade_creates_schema_and_is_idempotent(settings: Settings) -> None:
     assert after.current == after.heads
     assert upgrade(engine).current == after.current
     tables = set(inspect(engine).get_table_names())
-    assert {"apps", "api_keys", "events", "event_keys", "user_profiles",
-            "identity_links"} <= tables
+    assert {"apps", "api_keys", "events", "event_keys", "user_profiles", "identity_links"} <= tables
     engine.dispose()
 
 
@@ -62,8 +61,11 @@ def test_sqlite_creates_missing_directory(tmp_path: object) -> None:
 
 def test_unreachable_postgres_is_database_unavailable() -> None:
     engine = make_engine(make_settings("postgresql://nobody@127.0.0.1:1/none"))
-    with pytest.raises(DatabaseUnavailableError, match="cannot reach the database"), \
-            map_db_errors(), engine.connect():
+    with (
+        pytest.raises(DatabaseUnavailableError, match="cannot reach the database"),
+        map_db_errors(),
+        engine.connect(),
+    ):
         pass
     engine.dispose()
 
