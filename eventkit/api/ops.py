@@ -27,7 +27,8 @@ def _ping(runtime: Runtime) -> None:
 
 @get("/readyz", name="readyz", tags=["operations"], summary="Readiness")
 async def readyz(request: Request) -> Response[dict[str, object]]:  # type: ignore[type-arg]
-    """200 when the database answers and the writer is running; 503 otherwise."""
+    """200 when the database answers and the writer is running and its last commit
+    succeeded; 503 otherwise, with the failing check named."""
     runtime: Runtime = request.app.state.runtime
     checks: dict[str, object] = {"writer_queue_events": runtime.writer.queued_events}
     ok = True
@@ -40,6 +41,12 @@ async def readyz(request: Request) -> Response[dict[str, object]]:  # type: igno
     if not runtime.started:
         ok = False
         checks["writer"] = "not running"
+    elif runtime.writer.last_error is not None:
+        # The database answers reads but the last commit failed (e.g. locked).
+        ok = False
+        checks["writer"] = f"last commit failed: {runtime.writer.last_error}"
+    else:
+        checks["writer"] = "ok"
     return Response(
         {"status": "ok" if ok else "unavailable", "checks": checks},
         status_code=200 if ok else 503,

@@ -47,6 +47,8 @@ class GroupCommitWriter:
         self._wake = asyncio.Event()
         self._closing = False
         self._task: asyncio.Task[None] | None = None
+        #: The error of the last commit if it failed (cleared by the next success).
+        self.last_error: str | None = None
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="eventkit-writer")
 
     @property
@@ -126,6 +128,7 @@ class GroupCommitWriter:
                 new = await loop.run_in_executor(self._executor, self.store.write, events, ops)
             except Exception as exc:  # every failure reaches the waiting requests
                 self.metrics.commit_failures.inc()
+                self.last_error = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
                 err = (
                     exc if isinstance(exc, EventKitError) else StorageError(f"commit failed: {exc}")
                 )
@@ -134,6 +137,7 @@ class GroupCommitWriter:
                     if not p.future.done():
                         p.future.set_exception(err)
             else:
+                self.last_error = None
                 self.metrics.commit_latency.observe(time.perf_counter() - started)
                 self.metrics.commit_events.observe(len(events))
                 offset = 0

@@ -94,3 +94,20 @@ async def test_full_queue_answers_overloaded(engine: Engine) -> None:
     assert info.value.retry_after >= 1
     assert await first == [True] * 8
     await w.stop()
+
+
+async def test_last_error_tracks_the_latest_commit(engine: Engine) -> None:
+    app = create_app(engine, "a")
+    w = writer_for(engine)
+    w.start()
+    assert w.last_error is None
+    with engine.begin() as conn:
+        conn.execute(text("ALTER TABLE events RENAME TO events_away"))
+    with pytest.raises(StorageError):
+        await w.submit([make_event(app.app_id)])
+    assert w.last_error
+    with engine.begin() as conn:
+        conn.execute(text("ALTER TABLE events_away RENAME TO events"))
+    assert await w.submit([make_event(app.app_id)]) == [True]
+    assert w.last_error is None
+    await w.stop()
