@@ -4,7 +4,6 @@ migrated database to point it at, and events written straight through EventStore
 from __future__ import annotations
 
 import os
-import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -18,11 +17,11 @@ from eventkit.capture.schema import CanonicalEvent
 from eventkit.cli.app import app
 from eventkit.storage.engine import make_engine
 from eventkit.storage.migrate import upgrade
-from eventkit.timeutil import now_us
 from tests.conftest import make_settings
 
 # A real server for `events send` (test_send.py), shared with the e2e suite.
 from tests.e2e.conftest import db, module_database_url, server, server_env  # noqa: F401
+from tests.factories import make_event
 
 Invoke = Callable[..., Result]
 
@@ -79,28 +78,8 @@ def run(cli: Invoke, db_url: str) -> Invoke:
 
 def canonical(app_id: int, name: str = "screen_view", **kw: Any) -> CanonicalEvent:
     """A canonical event to write with EventStore; ``kw`` overrides fields."""
-    now = now_us()
-    fields: dict[str, Any] = {
-        "app_id": app_id,
-        "event_id": uuid.uuid4(),
-        "name": name,
-        "timestamp": now,
-        "sent_at": None,
-        "received_at": now,
-        "ts": now,
-        "user_id": None,
-        "anonymous_id": "device-1",
-        "session_id": None,
-        "platform": "ios",
-        "app_version": "1.0",
-        "country": None,
-        "ip": None,
-        "source": "native",
-        "properties": {"screen": "home"},
-        "context": {"os": {"name": "iOS"}},
-    }
-    fields.update(kw)
-    return CanonicalEvent(**fields)
+    kw.setdefault("properties", {"screen": "home"})
+    return make_event(app_id, name, **kw)
 
 
 def assert_one_line_error(result: Result, *fragments: str) -> None:

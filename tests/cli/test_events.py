@@ -12,24 +12,13 @@ from typing import Any
 import pytest
 from sqlalchemy.engine import Engine
 
+from eventkit.cli.events import COLUMNS
 from eventkit.storage.apps import create_app
 from eventkit.storage.events import EventStore
 from eventkit.timeutil import US_PER_HOUR, now_us
 from tests.cli.conftest import Invoke, assert_one_line_error, canonical
 
 EXTRA = ["context", "country", "ip", "received_at", "source"]
-COLUMNS = [
-    "time",
-    "app",
-    "name",
-    "user_id",
-    "anonymous_id",
-    "session_id",
-    "platform",
-    "app_version",
-    "event_id",
-    "properties",
-]
 
 
 @pytest.fixture

@@ -30,7 +30,7 @@ from sqlalchemy.engine import Engine
 from eventkit.storage.engine import make_engine
 from eventkit.storage.events import EventFilter, query_events
 from eventkit.storage.models import Event
-from tests.conftest import PG_URL, create_pg_database, drop_pg_database, make_settings
+from tests.conftest import DATABASE_KINDS, fresh_database, make_settings
 
 READY_TIMEOUT = 30.0
 STOP_TIMEOUT = 15.0
@@ -157,27 +157,13 @@ def running(
         srv.terminate()
 
 
-@pytest.fixture(
-    scope="module",
-    params=[
-        pytest.param("sqlite", id="sqlite"),
-        pytest.param("postgres", id="postgres", marks=pytest.mark.postgres),
-    ],
-)
+@pytest.fixture(scope="module", params=DATABASE_KINDS)
 def module_database_url(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[str]:
     """Like ``database_url`` but shared by a module's tests (and its one server)."""
-    if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path_factory.mktemp('db') / 'eventkit.db'}"
-        return
-    if not PG_URL:
-        pytest.skip("EVENTKIT_TEST_POSTGRES_URL is not set")
-    url = create_pg_database()
-    try:
+    with fresh_database(request.param, tmp_path_factory.mktemp("db")) as url:
         yield url
-    finally:
-        drop_pg_database(url)
 
 
 @pytest.fixture(scope="module")

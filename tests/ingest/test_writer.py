@@ -14,7 +14,7 @@ from eventkit.ingest.writer import GroupCommitWriter
 from eventkit.metrics import Metrics
 from eventkit.storage.apps import create_app
 from eventkit.storage.events import EventStore, count_events
-from tests.storage.test_events import make_event
+from tests.factories import make_event
 
 
 def writer_for(engine: Engine, **settings: int | float) -> GroupCommitWriter:

@@ -19,31 +19,7 @@ from eventkit.storage.events import (
 from eventkit.storage.models import EventKey
 from eventkit.storage.users import ProfileOp, get_profile
 from eventkit.timeutil import now_us
-
-
-def make_event(app_id: int, name: str = "screen_view", **kw: object) -> CanonicalEvent:
-    now = now_us()
-    fields: dict[str, object] = {
-        "app_id": app_id,
-        "event_id": uuid.uuid4(),
-        "name": name,
-        "timestamp": now,
-        "sent_at": None,
-        "received_at": now,
-        "ts": now,
-        "user_id": None,
-        "anonymous_id": "device-1",
-        "session_id": None,
-        "platform": "ios",
-        "app_version": "1.0",
-        "country": None,
-        "ip": None,
-        "source": "native",
-        "properties": {"screen": "home", "n": 1, "nested": {"a": [1, 2]}},
-        "context": {"os": {"name": "iOS"}},
-    }
-    fields.update(kw)
-    return CanonicalEvent(**fields)  # type: ignore[arg-type]
+from tests.factories import make_event
 
 
 def test_write_stores_each_event_once(engine: Engine) -> None:
