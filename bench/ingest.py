@@ -168,6 +168,10 @@ def wait_ready(server: Server, timeout: float = 90.0) -> None:
     raise BenchError(f"{server.name} not ready after {timeout:.0f} s:\n{_tail(server.log)}")
 
 
+#: eventkit's ingest.writer setting for the runs (--writer).
+WRITER_MODE = "process"
+
+
 def _clean_env() -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("EVENTKIT_")}
     env.update(PYTHONUNBUFFERED="1", NO_COLOR="1", COLUMNS="250", TERM="dumb")
@@ -195,6 +199,7 @@ def start_eventkit(server: str, workers: int, workdir: Path) -> Server:
     env = _clean_env()
     env["EVENTKIT_DATABASE_URL"] = f"sqlite:///{db}"
     env["EVENTKIT_LOAD_PLUGINS"] = "0"
+    env["EVENTKIT_INGEST__WRITER"] = WRITER_MODE
     log = rundir / "serve.log"
     cmd = [sys.executable, "-m", "eventkit", "serve", "--host", HOST, "--port", str(port)]
     cmd += ["--server", server, "--workers", str(workers)]
@@ -633,7 +638,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--wrk-threads", type=int, default=1, help="wrk threads")
     parser.add_argument("--client-procs", type=int, default=2, help="Python client processes")
     parser.add_argument("--no-sqlite", action="store_true", help="skip the raw sqlite (b) run")
+    parser.add_argument(
+        "--writer",
+        choices=["process", "thread"],
+        default="process",
+        help="eventkit's ingest.writer: the writer process (default) or a writer thread",
+    )
     args = parser.parse_args(argv)
+    global WRITER_MODE
+    WRITER_MODE = args.writer
     if args.quick:
         args.duration = 2.0
     if args.warmup is None:

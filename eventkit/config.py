@@ -106,6 +106,11 @@ class IngestSettings(_Section):
     commit_timeout_seconds: float = Field(
         30.0, gt=0, description="How long a request waits for its commit before answering 503."
     )
+    writer: Literal["process", "thread"] = Field(
+        "thread",
+        description="serve commits in a writer process (its own core and GIL; shared by all "
+        "workers) or in a thread of each worker.",
+    )
 
 
 class SqliteSettings(_Section):
@@ -181,6 +186,7 @@ def _env_overrides(environ: dict[str, str]) -> dict[str, Any]:
         "EVENTKIT_WRITE_KEY",
         "EVENTKIT_SECRET_KEY",
         "EVENTKIT_URL",
+        "EVENTKIT_WRITER_SOCKET",
     }
     for name, value in environ.items():
         if not name.startswith(ENV_PREFIX) or name in skip:

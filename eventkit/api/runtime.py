@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import logging
+import os
 from dataclasses import dataclass, field
 
 from sqlalchemy.engine import Engine
 
 from eventkit.config import Settings
 from eventkit.ingest.capture import CaptureService
+from eventkit.ingest.committers import LocalCommitter, RemoteCommitter
 from eventkit.ingest.writer import GroupCommitWriter
+from eventkit.ingest.writerd import SOCKET_ENV
 from eventkit.metrics import Metrics
 from eventkit.storage.engine import make_engine
 from eventkit.storage.events import EventStore
@@ -35,6 +38,10 @@ class Runtime:
         """Create the engine and services (nothing is started)."""
         engine = make_engine(settings)
         metrics = Metrics()
-        writer = GroupCommitWriter(EventStore(engine), settings.ingest, metrics)
+        socket_path = os.environ.get(SOCKET_ENV)
+        committer = (
+            RemoteCommitter(socket_path) if socket_path else LocalCommitter(EventStore(engine))
+        )
+        writer = GroupCommitWriter(committer, settings.ingest, metrics)
         capture = CaptureService(settings, writer, metrics)
         return cls(settings, engine, metrics, writer, capture)

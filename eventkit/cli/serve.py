@@ -16,6 +16,7 @@ from eventkit.cli.context import state
 from eventkit.cli.output import console
 from eventkit.config import CONFIG_ENV, Settings
 from eventkit.errors import ConfigError, MigrationError
+from eventkit.ingest.writerd import WriterSupervisor
 from eventkit.logs import configure_logging
 from eventkit.storage.engine import make_engine
 from eventkit.storage.migrate import status, upgrade
@@ -137,8 +138,16 @@ def serve(
     configure_logging(settings.log)
     _check_port_free(settings.server.host, settings.server.port)
     prepare_database(settings)
+    supervisor = WriterSupervisor() if settings.ingest.writer == "process" else None
     console.print(
         f"[bold]eventkit[/bold] serving on {settings.url} "
         f"({settings.server.server}, database {settings.database_url.split('@')[-1]})"
     )
-    _run_server(settings)
+    if supervisor is not None:
+        supervisor.start()
+    try:
+        _run_server(settings)
+    finally:
+        # The workers have drained (their requests are answered); the writer goes last.
+        if supervisor is not None:
+            supervisor.stop()

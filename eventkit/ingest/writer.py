@@ -13,12 +13,12 @@ import contextlib
 import logging
 import time
 from collections.abc import Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 from eventkit.capture.schema import CanonicalEvent
 from eventkit.config import IngestSettings
 from eventkit.errors import EventKitError, OverloadedError, StorageError
+from eventkit.ingest.committers import Committer, LocalCommitter
 from eventkit.metrics import Metrics
 from eventkit.storage.events import EventStore
 from eventkit.storage.users import ProfileOp
@@ -38,8 +38,12 @@ class _Pending:
 class GroupCommitWriter:
     """Group-commits events from all concurrent requests of this process."""
 
-    def __init__(self, store: EventStore, settings: IngestSettings, metrics: Metrics) -> None:
-        self.store = store
+    def __init__(
+        self, store: EventStore | Committer, settings: IngestSettings, metrics: Metrics
+    ) -> None:
+        self.committer: Committer = (
+            LocalCommitter(store) if isinstance(store, EventStore) else store
+        )
         self.settings = settings
         self.metrics = metrics
         self._pending: list[_Pending] = []
@@ -49,7 +53,6 @@ class GroupCommitWriter:
         self._task: asyncio.Task[None] | None = None
         #: The error of the last commit if it failed (cleared by the next success).
         self.last_error: str | None = None
-        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="eventkit-writer")
 
     @property
     def queued_events(self) -> int:
@@ -112,7 +115,6 @@ class GroupCommitWriter:
         return batch
 
     async def _run(self) -> None:
-        loop = asyncio.get_running_loop()
         while True:
             if not self._pending:
                 if self._closing:
@@ -125,7 +127,7 @@ class GroupCommitWriter:
             ops = [o for p in batch for o in p.ops]
             started = time.perf_counter()
             try:
-                new = await loop.run_in_executor(self._executor, self.store.write, events, ops)
+                new = await self.committer.commit(events, ops)
             except Exception as exc:  # every failure reaches the waiting requests
                 self.metrics.commit_failures.inc()
                 self.last_error = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
@@ -156,4 +158,4 @@ class GroupCommitWriter:
         if self._task is not None:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
-        self._executor.shutdown(wait=True)
+        await self.committer.close()

@@ -56,10 +56,11 @@ def test_first_start_prints_keys_and_url_and_a_restart_does_not(
         assert c.post("/v1/events", json={"events": [event()]}).json()["accepted"] == 1
 
 
+@pytest.mark.parametrize("writer", ["thread", "process"])
 def test_sigterm_drains_every_acknowledged_event(
-    start_server: Callable[..., ServerProcess],
+    start_server: Callable[..., ServerProcess], writer: str
 ) -> None:
-    srv = start_server()
+    srv = start_server({"EVENTKIT_INGEST__WRITER": writer})
     acked: list[str] = []
     refused: Counter[str] = Counter()
     lock = threading.Lock()

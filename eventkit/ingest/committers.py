@@ -1,0 +1,116 @@
+"""Where a group commit runs: in a thread of this process, or in the writer process.
+
+The writer process (``eventkit.ingest.writerd``) owns the database connection for a
+whole node: it does not compete with the event loop for this process's GIL, it uses
+another core, and several server workers share one SQLite writer.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
+from typing import Protocol
+
+from eventkit.capture.schema import CanonicalEvent
+from eventkit.errors import DatabaseUnavailableError, MigrationError, StorageError
+from eventkit.ingest import wire
+from eventkit.storage.events import EventStore
+from eventkit.storage.users import ProfileOp
+
+__all__ = ["Committer", "LocalCommitter", "RemoteCommitter"]
+
+_ERRORS: dict[str, type[StorageError]] = {
+    "database_unavailable": DatabaseUnavailableError,
+    "migration_error": MigrationError,
+}
+
+
+class Committer(Protocol):
+    """Commits a group of events and identify operations, exactly once each."""
+
+    async def commit(
+        self, events: Sequence[CanonicalEvent], ops: Sequence[ProfileOp]
+    ) -> list[bool]:
+        """Per event: True if stored now, False if already stored."""
+
+    async def close(self) -> None:
+        """Release resources."""
+
+
+class LocalCommitter:
+    """Runs ``EventStore.write`` in a dedicated thread of this process."""
+
+    def __init__(self, store: EventStore) -> None:
+        self.store = store
+        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="eventkit-writer")
+
+    async def commit(
+        self, events: Sequence[CanonicalEvent], ops: Sequence[ProfileOp]
+    ) -> list[bool]:
+        """Write in the writer thread."""
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._executor, self.store.write, events, ops)
+
+    async def close(self) -> None:
+        """Wait for the thread to finish."""
+        self._executor.shutdown(wait=True)
+
+
+class RemoteCommitter:
+    """Sends each group to the node's writer process over a Unix socket."""
+
+    def __init__(self, socket_path: str) -> None:
+        self.socket_path = socket_path
+        self._reader: asyncio.StreamReader | None = None
+        self._writer: asyncio.StreamWriter | None = None
+        self._lock = asyncio.Lock()
+
+    async def _connect(self) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
+        if self._reader is None or self._writer is None:
+            try:
+                self._reader, self._writer = await asyncio.open_unix_connection(
+                    self.socket_path, limit=2**26
+                )
+            except OSError as exc:
+                raise DatabaseUnavailableError(
+                    f"the writer process is not reachable ({exc.strerror}); it restarts "
+                    "automatically, retry shortly"
+                ) from None
+        return self._reader, self._writer
+
+    async def commit(
+        self, events: Sequence[CanonicalEvent], ops: Sequence[ProfileOp]
+    ) -> list[bool]:
+        """Send one request and wait for the writer's verdict.
+
+        Raises:
+            StorageError: nothing was stored, or (connection lost mid-request) the
+                outcome is unknown; a retry is safe because ingest is idempotent.
+        """
+        async with self._lock:
+            reader, writer = await self._connect()
+            try:
+                writer.write(wire.encode_request(events, ops))
+                await writer.drain()
+                (size,) = wire.HEADER.unpack(await reader.readexactly(wire.HEADER.size))
+                response = wire.decode_response(await reader.readexactly(size))
+            except (OSError, asyncio.IncompleteReadError):
+                await self._reset()
+                raise DatabaseUnavailableError(
+                    "lost the connection to the writer process; retry (retried events are "
+                    "deduplicated)"
+                ) from None
+        if response.error is not None:
+            raise _ERRORS.get(response.code or "", StorageError)(response.error)
+        return response.new
+
+    async def _reset(self) -> None:
+        if self._writer is not None:
+            self._writer.close()
+        self._reader = self._writer = None
+
+    async def close(self) -> None:
+        """Close the connection."""
+        async with self._lock:
+            await self._reset()

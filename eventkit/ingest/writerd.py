@@ -1,0 +1,191 @@
+"""The writer process: one per node, owning the database connection.
+
+Server workers send it groups of validated events over a Unix socket; it commits them
+(exactly once, via ``EventStore.write``) and answers each request only after its
+transaction committed. It ignores SIGINT (a Ctrl-C reaches the whole process group,
+and the workers must drain first); on SIGTERM, or when its parent dies, it commits
+what it holds and exits.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import multiprocessing
+import os
+import signal
+import socket
+import tempfile
+import threading
+import time
+from multiprocessing.process import BaseProcess
+from pathlib import Path
+
+from eventkit.config import load_settings
+from eventkit.errors import EventKitError
+from eventkit.ingest import wire
+from eventkit.logs import configure_logging
+from eventkit.storage.engine import make_engine
+from eventkit.storage.events import EventStore
+
+__all__ = ["WriterSupervisor", "serve_writer"]
+
+log = logging.getLogger("eventkit.writerd")
+SOCKET_ENV = "EVENTKIT_WRITER_SOCKET"
+
+
+class _Pending:
+    __slots__ = ("future", "request")
+
+    def __init__(self, request: wire.WriteRequest, future: asyncio.Future[bytes]) -> None:
+        self.request = request
+        self.future = future
+
+
+async def _serve(store: EventStore, path: str, flush_max: int) -> None:
+    loop = asyncio.get_running_loop()
+    pending: list[_Pending] = []
+    wake = asyncio.Event()
+    stop = asyncio.Event()
+    parent = os.getppid()
+
+    async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        try:
+            while True:
+                (size,) = wire.HEADER.unpack(await reader.readexactly(wire.HEADER.size))
+                request = wire.decode_request(await reader.readexactly(size))
+                future: asyncio.Future[bytes] = loop.create_future()
+                pending.append(_Pending(request, future))
+                wake.set()
+                writer.write(await future)
+                await writer.drain()
+        except (asyncio.IncompleteReadError, ConnectionError):
+            pass
+        finally:
+            writer.close()
+
+    def commit_all() -> None:
+        while pending:
+            batch: list[_Pending] = []
+            count = 0
+            while pending and (not batch or count + len(pending[0].request.events) <= flush_max):
+                item = pending.pop(0)
+                batch.append(item)
+                count += len(item.request.events)
+            events = [e for p in batch for e in p.request.events]
+            ops = [o for p in batch for o in p.request.ops]
+            try:
+                # Blocking on purpose: this process has nothing else to do meanwhile, and
+                # requests arriving now wait in the socket buffers for the next group.
+                new = store.write(events, ops)  # type: ignore[arg-type]
+            except EventKitError as exc:
+                log.error("commit of %d events failed: %s", len(events), exc.message)
+                body = wire.encode_response(wire.WriteResponse(error=exc.message, code=exc.code))
+                for p in batch:
+                    p.future.set_result(body)
+                continue
+            offset = 0
+            for p in batch:
+                n = len(p.request.events)
+                body = wire.encode_response(wire.WriteResponse(new=new[offset : offset + n]))
+                p.future.set_result(body)
+                offset += n
+
+    server = await asyncio.start_unix_server(handle, path=path, limit=2**26)
+    loop.add_signal_handler(signal.SIGTERM, stop.set)
+    log.info("writer process %d listening on %s", os.getpid(), path)
+    while not stop.is_set():
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(wake.wait(), timeout=1.0)
+        wake.clear()
+        commit_all()
+        if os.getppid() != parent:
+            log.warning("the server process is gone; the writer stops")
+            break
+    server.close()
+    await asyncio.sleep(0)  # let handlers deliver their last answers
+    commit_all()
+    await asyncio.sleep(0.05)
+
+
+def serve_writer(path: str) -> None:
+    """Process entry point: settings from the environment, then serve until stopped."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    settings = load_settings()
+    configure_logging(settings.log)
+    engine = make_engine(settings)
+    try:
+        asyncio.run(_serve(EventStore(engine), path, settings.ingest.flush_max_events))
+    finally:
+        engine.dispose()
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(path)
+        log.info("writer process stopped")
+
+
+class WriterSupervisor:
+    """Starts the writer process, restarts it if it dies, stops it last."""
+
+    def __init__(self) -> None:
+        self.directory = tempfile.mkdtemp(prefix="eventkit-")
+        self.path = str(Path(self.directory) / "writer.sock")
+        self._ctx = multiprocessing.get_context("spawn")
+        self._process: BaseProcess | None = None
+        self._stopping = threading.Event()
+        self._watch: threading.Thread | None = None
+
+    def _spawn(self, timeout: float = 30.0) -> None:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(self.path)
+        process = self._ctx.Process(target=serve_writer, args=(self.path,), name="eventkit-writer")
+        process.start()
+        self._process = process
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if not process.is_alive():
+                raise EventKitError(
+                    f"the writer process exited at start (code {process.exitcode}); "
+                    "see the log above"
+                )
+            with socket.socket(socket.AF_UNIX) as probe:
+                try:
+                    probe.connect(self.path)
+                    return
+                except OSError:
+                    time.sleep(0.05)
+        raise EventKitError("the writer process did not start within 30 s")
+
+    def start(self) -> None:
+        """Start the writer and a thread that restarts it if it dies."""
+        os.environ[SOCKET_ENV] = self.path
+        self._spawn()
+        self._watch = threading.Thread(target=self._supervise, name="writer-watch", daemon=True)
+        self._watch.start()
+
+    def _supervise(self) -> None:
+        while not self._stopping.wait(0.5):
+            if self._process is not None and not self._process.is_alive():
+                log.error(
+                    "the writer process died (code %s); restarting it", self._process.exitcode
+                )
+                try:
+                    self._spawn()
+                except EventKitError as exc:
+                    log.error("%s", exc.message)
+
+    def stop(self, timeout: float = 30.0) -> None:
+        """Stop the writer after it committed everything it holds."""
+        self._stopping.set()
+        process = self._process
+        if process is not None and process.is_alive():
+            assert process.pid is not None
+            os.kill(process.pid, signal.SIGTERM)
+            process.join(timeout)
+            if process.is_alive():
+                log.error("the writer process did not stop in %.0f s; killing it", timeout)
+                process.kill()
+        with contextlib.suppress(OSError):
+            os.unlink(self.path)
+        with contextlib.suppress(OSError):
+            os.rmdir(self.directory)
