@@ -169,7 +169,9 @@ def wait_ready(server: Server, timeout: float = 90.0) -> None:
 
 
 #: eventkit's ingest.writer setting for the runs (--writer).
-WRITER_MODE = "process"
+WRITER_MODE = "thread"
+#: Extra EVENTKIT_* settings for the eventkit runs (--set KEY=VALUE).
+EXTRA_ENV: dict[str, str] = {}
 
 
 def _clean_env() -> dict[str, str]:
@@ -200,6 +202,7 @@ def start_eventkit(server: str, workers: int, workdir: Path) -> Server:
     env["EVENTKIT_DATABASE_URL"] = f"sqlite:///{db}"
     env["EVENTKIT_LOAD_PLUGINS"] = "0"
     env["EVENTKIT_INGEST__WRITER"] = WRITER_MODE
+    env.update(EXTRA_ENV)
     log = rundir / "serve.log"
     cmd = [sys.executable, "-m", "eventkit", "serve", "--host", HOST, "--port", str(port)]
     cmd += ["--server", server, "--workers", str(workers)]
@@ -641,12 +644,24 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--writer",
         choices=["process", "thread"],
-        default="process",
-        help="eventkit's ingest.writer: the writer process (default) or a writer thread",
+        default="thread",
+        help="eventkit's ingest.writer: a writer thread (default) or the writer process",
+    )
+    parser.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="ENV=VALUE",
+        help="extra setting for eventkit, e.g. --set EVENTKIT_SERVER__GIL_SWITCH_INTERVAL_US=5000",
     )
     args = parser.parse_args(argv)
     global WRITER_MODE
     WRITER_MODE = args.writer
+    for item in args.set:
+        key, sep, value = item.partition("=")
+        if not sep or not key.startswith("EVENTKIT_"):
+            parser.error(f"--set wants EVENTKIT_NAME=VALUE, got {item!r}")
+        EXTRA_ENV[key] = value
     if args.quick:
         args.duration = 2.0
     if args.warmup is None:

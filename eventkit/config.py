@@ -56,6 +56,12 @@ class ServerSettings(_Section):
     max_request_bytes: int = Field(
         10 * 1024 * 1024, ge=1024, description="Largest request body accepted on the wire."
     )
+    gil_switch_interval_us: int = Field(
+        200,
+        ge=50,
+        le=100_000,
+        description="CPython's GIL switch interval in each server worker (default 5000).",
+    )
 
 
 class LogSettings(_Section):

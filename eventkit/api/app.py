@@ -29,9 +29,6 @@ __all__ = ["create_app", "create_app_from_env"]
 
 log = logging.getLogger("eventkit.server")
 
-#: Seconds a thread may hold the GIL while another waits (CPython default: 0.005).
-GIL_SWITCH_INTERVAL = 0.0002
-
 _ROUTES = {"/v1/events", "/v1/identify", "/healthz", "/readyz", "/metrics"}
 
 
@@ -130,5 +127,5 @@ def create_app_from_env() -> Litestar:
     # The writer thread gives up the GIL on every SQLite call and must get it back
     # from a busy event loop: with the default 5 ms switch interval each hand-back can
     # cost 5 ms, which made commits ~4x slower under load (docs/performance.md).
-    sys.setswitchinterval(GIL_SWITCH_INTERVAL)
+    sys.setswitchinterval(settings.server.gil_switch_interval_us / 1_000_000)
     return create_app(settings)
