@@ -1,0 +1,147 @@
+"""Sessionization of one device's timeline: pure functions, no database.
+
+The same functions cut a from-scratch timeline and the window the job recomputes, so
+incremental results equal a from-scratch run (docs/sessions.md, "Exactness").
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from eventkit.sessions.rules import AppRules
+
+__all__ = [
+    "SESSION_NAMESPACE",
+    "SessionDraft",
+    "TimelineEvent",
+    "client_session_uuid",
+    "cut",
+    "server_session_uuid",
+    "summarize",
+]
+
+#: Namespace of deterministic session ids.
+SESSION_NAMESPACE = uuid.UUID("6f1d8a52-4a0c-5c1e-9a38-2f0e6b1d5e77")
+
+SESSION_START = "$session_start"
+SESSION_END = "$session_end"
+APP_BACKGROUND = "$app_background"
+SCREEN = "$screen"
+
+
+@dataclass(frozen=True, slots=True)
+class TimelineEvent:
+    """What sessionization needs of one stored event."""
+
+    pk: int  # events.id (arrival order)
+    event_id: uuid.UUID
+    ts: int
+    name: str
+    user_id: str | None
+    anonymous_id: str | None
+    platform: str | None
+    app_version: str | None
+    screen: str | None  # the screen name of a $screen event
+
+    @property
+    def order(self) -> tuple[int, bytes]:
+        """Timeline order: corrected time, ties broken by event_id (arrival-independent)."""
+        return (self.ts, self.event_id.bytes)
+
+
+@dataclass(frozen=True, slots=True)
+class SessionDraft:
+    """A computed session, before it is stored."""
+
+    id: str
+    client_session_id: str | None
+    user_id: str | None
+    anonymous_id: str | None
+    platform: str | None
+    app_version: str | None
+    started_at: int
+    last_event_at: int
+    duration_us: int
+    event_count: int
+    screen_count: int
+    entry_screen: str | None
+    exit_screen: str | None
+    bounced: bool
+    ended_by_client: bool
+    first_event_pk: int
+    event_pks: tuple[int, ...]
+
+
+def server_session_uuid(app_id: int, device_key: str, first: uuid.UUID) -> str:
+    """The id of a server-assigned session: a function of its first event."""
+    return str(uuid.uuid5(SESSION_NAMESPACE, f"{app_id}/{device_key}/{first}"))
+
+
+def client_session_uuid(app_id: int, device_key: str, client_session_id: str) -> str:
+    """The id of a session the client named (client ids are scoped to the device)."""
+    return str(uuid.uuid5(SESSION_NAMESPACE, f"{app_id}/{device_key}/client/{client_session_id}"))
+
+
+def _starts_session(prev: TimelineEvent, e: TimelineEvent, start: int, rules: AppRules) -> bool:
+    t = rules.for_platform(e.platform)
+    gap = e.ts - prev.ts
+    return (
+        e.name == SESSION_START
+        or prev.name == SESSION_END
+        or gap > t.inactivity
+        or (prev.name == APP_BACKGROUND and t.background > 0 and gap > t.background)
+        or e.ts - start >= t.max_length
+    )
+
+
+def cut(events: Sequence[TimelineEvent], rules: AppRules) -> list[list[TimelineEvent]]:
+    """Split a device's events without a client session id into sessions.
+
+    A new session starts at the first event, at ``$session_start``, after
+    ``$session_end``, after an inactivity gap longer than the platform's timeout,
+    after ``$app_background`` followed by a gap longer than ``background_minutes``
+    (when set), and when the session has lasted ``max_length_hours``.
+    """
+    ordered = sorted(events, key=lambda e: e.order)
+    groups: list[list[TimelineEvent]] = []
+    for e in ordered:
+        if not groups or _starts_session(groups[-1][-1], e, groups[-1][0].ts, rules):
+            groups.append([e])
+        else:
+            groups[-1].append(e)
+    return groups
+
+
+def summarize(
+    session_id: str,
+    events: Sequence[TimelineEvent],
+    rules: AppRules,
+    client_session_id: str | None = None,
+) -> SessionDraft:
+    """The session record of ``events`` (one session, any order, at least one)."""
+    ordered = sorted(events, key=lambda e: e.order)
+    screens = [e.screen for e in ordered if e.name == SCREEN]
+    first, last = ordered[0], ordered[-1]
+    duration = last.ts - first.ts
+    user_ids = [e.user_id for e in ordered if e.user_id]
+    return SessionDraft(
+        id=session_id,
+        client_session_id=client_session_id,
+        user_id=user_ids[-1] if user_ids else None,
+        anonymous_id=next((e.anonymous_id for e in ordered if e.anonymous_id), None),
+        platform=next((e.platform for e in ordered if e.platform), None),
+        app_version=next((e.app_version for e in ordered if e.app_version), None),
+        started_at=first.ts,
+        last_event_at=last.ts,
+        duration_us=duration,
+        event_count=len(ordered),
+        screen_count=len(screens),
+        entry_screen=screens[0] if screens else None,
+        exit_screen=screens[-1] if screens else None,
+        bounced=len(screens) <= 1 and duration < rules.bounce_us,
+        ended_by_client=last.name == SESSION_END,
+        first_event_pk=first.pk,
+        event_pks=tuple(e.pk for e in ordered),
+    )
