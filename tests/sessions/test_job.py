@@ -123,3 +123,14 @@ def test_events_without_device_or_user_are_skipped(engine: Engine, settings: Set
     assert res.events == 2
     (only,) = sessions(engine)
     assert only["device_key"] == "user:u9"
+
+
+def test_watermark_waits_for_a_young_hole_in_arrival_ids() -> None:
+    from types import SimpleNamespace as Row
+
+    from eventkit.sessions.job import _advance
+
+    rows = [Row(id=1, received_at=0), Row(id=2, received_at=0), Row(id=5, received_at=100)]
+    assert _advance(rows, 0, now=110, settle_us=50) == 2  # ids 3-4 may still commit
+    assert _advance(rows, 0, now=200, settle_us=50) == 3  # old enough: rolled back
+    assert _advance(rows[2:], 0, now=110, settle_us=50) == 0
