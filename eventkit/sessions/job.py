@@ -10,7 +10,7 @@ the new events can join or split. Plain functions: the scheduler only calls
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -18,16 +18,16 @@ from sqlalchemy import and_, bindparam, delete, insert, select, text, update
 from sqlalchemy.engine import Connection, Engine
 
 from eventkit.config import Settings
-from eventkit.sessions.rules import AppRules, app_rules
-from eventkit.sessions.timeline import (
-    SCREEN,
-    SessionDraft,
-    TimelineEvent,
-    client_session_uuid,
-    cut,
-    server_session_uuid,
-    summarize,
+from eventkit.sessions.recompute import (
+    EVENT_COLUMNS,
+    Changes,
+    recompute_client,
+    recompute_device,
+    stored_sessions,
+    timeline_events,
 )
+from eventkit.sessions.rules import AppRules, app_rules
+from eventkit.sessions.timeline import TimelineEvent, client_session_uuid
 from eventkit.storage.engine import writer
 from eventkit.storage.errors import map_db_errors
 from eventkit.storage.models import APPS, EVENT_SESSIONS, EVENTS, SESSION_STATE, SESSIONS
@@ -119,201 +119,77 @@ def _advance(rows: Sequence[Any], watermark: int, now: int, settle_us: int) -> i
     return len(rows)
 
 
-# ---------------------------------------------------------------- reading
+# ---------------------------------------------------------------- one batch
 
 
-def _screens(conn: Connection, pks: list[int]) -> dict[int, str | None]:
-    """Screen names of ``$screen`` events: ``properties.$screen_name``, else ``screen``."""
-    out: dict[int, str | None] = {}
-    for start in range(0, len(pks), 500):
-        chunk = pks[start : start + 500]
-        for pk, props in conn.execute(select(_E.id, _E.properties).where(_E.id.in_(chunk))):
-            name = None
-            if isinstance(props, dict):
-                name = props.get("$screen_name") or props.get("screen")
-            out[int(pk)] = str(name)[:200] if name is not None else None
-    return out
-
-
-_COLS = (_E.id, _E.event_id, _E.ts, _E.name, _E.user_id, _E.anonymous_id, _E.platform)
-
-
-def _timeline(conn: Connection, rows: Iterable[Any]) -> list[TimelineEvent]:
-    rows = list(rows)
-    screens = _screens(conn, [int(r.id) for r in rows if r.name == SCREEN])
-    return [
-        TimelineEvent(
-            pk=int(r.id),
-            event_id=r.event_id,
-            ts=int(r.ts),
-            name=r.name,
-            user_id=r.user_id,
-            anonymous_id=r.anonymous_id,
-            platform=r.platform,
-            app_version=r.app_version,
-            screen=screens.get(int(r.id)),
-        )
-        for r in rows
-    ]
-
-
-def _mapped_events(conn: Connection, *conds: Any) -> tuple[list[TimelineEvent], dict[int, Any]]:
-    """Events in ``event_sessions`` matching ``conds``, and their current session ids."""
-    stmt = (
-        select(*_COLS, _E.app_version, _M.session_id.label("mapped"))
-        .select_from(EVENT_SESSIONS.join(EVENTS, _E.id == _M.event_pk))
-        .where(*conds)
-    )
-    rows = conn.execute(stmt).all()
-    return _timeline(conn, rows), {int(r.id): r.mapped for r in rows}
-
-
-# ---------------------------------------------------------------- writing
-
-
-def _session_row(
-    app_id: int, dkey: str, d: SessionDraft, rules: AppRules, now: int
-) -> dict[str, Any]:
-    timeout = rules.for_platform(d.platform).inactivity
-    is_open = not d.ended_by_client and now - d.last_event_at <= timeout
-    return {
-        "id": d.id,
-        "app_id": app_id,
-        "device_key": dkey,
-        "client_session_id": d.client_session_id,
-        "user_id": d.user_id,
-        "anonymous_id": d.anonymous_id,
-        "platform": d.platform,
-        "app_version": d.app_version,
-        "started_at": d.started_at,
-        "last_event_at": d.last_event_at,
-        "ended_at": None if is_open else d.last_event_at,
-        "duration_us": d.duration_us,
-        "event_count": d.event_count,
-        "screen_count": d.screen_count,
-        "entry_screen": d.entry_screen,
-        "exit_screen": d.exit_screen,
-        "bounced": d.bounced,
-        "is_open": is_open,
-        "first_event_pk": d.first_event_pk,
-    }
-
-
-def _replace(
-    conn: Connection,
-    old_ids: Sequence[str],
-    rows: list[dict[str, Any]],
-    drafts: Sequence[SessionDraft],
-    mapped: dict[int, Any],
-) -> None:
-    """Swap sessions ``old_ids`` for ``rows`` and repoint the events that moved."""
-    if old_ids:
-        conn.execute(delete(SESSIONS).where(_S.id.in_(list(old_ids))))
-    if rows:
-        conn.execute(insert(SESSIONS), rows)
-    moved = [
-        {"pk": pk, "sid": d.id} for d in drafts for pk in d.event_pks if mapped.get(pk) != d.id
-    ]
-    if moved:
-        stmt = (
-            update(EVENT_SESSIONS)
-            .where(_M.event_pk == bindparam("pk"))
-            .values(session_id=bindparam("sid"))
-        )
-        conn.execute(stmt, moved)
-
-
-def _window(stored: Sequence[Any], lo: int, hi: int, gap: int) -> tuple[int, int, list[str]]:
-    """The time window new events in [lo, hi] can reach, and the sessions inside it.
-
-    Sessions closer than ``gap`` to each other may shift together (a cut by maximum
-    length moves when an earlier event arrives), so the window grows along such
-    chains; a gap wider than any inactivity timeout is a cut no event can move.
-    """
-    hits = [
-        i for i, s in enumerate(stored) if s.last_event_at >= lo - gap and s.started_at <= hi + gap
-    ]
-    if not hits:
-        return lo, hi, []
-    first, last = hits[0], hits[-1]
-    while first > 0 and stored[first].started_at - stored[first - 1].last_event_at <= gap:
-        first -= 1
-    while (
-        last + 1 < len(stored) and stored[last + 1].started_at - stored[last].last_event_at <= gap
-    ):
-        last += 1
-    lo = min(lo, stored[first].started_at)
-    hi = max(hi, stored[last].last_event_at)
-    return lo, hi, [s.id for s in stored[first : last + 1]]
-
-
-def _recompute_server(
-    conn: Connection, app_id: int, dkey: str, lo: int, hi: int, rules: AppRules, now: int
-) -> int:
-    base = (_M.app_id == app_id, _M.device_key == dkey, _M.client_session_id.is_(None))
-    stored = conn.execute(
-        select(_S.id, _S.started_at, _S.last_event_at)
-        .where(_S.app_id == app_id, _S.device_key == dkey, _S.client_session_id.is_(None))
-        .order_by(_S.started_at)
-    ).all()
-    lo, hi, old_ids = _window(stored, lo, hi, rules.widest_gap)
-    events, mapped = _mapped_events(conn, *base, _M.ts >= lo, _M.ts <= hi)
-    drafts = [
-        summarize(server_session_uuid(app_id, dkey, group[0].event_id), group, rules)
-        for group in cut(events, rules)
-    ]
-    rows = [_session_row(app_id, dkey, d, rules, now) for d in drafts]
-    _replace(conn, old_ids, rows, drafts, mapped)
-    return len(rows)
-
-
-def _recompute_client(
-    conn: Connection, app_id: int, dkey: str, csid: str, rules: AppRules, now: int
-) -> int:
-    sid = client_session_uuid(app_id, dkey, csid)
-    events, mapped = _mapped_events(conn, _M.session_id == sid)
-    draft = summarize(sid, events, rules, client_session_id=csid)
-    _replace(conn, [sid], [_session_row(app_id, dkey, draft, rules, now)], [draft], mapped)
-    return 1
+_BATCH_COLUMNS = (*EVENT_COLUMNS, _E.app_id, _E.session_id, _E.received_at)
 
 
 def _process(conn: Connection, rows: Sequence[Any], settings: Settings, now: int) -> JobResult:
+    """Map a batch of new events to devices and recompute what they touch."""
     rules = load_rules(conn, settings)
+    events = timeline_events(conn, rows)
     mapping: list[dict[str, Any]] = []
-    spans: dict[tuple[int, str], list[int]] = {}
-    clients: set[tuple[int, str, str]] = set()
-    for r in rows:
+    devices: dict[tuple[int, str], list[TimelineEvent]] = {}
+    clients: dict[tuple[int, str, str], list[TimelineEvent]] = {}
+    client_ids: dict[tuple[int, str, str], str] = {}
+    for r, e in zip(rows, events, strict=True):
         dkey = device_key(r.anonymous_id, r.user_id)
         if dkey is None:
             continue
         csid = r.session_id or None
-        sid = client_session_uuid(r.app_id, dkey, csid) if csid else None
+        sid = None
+        if csid:
+            key = (r.app_id, dkey, csid)
+            clients.setdefault(key, []).append(e)
+            sid = client_ids.get(key) or client_ids.setdefault(key, client_session_uuid(*key))
+        else:
+            devices.setdefault((r.app_id, dkey), []).append(e)
         mapping.append(
             {
-                "event_pk": r.id,
+                "event_pk": e.pk,
                 "app_id": r.app_id,
                 "device_key": dkey,
-                "ts": r.ts,
+                "ts": e.ts,
                 "client_session_id": csid,
                 "session_id": sid,
             }
         )
-        if csid:
-            clients.add((r.app_id, dkey, csid))
-        else:
-            span = spans.setdefault((r.app_id, dkey), [r.ts, r.ts])
-            span[0], span[1] = min(span[0], r.ts), max(span[1], r.ts)
     if mapping:
         conn.execute(insert(EVENT_SESSIONS), mapping)
-    written = 0
-    for (app_id, dkey), (lo, hi) in spans.items():
-        written += _recompute_server(
-            conn, app_id, dkey, lo, hi, _rules(rules, app_id, settings), now
-        )
-    for app_id, dkey, csid in clients:
-        written += _recompute_client(conn, app_id, dkey, csid, _rules(rules, app_id, settings), now)
-    devices = len(spans) + len({(a, d) for a, d, _ in clients} - set(spans))
-    return JobResult(events=len(rows), devices=devices, sessions_written=written)
+    changes = Changes(now)
+    by_app: dict[int, list[str]] = {}
+    for app_id, dkey in devices:
+        by_app.setdefault(app_id, []).append(dkey)
+    for app_id, dkeys in by_app.items():
+        stored = stored_sessions(conn, app_id, dkeys)
+        app = _rules(rules, app_id, settings)
+        for dkey in dkeys:
+            new = devices[(app_id, dkey)]
+            recompute_device(conn, app_id, dkey, new, stored.get(dkey, []), app, changes)
+    if clients:
+        ids = {sid: key for key, sid in client_ids.items()}
+        found = {
+            row.id: row
+            for start in range(0, len(ids), 500)
+            for row in conn.execute(
+                select(SESSIONS).where(_S.id.in_(sorted(ids)[start : start + 500]))
+            )
+        }
+        for sid, (app_id, dkey, csid) in ids.items():
+            recompute_client(
+                conn,
+                app_id,
+                dkey,
+                csid,
+                clients[(app_id, dkey, csid)],
+                found.get(sid),
+                _rules(rules, app_id, settings),
+                changes,
+            )
+    written = changes.write(conn)
+    touched = set(devices) | {(a, d) for a, d, _ in clients}
+    return JobResult(events=len(rows), devices=len(touched), sessions_written=written)
 
 
 def _one_batch(engine: Engine, settings: Settings, now: int) -> tuple[JobResult, bool]:
@@ -324,18 +200,7 @@ def _one_batch(engine: Engine, settings: Settings, now: int) -> tuple[JobResult,
     with map_db_errors(), writer(engine).connect() as conn, conn.begin():
         watermark = _lock_watermark(conn)
         rows = conn.execute(
-            select(
-                _E.id,
-                _E.app_id,
-                _E.ts,
-                _E.user_id,
-                _E.anonymous_id,
-                _E.session_id,
-                _E.received_at,
-            )
-            .where(_E.id > watermark)
-            .order_by(_E.id)
-            .limit(limit)
+            select(*_BATCH_COLUMNS).where(_E.id > watermark).order_by(_E.id).limit(limit)
         ).all()
         take = _advance(rows, watermark, now, settle)
         rows = rows[:take]

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from eventkit.sessions.rules import AppRules
 
@@ -18,6 +18,8 @@ __all__ = [
     "TimelineEvent",
     "client_session_uuid",
     "cut",
+    "cut_after",
+    "fold",
     "server_session_uuid",
     "summarize",
 ]
@@ -69,9 +71,15 @@ class SessionDraft:
     entry_screen: str | None
     exit_screen: str | None
     bounced: bool
-    ended_by_client: bool
+    last_event_name: str
     first_event_pk: int
+    #: The events this draft was computed from (for a folded draft: only the new ones).
     event_pks: tuple[int, ...]
+
+    @property
+    def ended_by_client(self) -> bool:
+        """True when the session's last event is ``$session_end``."""
+        return self.last_event_name == SESSION_END
 
 
 def server_session_uuid(app_id: int, device_key: str, first: uuid.UUID) -> str:
@@ -84,16 +92,44 @@ def client_session_uuid(app_id: int, device_key: str, client_session_id: str) ->
     return str(uuid.uuid5(SESSION_NAMESPACE, f"{app_id}/{device_key}/client/{client_session_id}"))
 
 
-def _starts_session(prev: TimelineEvent, e: TimelineEvent, start: int, rules: AppRules) -> bool:
+def _starts_session(
+    prev_ts: int, prev_name: str, e: TimelineEvent, start: int, rules: AppRules
+) -> bool:
     t = rules.for_platform(e.platform)
-    gap = e.ts - prev.ts
+    gap = e.ts - prev_ts
     return (
         e.name == SESSION_START
-        or prev.name == SESSION_END
+        or prev_name == SESSION_END
         or gap > t.inactivity
-        or (prev.name == APP_BACKGROUND and t.background > 0 and gap > t.background)
+        or (prev_name == APP_BACKGROUND and t.background > 0 and gap > t.background)
         or e.ts - start >= t.max_length
     )
+
+
+def cut_after(
+    seed: SessionDraft | None, events: Sequence[TimelineEvent], rules: AppRules
+) -> tuple[list[TimelineEvent], list[list[TimelineEvent]]]:
+    """Continue cutting a device's timeline after ``seed``, its latest session, whose
+    last event precedes all of ``events``. Returns the events that join ``seed`` and
+    the groups that start new sessions. The cut is one left-to-right scan whose only
+    state is the current session's start and the previous event, so resuming from a
+    stored session gives exactly what a from-scratch cut gives.
+    """
+    ordered = sorted(events, key=lambda e: e.order)
+    joining: list[TimelineEvent] = []
+    groups: list[list[TimelineEvent]] = []
+    prev: tuple[int, str] | None = (seed.last_event_at, seed.last_event_name) if seed else None
+    start = seed.started_at if seed else 0
+    for e in ordered:
+        if prev is None or _starts_session(prev[0], prev[1], e, start, rules):
+            groups.append([e])
+            start = e.ts
+        elif groups:
+            groups[-1].append(e)
+        else:
+            joining.append(e)
+        prev = (e.ts, e.name)
+    return joining, groups
 
 
 def cut(events: Sequence[TimelineEvent], rules: AppRules) -> list[list[TimelineEvent]]:
@@ -104,14 +140,7 @@ def cut(events: Sequence[TimelineEvent], rules: AppRules) -> list[list[TimelineE
     after ``$app_background`` followed by a gap longer than ``background_minutes``
     (when set), and when the session has lasted ``max_length_hours``.
     """
-    ordered = sorted(events, key=lambda e: e.order)
-    groups: list[list[TimelineEvent]] = []
-    for e in ordered:
-        if not groups or _starts_session(groups[-1][-1], e, groups[-1][0].ts, rules):
-            groups.append([e])
-        else:
-            groups[-1].append(e)
-    return groups
+    return cut_after(None, events, rules)[1]
 
 
 def summarize(
@@ -141,7 +170,40 @@ def summarize(
         entry_screen=screens[0] if screens else None,
         exit_screen=screens[-1] if screens else None,
         bounced=len(screens) <= 1 and duration < rules.bounce_us,
-        ended_by_client=last.name == SESSION_END,
+        last_event_name=last.name,
         first_event_pk=first.pk,
+        event_pks=tuple(e.pk for e in ordered),
+    )
+
+
+def fold(seed: SessionDraft, events: Sequence[TimelineEvent], rules: AppRules) -> SessionDraft:
+    """``seed`` with ``events`` appended: all of them come after its last event.
+
+    Gives the same record as :func:`summarize` over the seed's events plus these.
+    """
+    if not events:
+        return seed
+    ordered = sorted(events, key=lambda e: e.order)
+    screens = [e.screen for e in ordered if e.name == SCREEN]
+    last = ordered[-1]
+    duration = last.ts - seed.started_at
+    screen_count = seed.screen_count + len(screens)
+    user_ids = [e.user_id for e in ordered if e.user_id]
+    return replace(
+        seed,
+        user_id=user_ids[-1] if user_ids else seed.user_id,
+        anonymous_id=seed.anonymous_id
+        or next((e.anonymous_id for e in ordered if e.anonymous_id), None),
+        platform=seed.platform or next((e.platform for e in ordered if e.platform), None),
+        app_version=seed.app_version
+        or next((e.app_version for e in ordered if e.app_version), None),
+        last_event_at=last.ts,
+        duration_us=duration,
+        event_count=seed.event_count + len(ordered),
+        screen_count=screen_count,
+        entry_screen=seed.entry_screen if seed.screen_count else (screens[0] if screens else None),
+        exit_screen=screens[-1] if screens else seed.exit_screen,
+        bounced=screen_count <= 1 and duration < rules.bounce_us,
+        last_event_name=last.name,
         event_pks=tuple(e.pk for e in ordered),
     )

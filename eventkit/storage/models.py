@@ -208,6 +208,8 @@ class Session(SQLModel, table=True):
     exit_screen: str | None = Field(default=None, sa_column=Column(String(200), nullable=True))
     bounced: bool = Field(sa_column=Column(Boolean, nullable=False))
     is_open: bool = Field(sa_column=Column(Boolean, nullable=False))
+    #: Name of the last event: where the next job run resumes the cut.
+    last_event_name: str = Field(sa_column=Column(String(200), nullable=False))
     first_event_pk: int = Field(sa_column=Column(BigInteger, nullable=False))
 
 

@@ -37,6 +37,7 @@ def upgrade() -> None:
         sa.Column("exit_screen", sa.String(length=200), nullable=True),
         sa.Column("bounced", sa.Boolean(), nullable=False),
         sa.Column("is_open", sa.Boolean(), nullable=False),
+        sa.Column("last_event_name", sa.String(length=200), nullable=False),
         sa.Column("first_event_pk", sa.BigInteger(), nullable=False),
         sa.PrimaryKeyConstraint("id"),
     )
