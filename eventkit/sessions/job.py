@@ -14,12 +14,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import and_, bindparam, delete, insert, select, text, update
+from sqlalchemy import and_, bindparam, delete, select, text, update
 from sqlalchemy.engine import Connection, Engine
 
 from eventkit.config import Settings
 from eventkit.sessions.recompute import (
-    EVENT_COLUMNS,
     Changes,
     recompute_client,
     recompute_device,
@@ -122,14 +121,25 @@ def _advance(rows: Sequence[Any], watermark: int, now: int, settle_us: int) -> i
 # ---------------------------------------------------------------- one batch
 
 
-_BATCH_COLUMNS = (*EVENT_COLUMNS, _E.app_id, _E.session_id, _E.received_at)
+_BATCH_SQL = (
+    "SELECT id, event_id, ts, name, user_id, anonymous_id, platform, app_version, app_id, "
+    "session_id, received_at FROM events WHERE id > {p} ORDER BY id LIMIT {p}"
+)
 
 
-def _process(conn: Connection, rows: Sequence[Any], settings: Settings, now: int) -> JobResult:
-    """Map a batch of new events to devices and recompute what they touch."""
+def _read_watermark(conn: Connection) -> int:
+    stmt = select(SESSION_STATE.c.value).where(SESSION_STATE.c.name == WATERMARK)
+    return int(conn.execute(stmt).scalar() or 0)
+
+
+def _plan(
+    conn: Connection, rows: Sequence[Any], settings: Settings, now: int
+) -> tuple[Changes, int]:
+    """Map a batch of new events to devices and compute the session changes they make
+    (reads only). Returns the changes and the number of devices touched."""
     rules = load_rules(conn, settings)
     events = timeline_events(conn, rows)
-    mapping: list[dict[str, Any]] = []
+    changes = Changes(now)
     devices: dict[tuple[int, str], list[TimelineEvent]] = {}
     clients: dict[tuple[int, str, str], list[TimelineEvent]] = {}
     client_ids: dict[tuple[int, str, str], str] = {}
@@ -145,19 +155,7 @@ def _process(conn: Connection, rows: Sequence[Any], settings: Settings, now: int
             sid = client_ids.get(key) or client_ids.setdefault(key, client_session_uuid(*key))
         else:
             devices.setdefault((r.app_id, dkey), []).append(e)
-        mapping.append(
-            {
-                "event_pk": e.pk,
-                "app_id": r.app_id,
-                "device_key": dkey,
-                "ts": e.ts,
-                "client_session_id": csid,
-                "session_id": sid,
-            }
-        )
-    if mapping:
-        conn.execute(insert(EVENT_SESSIONS), mapping)
-    changes = Changes(now)
+        changes.fresh[e.pk] = [e.pk, r.app_id, dkey, e.ts, csid, sid]
     by_app: dict[int, list[str]] = {}
     for app_id, dkey in devices:
         by_app.setdefault(app_id, []).append(dkey)
@@ -169,50 +167,47 @@ def _process(conn: Connection, rows: Sequence[Any], settings: Settings, now: int
             recompute_device(conn, app_id, dkey, new, stored.get(dkey, []), app, changes)
     if clients:
         ids = {sid: key for key, sid in client_ids.items()}
+        ordered = sorted(ids)
         found = {
             row.id: row
-            for start in range(0, len(ids), 500)
-            for row in conn.execute(
-                select(SESSIONS).where(_S.id.in_(sorted(ids)[start : start + 500]))
-            )
+            for start in range(0, len(ordered), 500)
+            for row in conn.execute(select(SESSIONS).where(_S.id.in_(ordered[start : start + 500])))
         }
         for sid, (app_id, dkey, csid) in ids.items():
-            recompute_client(
-                conn,
-                app_id,
-                dkey,
-                csid,
-                clients[(app_id, dkey, csid)],
-                found.get(sid),
-                _rules(rules, app_id, settings),
-                changes,
-            )
-    written = changes.write(conn)
-    touched = set(devices) | {(a, d) for a, d, _ in clients}
-    return JobResult(events=len(rows), devices=len(touched), sessions_written=written)
+            new = clients[(app_id, dkey, csid)]
+            app = _rules(rules, app_id, settings)
+            recompute_client(conn, app_id, dkey, csid, new, found.get(sid), app, changes)
+    return changes, len(set(devices) | {(a, d) for a, d, _ in clients})
 
 
 def _one_batch(engine: Engine, settings: Settings, now: int) -> tuple[JobResult, bool]:
-    """Sessionize one batch in one transaction. Returns the result and whether more
-    events may be waiting."""
+    """Sessionize one batch. Returns the result and whether to run another batch.
+
+    Reading and computing happen in a read transaction; only the writes take the
+    write lock (on SQLite, ingest waits for it), after checking that no other run
+    moved the watermark meanwhile (if one did, the batch is planned again).
+    """
     limit = settings.sessions.batch_events
     settle = round(settings.sessions.settle_seconds * US_PER_SECOND)
-    with map_db_errors(), writer(engine).connect() as conn, conn.begin():
-        watermark = _lock_watermark(conn)
-        rows = conn.execute(
-            select(*_BATCH_COLUMNS).where(_E.id > watermark).order_by(_E.id).limit(limit)
-        ).all()
+    with map_db_errors(), engine.connect() as conn, conn.begin():
+        watermark = _read_watermark(conn)
+        mark = "?" if conn.dialect.paramstyle == "qmark" else "%s"
+        rows = conn.exec_driver_sql(_BATCH_SQL.format(p=mark), (watermark, limit)).all()
         take = _advance(rows, watermark, now, settle)
         rows = rows[:take]
         if not rows:
             return JobResult(watermark=watermark), False
-        result = _process(conn, rows, settings, now)
-        new_mark = int(rows[-1].id)
+        changes, devices = _plan(conn, rows, settings, now)
+    new_mark = int(rows[-1].id)
+    with map_db_errors(), writer(engine).connect() as conn, conn.begin():
+        if _lock_watermark(conn) != watermark:
+            log.info("sessions: another run moved the watermark; planning the batch again")
+            return JobResult(watermark=watermark), True
+        written = changes.write(conn)
         conn.execute(
             update(SESSION_STATE).where(SESSION_STATE.c.name == WATERMARK).values(value=new_mark)
         )
-    more = take == limit
-    return JobResult(result.events, result.devices, result.sessions_written, 0, new_mark), more
+    return JobResult(len(rows), devices, written, 0, new_mark), take == limit
 
 
 def sessionize_pending(

@@ -106,7 +106,13 @@ def get_session(engine: Engine, ident: str, *, app_id: int | None = None) -> dic
         rows = conn.execute(
             select(e.id, e.event_id, e.name, e.ts, e.user_id, e.properties)
             .select_from(EVENT_SESSIONS.join(EVENTS, e.id == EVENT_SESSIONS.c.event_pk))
-            .where(EVENT_SESSIONS.c.session_id == session["id"])
+            .where(
+                EVENT_SESSIONS.c.app_id == session["app_id"],
+                EVENT_SESSIONS.c.device_key == session["device_key"],
+                EVENT_SESSIONS.c.ts >= session["started_at"],
+                EVENT_SESSIONS.c.ts <= session["last_event_at"],
+                EVENT_SESSIONS.c.session_id == session["id"],
+            )
         ).all()
     timeline = sorted(rows, key=lambda r: (r.ts, r.event_id.bytes))
     session["events"] = [

@@ -14,6 +14,7 @@ Changes are collected in :class:`Changes` and written with a few statements per 
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -59,6 +60,9 @@ class Changes:
     delete_ids: set[str] = field(default_factory=set)
     rows: dict[str, dict[str, Any]] = field(default_factory=dict)
     moved: list[dict[str, Any]] = field(default_factory=list)
+    #: ``event_sessions`` rows of this batch's events, by event pk:
+    #: [event_pk, app_id, device_key, ts, client_session_id, session_id].
+    fresh: dict[int, list[Any]] = field(default_factory=dict)
 
     def put(
         self,
@@ -72,7 +76,10 @@ class Changes:
         for d in drafts:
             self.rows[d.id] = _session_row(app_id, dkey, d, rules, self.now)
             for pk in d.event_pks:
-                if mapped is None or mapped.get(pk) != d.id:
+                row = self.fresh.get(pk)
+                if row is not None:
+                    row[5] = d.id
+                elif mapped is None or mapped.get(pk) != d.id:
                     self.moved.append({"pk": pk, "sid": d.id})
 
     def write(self, conn: Connection) -> int:
@@ -82,6 +89,14 @@ class Changes:
             conn.execute(delete(SESSIONS).where(_S.id.in_(ids[start : start + _CHUNK])))
         if self.rows:
             conn.execute(insert(SESSIONS), list(self.rows.values()))
+        if self.fresh:
+            # Plain DBAPI executemany: one row per event, the job's hottest statement.
+            mark = "?" if conn.dialect.paramstyle == "qmark" else "%s"
+            conn.exec_driver_sql(
+                "INSERT INTO event_sessions (event_pk, app_id, device_key, ts, "
+                f"client_session_id, session_id) VALUES ({', '.join([mark] * 6)})",
+                [tuple(r) for r in self.fresh.values()],
+            )
         if self.moved:
             stmt = (
                 update(EVENT_SESSIONS)
@@ -157,13 +172,18 @@ def read_screens(conn: Connection, pks: Sequence[int]) -> dict[int, str | None]:
     return out
 
 
+def _key(value: Any) -> bytes:
+    return value.bytes if isinstance(value, uuid.UUID) else bytes(value)
+
+
 def timeline_events(conn: Connection, rows: Sequence[Any]) -> list[TimelineEvent]:
-    """Rows with the columns of ``TimelineEvent`` (``id`` as ``pk``) as events."""
+    """Rows with the columns of ``TimelineEvent`` (``id`` as ``pk``; ``event_id`` as a
+    UUID or its 16 bytes) as events."""
     screens = read_screens(conn, [int(r.id) for r in rows if r.name == SCREEN])
     return [
         TimelineEvent(
             pk=int(r.id),
-            event_id=r.event_id,
+            event_key=_key(r.event_id),
             ts=int(r.ts),
             name=r.name,
             user_id=r.user_id,
@@ -188,15 +208,18 @@ EVENT_COLUMNS = (
 )
 
 
-def _mapped_events(conn: Connection, *conds: Any) -> tuple[list[TimelineEvent], dict[int, Any]]:
-    """Events in ``event_sessions`` matching ``conds``, and their current session ids."""
+def _mapped_events(
+    conn: Connection, extra: Sequence[TimelineEvent], *conds: Any
+) -> tuple[list[TimelineEvent], dict[int, Any]]:
+    """Events in ``event_sessions`` matching ``conds`` plus ``extra`` (this batch's, not
+    mapped yet), and the stored events' current session ids."""
     stmt = (
         select(*EVENT_COLUMNS, _M.session_id.label("mapped"))
         .select_from(EVENT_SESSIONS.join(EVENTS, _E.id == _M.event_pk))
         .where(*conds)
     )
     rows = conn.execute(stmt).all()
-    return timeline_events(conn, rows), {int(r.id): r.mapped for r in rows}
+    return [*timeline_events(conn, rows), *extra], {int(r.id): r.mapped for r in rows}
 
 
 def stored_sessions(conn: Connection, app_id: int, dkeys: Sequence[str]) -> dict[str, list[Any]]:
@@ -264,6 +287,7 @@ def recompute_device(
     lo, hi, old_ids = _window(stored, lo, hi, rules.widest_gap)
     events, mapped = _mapped_events(
         conn,
+        new,
         _M.app_id == app_id,
         _M.device_key == dkey,
         _M.client_session_id.is_(None),
@@ -292,11 +316,12 @@ def recompute_client(
     sid = client_session_uuid(app_id, dkey, csid)
     if stored is None:
         draft = summarize(sid, new, rules, client_session_id=csid)
-        changes.put(app_id, dkey, [draft], rules, {e.pk: sid for e in new})
+        changes.put(app_id, dkey, [draft], rules)
     elif min(e.ts for e in new) > stored.last_event_at:
-        draft = fold(_draft(stored), new, rules)
-        changes.put(app_id, dkey, [draft], rules, {e.pk: sid for e in new})
+        changes.put(app_id, dkey, [fold(_draft(stored), new, rules)], rules)
     else:
-        events, mapped = _mapped_events(conn, _M.session_id == sid)
+        events, mapped = _mapped_events(
+            conn, new, _M.app_id == app_id, _M.device_key == dkey, _M.session_id == sid
+        )
         draft = summarize(sid, events, rules, client_session_id=csid)
         changes.put(app_id, dkey, [draft], rules, mapped)

@@ -33,12 +33,13 @@ APP_BACKGROUND = "$app_background"
 SCREEN = "$screen"
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class TimelineEvent:
-    """What sessionization needs of one stored event."""
+    """What sessionization needs of one stored event (not frozen: built per event,
+    and frozen dataclasses are slower to build)."""
 
     pk: int  # events.id (arrival order)
-    event_id: uuid.UUID
+    event_key: bytes  # the 16 bytes of event_id
     ts: int
     name: str
     user_id: str | None
@@ -48,9 +49,14 @@ class TimelineEvent:
     screen: str | None  # the screen name of a $screen event
 
     @property
+    def event_id(self) -> uuid.UUID:
+        """The client's event id."""
+        return uuid.UUID(bytes=self.event_key)
+
+    @property
     def order(self) -> tuple[int, bytes]:
         """Timeline order: corrected time, ties broken by event_id (arrival-independent)."""
-        return (self.ts, self.event_id.bytes)
+        return (self.ts, self.event_key)
 
 
 @dataclass(frozen=True, slots=True)

@@ -222,10 +222,9 @@ class EventSession(SQLModel, table=True):
     """
 
     __tablename__ = "event_sessions"
-    __table_args__ = (
-        Index("ix_event_sessions_device_ts", "app_id", "device_key", "ts"),
-        Index("ix_event_sessions_session", "session_id"),
-    )
+    # One index: every lookup (a device's timeline, a session's events) is by device
+    # and time; each extra index would be one more B-tree write per event.
+    __table_args__ = (Index("ix_event_sessions_device_ts", "app_id", "device_key", "ts"),)
 
     event_pk: int = Field(
         sa_column=Column(

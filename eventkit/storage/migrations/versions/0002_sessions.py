@@ -62,7 +62,6 @@ def upgrade() -> None:
     op.create_index(
         "ix_event_sessions_device_ts", "event_sessions", ["app_id", "device_key", "ts"]
     )
-    op.create_index("ix_event_sessions_session", "event_sessions", ["session_id"])
     op.create_table(
         "session_state",
         sa.Column("name", sa.String(length=64), nullable=False),
@@ -73,7 +72,6 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     op.drop_table("session_state")
-    op.drop_index("ix_event_sessions_session", table_name="event_sessions")
     op.drop_index("ix_event_sessions_device_ts", table_name="event_sessions")
     op.drop_table("event_sessions")
     op.drop_index("ix_sessions_open", table_name="sessions")
