@@ -159,6 +159,9 @@ class SessionSettings(_Section):
     settle_seconds: float = Field(
         60.0, ge=0, description="How long a gap in arrival ids may be an uncommitted write."
     )
+    subprocess: bool = Field(
+        True, description="Run the job in a child process, off the server's GIL."
+    )
     platforms: dict[str, SessionTimeouts] = Field(
         default_factory=dict, description="Per-platform timeouts, e.g. platforms.ios."
     )

@@ -7,16 +7,14 @@ or typer.
 
 from __future__ import annotations
 
-import threading
 from typing import TYPE_CHECKING, Any
 
 from eventkit.config import Settings
 from eventkit.plugins.hookspecs import hookimpl
 
 if TYPE_CHECKING:
-    from sqlalchemy.engine import Engine
-
     from eventkit.scheduler import JobSpec
+    from eventkit.sessions.worker import JobRunner
 
 __all__ = [
     "eventkit_cli_commands",
@@ -25,36 +23,23 @@ __all__ = [
     "eventkit_shutdown",
 ]
 
-_lock = threading.Lock()
-_engines: dict[str, Engine] = {}
-
-
-def _engine(settings: Settings) -> Engine:
-    """One engine per database for the job (created on the first run)."""
-    from eventkit.storage.engine import make_engine
-
-    with _lock:
-        if settings.database_url not in _engines:
-            _engines[settings.database_url] = make_engine(settings)
-        return _engines[settings.database_url]
+_runners: list[JobRunner] = []
 
 
 @hookimpl
 def eventkit_scheduled_jobs(settings: Settings) -> list[JobSpec]:
     """The sessions job: sessionize new events and close idle sessions."""
     from eventkit.scheduler import JobSpec
-    from eventkit.sessions.job import run_sessions_job
+    from eventkit.sessions.worker import JobRunner
 
     if not settings.sessions.enabled:
         return []
-
-    def run() -> None:
-        run_sessions_job(_engine(settings), settings)
-
+    runner = JobRunner(settings)
+    _runners.append(runner)
     return [
         JobSpec(
             id="sessions",
-            func=run,
+            func=runner,
             seconds=settings.sessions.job_interval_seconds,
             description="sessionize new events, close idle sessions",
         )
@@ -79,8 +64,6 @@ def eventkit_cli_commands(app: Any) -> None:
 
 @hookimpl
 def eventkit_shutdown(settings: Settings) -> None:
-    """Release the job's engine."""
-    with _lock:
-        engine = _engines.pop(settings.database_url, None)
-    if engine is not None:
-        engine.dispose()
+    """Stop the job's child process and release its connections."""
+    while _runners:
+        _runners.pop().close()
