@@ -45,12 +45,14 @@ def test_run_then_list_show_stats(run: Invoke, db_engine: Engine) -> None:
     )
     r = run("sessions", "list", "--open", "--format", "json")
     assert json.loads(r.stdout) == []
-    r = run("sessions", "list", "--platform", "android", "--app", "shop", env=WIDE)
-    assert "2.0" in r.stdout and "android" in r.stdout
+    r = run("sessions", "list", "--platform", "android", "--app", "shop", "--format", "json")
+    assert [(s["platform"], s["app_version"]) for s in json.loads(r.stdout)] == [("android", "2.0")]
+    r = run("sessions", "list")
+    assert r.exit_code == 0 and "sessions" in r.stdout
     r = run("sessions", "show", only["id"], "--format", "json")
     assert [e["name"] for e in json.loads(r.stdout)["events"]] == ["$screen", "$screen"]
-    r = run("sessions", "show", only["id"], env=WIDE)
-    assert r.exit_code == 0 and "timeline" in r.stdout and "cart" in r.stdout
+    r = run("sessions", "show", only["id"])
+    assert r.exit_code == 0 and "timeline" in r.stdout
     r = run("sessions", "stats", "--by", "platform", "--format", "json")
     stats = {row["group"]: row for row in json.loads(r.stdout)}
     assert stats["all"]["sessions"] == 2 and stats["all"]["bounce_rate"] == 0.5
