@@ -27,6 +27,7 @@ from eventkit.sessions.timeline import (
     SCREEN,
     SessionDraft,
     TimelineEvent,
+    absorb,
     client_session_uuid,
     cut,
     cut_after,
@@ -275,10 +276,18 @@ def recompute_device(
 ) -> None:
     """Recompute a device's server sessions after ``new`` events (already mapped)."""
     lo, hi = min(e.ts for e in new), max(e.ts for e in new)
-    if not stored or lo > stored[-1].last_event_at:
-        seed = _draft(stored[-1]) if stored else None
-        joining, groups = cut_after(seed, new, rules)
-        drafts = [fold(seed, joining, rules)] if seed is not None and joining else []
+    seed = _draft(stored[-1]) if stored else None
+    after: Sequence[TimelineEvent] = new
+    if seed is not None and lo <= seed.last_event_at:
+        # Late events inside the latest session (a phone flushing a batch that
+        # overlaps the last one) need no reload when they cannot move anything.
+        after = [e for e in new if e.ts > seed.last_event_at]
+        seed = absorb(seed, [e for e in new if e.ts <= seed.last_event_at])
+    if not stored or seed is not None:
+        joining, groups = cut_after(seed, after, rules)
+        drafts = (
+            [fold(seed, joining, rules)] if seed is not None and (joining or seed.event_pks) else []
+        )
         drafts += [
             summarize(server_session_uuid(app_id, dkey, g[0].event_id), g, rules) for g in groups
         ]
@@ -317,8 +326,13 @@ def recompute_client(
     if stored is None:
         draft = summarize(sid, new, rules, client_session_id=csid)
         changes.put(app_id, dkey, [draft], rules)
-    elif min(e.ts for e in new) > stored.last_event_at:
-        changes.put(app_id, dkey, [fold(_draft(stored), new, rules)], rules)
+        return
+    seed: SessionDraft | None = _draft(stored)
+    after = [e for e in new if e.ts > stored.last_event_at]
+    if len(after) < len(new):
+        seed = absorb(_draft(stored), [e for e in new if e.ts <= stored.last_event_at])
+    if seed is not None:
+        changes.put(app_id, dkey, [fold(seed, after, rules)], rules)
     else:
         events, mapped = _mapped_events(
             conn, new, _M.app_id == app_id, _M.device_key == dkey, _M.session_id == sid

@@ -16,6 +16,7 @@ __all__ = [
     "SESSION_NAMESPACE",
     "SessionDraft",
     "TimelineEvent",
+    "absorb",
     "client_session_uuid",
     "cut",
     "cut_after",
@@ -182,8 +183,40 @@ def summarize(
     )
 
 
+#: Names whose arrival inside a session can move its cuts or its summary's screens.
+_NOT_PLAIN = frozenset({SESSION_START, SESSION_END, APP_BACKGROUND, SCREEN})
+
+
+def absorb(seed: SessionDraft, events: Sequence[TimelineEvent]) -> SessionDraft | None:
+    """``seed`` with ``events`` that fall strictly inside it, or None when that could
+    change more than the event count (then recompute the session from its events).
+
+    Inside a session, an event can only shorten gaps and stays within its maximum
+    length, so the cuts hold unless it is a lifecycle event; the summary holds unless
+    it is a screen view or brings a user, device, platform or app version the session
+    does not already show first/last.
+    """
+    for e in events:
+        if not seed.started_at < e.ts < seed.last_event_at or e.name in _NOT_PLAIN:
+            return None
+        for mine, theirs in (
+            (seed.user_id, e.user_id),
+            (seed.anonymous_id, e.anonymous_id),
+            (seed.platform, e.platform),
+            (seed.app_version, e.app_version),
+        ):
+            if theirs is not None and theirs != mine:
+                return None
+    return replace(
+        seed,
+        event_count=seed.event_count + len(events),
+        event_pks=seed.event_pks + tuple(e.pk for e in events),
+    )
+
+
 def fold(seed: SessionDraft, events: Sequence[TimelineEvent], rules: AppRules) -> SessionDraft:
-    """``seed`` with ``events`` appended: all of them come after its last event.
+    """``seed`` with ``events`` appended: all of them come after its last event
+    (the seed's own ``event_pks`` are kept).
 
     Gives the same record as :func:`summarize` over the seed's events plus these.
     """
@@ -211,5 +244,5 @@ def fold(seed: SessionDraft, events: Sequence[TimelineEvent], rules: AppRules) -
         exit_screen=screens[-1] if screens else seed.exit_screen,
         bounced=screen_count <= 1 and duration < rules.bounce_us,
         last_event_name=last.name,
-        event_pks=tuple(e.pk for e in ordered),
+        event_pks=seed.event_pks + tuple(e.pk for e in ordered),
     )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 from sqlalchemy import select, update
 from sqlalchemy.engine import Engine
 
@@ -134,3 +135,32 @@ def test_watermark_waits_for_a_young_hole_in_arrival_ids() -> None:
     assert _advance(rows, 0, now=110, settle_us=50) == 2  # ids 3-4 may still commit
     assert _advance(rows, 0, now=200, settle_us=50) == 3  # old enough: rolled back
     assert _advance(rows[2:], 0, now=110, settle_us=50) == 0
+
+
+def test_late_events_inside_the_latest_session_are_absorbed_without_reload(
+    engine: Engine, settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from eventkit.sessions import recompute
+
+    app = create_app(engine, "a").app_id
+    store(engine, [ev(app, m) for m in (0, 10, 20)] + [ev(app, 1, session="c")])
+    store(engine, [ev(app, 9, session="c")])
+    sessionize_pending(engine, settings, now=LATER)
+    reloads: list[object] = []
+    real = recompute._mapped_events
+    monkeypatch.setattr(recompute, "_mapped_events", lambda *a: reloads.append(a) or real(*a))
+    # Overlapping flushes: inside the latest sessions, and after them.
+    store(engine, [ev(app, 5), ev(app, 15), ev(app, 25), ev(app, 5, session="c")])
+    sessionize_pending(engine, settings, now=LATER)
+    assert reloads == []
+    server, client = sorted(sessions(engine), key=lambda s: s["client_session_id"] or "")
+    assert server["event_count"] == 6 and client["event_count"] == 3
+    # A screen view inside a session may change its entry screen: that one is recomputed.
+    store(engine, [ev(app, 12, name="$screen", screen="late")])
+    sessionize_pending(engine, settings, now=LATER)
+    assert len(reloads) == 1
+    (server,) = [s for s in sessions(engine) if s["client_session_id"] is None]
+    assert (server["event_count"], server["entry_screen"]) == (7, "late")
+    with engine.connect() as conn:
+        mapped = [r.session_id for r in conn.execute(select(EVENT_SESSIONS))]
+    assert None not in mapped and len(mapped) == 10
