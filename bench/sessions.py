@@ -80,7 +80,7 @@ class Run:
     error: str = ""
 
 
-def start(workdir: Path, *, sessions: bool, interval: float) -> Server:
+def start(workdir: Path, *, sessions: bool, interval: float, thread: bool = False) -> Server:
     port = free_port()
     rundir = Path(tempfile.mkdtemp(prefix="eventkit-sessions-", dir=workdir))
     db = rundir / "bench.db"
@@ -90,6 +90,7 @@ def start(workdir: Path, *, sessions: bool, interval: float) -> Server:
         EVENTKIT_LOAD_PLUGINS="0",
         EVENTKIT_SESSIONS__ENABLED="true" if sessions else "false",
         EVENTKIT_SESSIONS__JOB_INTERVAL_SECONDS=str(interval),
+        EVENTKIT_SESSIONS__SUBPROCESS="false" if thread else "true",
     )
     log = rundir / "serve.log"
     cmd = [sys.executable, "-m", "eventkit", "serve", "--host", HOST, "--port", str(port)]
@@ -115,7 +116,7 @@ def measure(
     run = Run(sessions, batch)
     srv: Server | None = None
     try:
-        srv = start(tmp, sessions=sessions, interval=args.job_interval)
+        srv = start(tmp, sessions=sessions, interval=args.job_interval, thread=args.thread)
         warm = run_load(args, srv.port, srv.key, batch, args.warmup, tmp)
         res = run_load(args, srv.port, srv.key, batch, args.duration, tmp)
         run.events_per_s = res["acked_in_window"] / args.duration
@@ -153,6 +154,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rounds", type=int, default=2, help="off/on pairs per batch size")
     parser.add_argument("--job-interval", type=float, default=5.0, help="job period (s)")
     parser.add_argument("--connections", type=int, default=32)
+    parser.add_argument(
+        "--thread", action="store_true", help="run the job in a server thread (no child)"
+    )
     parser.add_argument("--quick", action="store_true", help="3 s per scenario, 1 round")
     args = parser.parse_args(argv)
     if args.quick:
@@ -171,7 +175,8 @@ def main(argv: list[str] | None = None) -> int:
     ingest.LUA = mixed_lua(tmp)
     print(
         f"sessions benchmark: {args.duration:g} s per scenario, {args.rounds} round(s), "
-        f"job every {args.job_interval:g} s, {args.connections} connections, "
+        f"job every {args.job_interval:g} s ({'thread' if args.thread else 'child process'}), "
+        f"{args.connections} connections, "
         f"{os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f}"
     )
     worst = 1.0
