@@ -23,6 +23,8 @@ __all__ = [
     "LogSettings",
     "SchedulerSettings",
     "ServerSettings",
+    "SessionSettings",
+    "SessionTimeouts",
     "Settings",
     "SqliteSettings",
     "load_settings",
@@ -136,6 +138,46 @@ class SchedulerSettings(_Section):
     enabled: bool = Field(True, description="Run scheduled jobs in this process.")
 
 
+class SessionTimeouts(_Section):
+    """Session timeouts for one platform (``[sessions.platforms.ios]``); unset keys fall
+    back to the ``[sessions]`` values."""
+
+    inactivity_minutes: float | None = Field(None, gt=0, description="Inactivity gap.")
+    max_length_hours: float | None = Field(None, gt=0, description="Longest session.")
+    background_minutes: float | None = Field(
+        None, ge=0, description="Gap after $app_background; 0 turns the rule off."
+    )
+
+
+class SessionSettings(_Section):
+    """Server-side sessionization (docs/sessions.md)."""
+
+    enabled: bool = Field(True, description="Run the sessions job in the scheduler loop.")
+    inactivity_minutes: float = Field(
+        30.0, gt=0, description="A gap longer than this between events starts a new session."
+    )
+    max_length_hours: float = Field(
+        24.0, gt=0, description="A session is cut when it has lasted this long."
+    )
+    background_minutes: float = Field(
+        0.0, ge=0, description="Gap after $app_background that starts a new session; 0: off."
+    )
+    bounce_seconds: float = Field(
+        10.0, ge=0, description="A session with at most one screen shorter than this bounced."
+    )
+    job_interval_seconds: float = Field(60.0, gt=0, description="How often the sessions job runs.")
+    batch_events: int = Field(5000, ge=1, description="New events sessionized per job transaction.")
+    settle_seconds: float = Field(
+        60.0, ge=0, description="How long a gap in arrival ids may be an uncommitted write."
+    )
+    subprocess: bool = Field(
+        True, description="Run the job in a child process, off the server's GIL."
+    )
+    platforms: dict[str, SessionTimeouts] = Field(
+        default_factory=dict, description="Per-platform timeouts, e.g. platforms.ios."
+    )
+
+
 class Settings(_Section):
     """All of eventkit's settings."""
 
@@ -153,6 +195,7 @@ class Settings(_Section):
     ingest: IngestSettings = Field(default_factory=IngestSettings)
     sqlite: SqliteSettings = Field(default_factory=SqliteSettings)
     scheduler: SchedulerSettings = Field(default_factory=SchedulerSettings)
+    sessions: SessionSettings = Field(default_factory=SessionSettings)
 
     #: Where these settings came from, for ``config show``; not a setting.
     source: str = Field("defaults", exclude=True)

@@ -10,6 +10,7 @@ from typing import Any, cast
 
 from sqlalchemy import (
     BigInteger,
+    Boolean,
     Column,
     ForeignKey,
     Index,
@@ -27,13 +28,19 @@ __all__ = [
     "APPS",
     "EVENTS",
     "EVENT_KEYS",
+    "EVENT_SESSIONS",
     "IDENTITY_LINKS",
+    "SESSIONS",
+    "SESSION_STATE",
     "USER_PROFILES",
     "ApiKey",
     "App",
     "Event",
     "EventKey",
+    "EventSession",
     "IdentityLink",
+    "Session",
+    "SessionState",
     "UserProfile",
     "metadata",
 ]
@@ -160,3 +167,88 @@ EVENTS = _table(Event)
 EVENT_KEYS = _table(EventKey)
 USER_PROFILES = _table(UserProfile)
 IDENTITY_LINKS = _table(IdentityLink)
+
+
+# --- sessions ---
+
+
+class Session(SQLModel, table=True):
+    """A session: one app, one device (or user), a run of events (docs/sessions.md).
+
+    Written only by the sessions job, never on the ingest path. ``id`` is deterministic
+    (uuid5), so recomputing a session from the same events gives the same row.
+    """
+
+    __tablename__ = "sessions"
+    __table_args__ = (
+        Index("ix_sessions_app_started", "app_id", "started_at"),
+        Index("ix_sessions_device", "app_id", "device_key", "started_at"),
+        Index("ix_sessions_open", "is_open", "last_event_at"),
+    )
+
+    id: str = Field(sa_column=Column(String(36), primary_key=True))
+    app_id: int = Field(sa_column=Column(Integer, nullable=False))
+    #: ``anonymous_id``, or ``user:<user_id>`` for events without one.
+    device_key: str = Field(sa_column=Column(String(210), nullable=False))
+    #: The client's ``session_id`` when the SDK sent one; None for server-assigned.
+    client_session_id: str | None = Field(
+        default=None, sa_column=Column(String(200), nullable=True)
+    )
+    user_id: str | None = Field(default=None, sa_column=Column(String(200), nullable=True))
+    anonymous_id: str | None = Field(default=None, sa_column=Column(String(200), nullable=True))
+    platform: str | None = Field(default=None, sa_column=Column(String(32), nullable=True))
+    app_version: str | None = Field(default=None, sa_column=Column(String(64), nullable=True))
+    started_at: int = Field(sa_column=Column(BigInteger, nullable=False))
+    last_event_at: int = Field(sa_column=Column(BigInteger, nullable=False))
+    ended_at: int | None = Field(default=None, sa_column=Column(BigInteger, nullable=True))
+    duration_us: int = Field(sa_column=Column(BigInteger, nullable=False))
+    event_count: int = Field(sa_column=Column(Integer, nullable=False))
+    screen_count: int = Field(sa_column=Column(Integer, nullable=False))
+    entry_screen: str | None = Field(default=None, sa_column=Column(String(200), nullable=True))
+    exit_screen: str | None = Field(default=None, sa_column=Column(String(200), nullable=True))
+    bounced: bool = Field(sa_column=Column(Boolean, nullable=False))
+    is_open: bool = Field(sa_column=Column(Boolean, nullable=False))
+    #: Name of the last event: where the next job run resumes the cut.
+    last_event_name: str = Field(sa_column=Column(String(200), nullable=False))
+    first_event_pk: int = Field(sa_column=Column(BigInteger, nullable=False))
+
+
+class EventSession(SQLModel, table=True):
+    """Which session each event belongs to, keyed by the event's arrival id.
+
+    A side table rather than an UPDATE of ``events``: the event store stays
+    append-only, and the job's lookups (a device's timeline by time) use this narrow
+    table's index instead of adding an index to the hot ``events`` table.
+    """
+
+    __tablename__ = "event_sessions"
+    # One index: every lookup (a device's timeline, a session's events) is by device
+    # and time; each extra index would be one more B-tree write per event.
+    __table_args__ = (Index("ix_event_sessions_device_ts", "app_id", "device_key", "ts"),)
+
+    event_pk: int = Field(
+        sa_column=Column(
+            BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=False
+        )
+    )
+    app_id: int = Field(sa_column=Column(Integer, nullable=False))
+    device_key: str = Field(sa_column=Column(String(210), nullable=False))
+    ts: int = Field(sa_column=Column(BigInteger, nullable=False))
+    client_session_id: str | None = Field(
+        default=None, sa_column=Column(String(200), nullable=True)
+    )
+    session_id: str | None = Field(default=None, sa_column=Column(String(36), nullable=True))
+
+
+class SessionState(SQLModel, table=True):
+    """Small key/value state of the sessions job (the ``events.id`` watermark)."""
+
+    __tablename__ = "session_state"
+
+    name: str = Field(sa_column=Column(String(64), primary_key=True))
+    value: int = Field(sa_column=Column(BigInteger, nullable=False))
+
+
+SESSIONS = _table(Session)
+EVENT_SESSIONS = _table(EventSession)
+SESSION_STATE = _table(SessionState)
