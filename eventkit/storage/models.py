@@ -27,12 +27,18 @@ __all__ = [
     "APPS",
     "EVENTS",
     "EVENT_KEYS",
+    "FLAGS",
+    "FLAGS_VERSIONS",
+    "FLAG_HISTORY",
     "IDENTITY_LINKS",
     "USER_PROFILES",
     "ApiKey",
     "App",
     "Event",
     "EventKey",
+    "Flag",
+    "FlagHistory",
+    "FlagsVersion",
     "IdentityLink",
     "UserProfile",
     "metadata",
@@ -160,3 +166,58 @@ EVENTS = _table(Event)
 EVENT_KEYS = _table(EventKey)
 USER_PROFILES = _table(UserProfile)
 IDENTITY_LINKS = _table(IdentityLink)
+
+
+# --- flags ---
+
+
+class Flag(SQLModel, table=True):
+    """A feature flag's current definition (``definition`` is a ``FlagSpec`` as JSON)."""
+
+    __tablename__ = "flags"
+    __table_args__ = (UniqueConstraint("app_id", "key", name="uq_flags_app_key"),)
+
+    id: int | None = Field(default=None, sa_column=Column(Integer, primary_key=True))
+    app_id: int = Field(
+        sa_column=Column(Integer, ForeignKey("apps.id", ondelete="CASCADE"), nullable=False)
+    )
+    key: str = Field(sa_column=Column(String(200), nullable=False))
+    version: int = Field(sa_column=Column(Integer, nullable=False))
+    definition: dict[str, Any] = Field(
+        default_factory=dict, sa_column=Column(JSONDoc, nullable=False)
+    )
+    created_at: int = Field(sa_column=Column(BigInteger, nullable=False))
+    updated_at: int = Field(sa_column=Column(BigInteger, nullable=False))
+
+
+class FlagHistory(SQLModel, table=True):
+    """One change to a flag: the full definition after it, what, when and by whom."""
+
+    __tablename__ = "flag_history"
+    __table_args__ = (Index("ix_flag_history_app_key", "app_id", "flag_key", "version"),)
+
+    id: int | None = Field(default=None, sa_column=Column(Integer, primary_key=True))
+    app_id: int = Field(sa_column=Column(Integer, nullable=False))
+    flag_key: str = Field(sa_column=Column(String(200), nullable=False))
+    version: int = Field(sa_column=Column(Integer, nullable=False))
+    action: str = Field(sa_column=Column(String(32), nullable=False))
+    summary: str = Field(default="", sa_column=Column(String(500), nullable=False))
+    actor: str = Field(sa_column=Column(String(200), nullable=False))
+    at: int = Field(sa_column=Column(BigInteger, nullable=False))
+    definition: dict[str, Any] = Field(
+        default_factory=dict, sa_column=Column(JSONDoc, nullable=False)
+    )
+
+
+class FlagsVersion(SQLModel, table=True):
+    """Per app, a counter bumped on every flag change: servers poll it to drop caches."""
+
+    __tablename__ = "flags_versions"
+
+    app_id: int = Field(sa_column=Column(Integer, primary_key=True, autoincrement=False))
+    version: int = Field(sa_column=Column(BigInteger, nullable=False))
+
+
+FLAGS = _table(Flag)
+FLAG_HISTORY = _table(FlagHistory)
+FLAGS_VERSIONS = _table(FlagsVersion)

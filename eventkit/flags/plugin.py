@@ -1,0 +1,28 @@
+"""The built-in flags plugin: HTTP routes (flags API, OFREP) and CLI groups."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from eventkit.plugins.hookspecs import hookimpl
+
+if TYPE_CHECKING:
+    from eventkit.config import Settings
+
+__all__ = ["eventkit_cli_commands", "eventkit_routes"]
+
+
+@hookimpl
+def eventkit_routes(settings: Settings) -> list[Any]:
+    """``/v1/flags/*`` and ``/ofrep/v1/*``."""
+    from eventkit.api import flags, ofrep
+
+    return [flags.evaluate_flags, flags.flag_definitions, ofrep.ofrep_single, ofrep.ofrep_bulk]
+
+
+@hookimpl
+def eventkit_cli_commands(app: Any) -> None:
+    """``eventkit flags``."""
+    from eventkit.cli import flags
+
+    app.add_typer(flags.app, name="flags")
