@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
 
 import pytest
 from openfeature import api
@@ -73,7 +72,7 @@ def app_id(server: ServerProcess, db: Engine) -> int:
 
 
 @pytest.fixture(scope="module")
-def client(server: ServerProcess, app_id: int) -> Iterator[OpenFeatureClient]:
+def client(server: ServerProcess, app_id: int) -> OpenFeatureClient:
     domain = f"eventkit-{server.url}"
     api.set_provider(
         OFREPProvider(
@@ -81,7 +80,7 @@ def client(server: ServerProcess, app_id: int) -> Iterator[OpenFeatureClient]:
         ),
         domain=domain,
     )
-    yield api.get_client(domain=domain)
+    return api.get_client(domain=domain)
 
 
 def test_every_flag_type(client: OpenFeatureClient) -> None:
