@@ -10,6 +10,8 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import logging
+import uuid
+from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
@@ -25,6 +27,9 @@ from eventkit.timeutil import now_us
 __all__ = ["FlagService", "etag_of"]
 
 log = logging.getLogger("eventkit.flags")
+
+#: Exposure ids remembered per process (about 100 bytes each).
+_RECENT_MAX = 200_000
 
 Submit = Callable[[Sequence[CanonicalEvent]], Awaitable[list[bool]]]
 
@@ -49,6 +54,9 @@ class FlagService:
         self.cache = EvaluatorCache(engine, check_interval)
         self.submit = submit
         self._tasks: set[asyncio.Task[None]] = set()
+        # Exposure ids submitted lately: the store would drop them as duplicates
+        # anyway, but skipping them here saves a write per poll.
+        self._recent: OrderedDict[uuid.UUID, None] = OrderedDict()
 
     async def evaluator(self, app_id: int) -> Evaluator:
         """The app's evaluator; touches the database at most once per interval."""
@@ -74,8 +82,11 @@ class FlagService:
             if spec is None or not spec.exposures:
                 continue
             event = exposure_event(app_id, ev, context, at)
-            if event is not None:
+            if event is not None and event.event_id not in self._recent:
+                self._recent[event.event_id] = None
                 events.append(event)
+        while len(self._recent) > _RECENT_MAX:
+            self._recent.popitem(last=False)
         if events:
             task = asyncio.get_running_loop().create_task(self._write(events))
             self._tasks.add(task)
