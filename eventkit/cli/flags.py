@@ -26,7 +26,7 @@ from eventkit.flags.store import (
 from eventkit.storage.apps import get_app
 from eventkit.timeutil import from_us
 
-__all__ = ["app"]
+__all__ = ["AppOption", "app", "app_id_of", "cli_actor"]
 
 app = typer.Typer(help="Feature flags: targeting, rollouts, history.", no_args_is_help=True)
 
@@ -41,14 +41,16 @@ SplitOpt = Annotated[
 ]
 
 
-def _actor() -> str:
+def cli_actor() -> str:
+    """Who the audit history names for a CLI change."""
     try:
         return f"cli:{getpass.getuser()}"
     except (KeyError, OSError):
         return "cli"
 
 
-def _app_id(ctx: typer.Context, name: str) -> int:
+def app_id_of(ctx: typer.Context, name: str) -> int:
+    """The id of the app called ``name`` (NotFoundError when there is none)."""
     return get_app(state(ctx).engine(), name, count_events=False).id
 
 
@@ -132,7 +134,7 @@ def create(
         bucket_by=bucket_by,  # type: ignore[arg-type]
         exposures=exposures,
     )
-    _show(create_flag(state(ctx).engine(), _app_id(ctx, app_name), spec, actor=_actor()), fmt)
+    _show(create_flag(state(ctx).engine(), app_id_of(ctx, app_name), spec, actor=cli_actor()), fmt)
 
 
 @app.command("list")
@@ -145,7 +147,7 @@ def list_(
     """List the app's flags."""
     rows = [
         _summary(r)
-        for r in list_flags(state(ctx).engine(), _app_id(ctx, app_name), archived=archived)
+        for r in list_flags(state(ctx).engine(), app_id_of(ctx, app_name), archived=archived)
     ]
     render(rows, fmt, title="flags", empty="no flags yet: `eventkit flags create KEY --app APP`")
 
@@ -155,7 +157,7 @@ def show(
     ctx: typer.Context, key: KeyArg, app_name: AppOption, fmt: FormatOption = Format.table
 ) -> None:
     """Show a flag's full definition."""
-    _show(get_flag(state(ctx).engine(), _app_id(ctx, app_name), key), fmt)
+    _show(get_flag(state(ctx).engine(), app_id_of(ctx, app_name), key), fmt)
 
 
 def _change(
@@ -163,12 +165,12 @@ def _change(
 ) -> None:
     rec = change_flag(
         state(ctx).engine(),
-        _app_id(ctx, app_name),
+        app_id_of(ctx, app_name),
         key,
         mutate,
         action=action,
         summary=summary,
-        actor=_actor(),
+        actor=cli_actor(),
     )
     _show(rec, fmt)
 
@@ -292,7 +294,7 @@ def rules(
     fmt: FormatOption = Format.table,
 ) -> None:
     """Show a flag's ordered targeting rules, or add, insert, remove and clear them."""
-    engine, app_id = state(ctx).engine(), _app_id(ctx, app_name)
+    engine, app_id = state(ctx).engine(), app_id_of(ctx, app_name)
     if add or everyone or remove is not None or clear:
         what = [
             "cleared rules" if clear else "",
@@ -320,7 +322,7 @@ def rules(
             mutate,
             action="rules",
             summary="; ".join(w for w in what if w),
-            actor=_actor(),
+            actor=cli_actor(),
         )
     spec = get_flag(engine, app_id, key).spec
     rows = [
@@ -358,7 +360,7 @@ def history_(
             "at": from_us(h.at).isoformat(timespec="seconds"),
             "enabled": h.spec.enabled,
         }
-        for h in history(state(ctx).engine(), _app_id(ctx, app_name), key)
+        for h in history(state(ctx).engine(), app_id_of(ctx, app_name), key)
     ]
     render(rows, fmt, title=f"history of {key}")
 
@@ -373,7 +375,10 @@ def restore(
 ) -> None:
     """Make an earlier version current again (recorded as a new version)."""
     _show(
-        restore_flag(state(ctx).engine(), _app_id(ctx, app_name), key, version, actor=_actor()), fmt
+        restore_flag(
+            state(ctx).engine(), app_id_of(ctx, app_name), key, version, actor=cli_actor()
+        ),
+        fmt,
     )
 
 
@@ -391,7 +396,7 @@ def evaluate(
     fmt: FormatOption = Format.table,
 ) -> None:
     """Evaluate flags locally for a user, as the API would (no exposure recorded)."""
-    engine, app_id = state(ctx).engine(), _app_id(ctx, app_name)
+    engine, app_id = state(ctx).engine(), app_id_of(ctx, app_name)
     context: dict[str, Any] = dict(parse_assignment(a, "--attr") for a in attr or [])
     if user:
         context["user_id"] = user

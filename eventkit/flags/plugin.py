@@ -22,7 +22,8 @@ def eventkit_routes(settings: Settings) -> list[Any]:
 
 @hookimpl
 def eventkit_cli_commands(app: Any) -> None:
-    """``eventkit flags``."""
-    from eventkit.cli import flags
+    """``eventkit flags`` and ``eventkit experiments``."""
+    from eventkit.cli import experiments, flags
 
     app.add_typer(flags.app, name="flags")
+    app.add_typer(experiments.app, name="experiments")

@@ -27,6 +27,7 @@ __all__ = [
     "APPS",
     "EVENTS",
     "EVENT_KEYS",
+    "EXPERIMENTS",
     "FLAGS",
     "FLAGS_VERSIONS",
     "FLAG_HISTORY",
@@ -36,6 +37,7 @@ __all__ = [
     "App",
     "Event",
     "EventKey",
+    "Experiment",
     "Flag",
     "FlagHistory",
     "FlagsVersion",
@@ -218,6 +220,28 @@ class FlagsVersion(SQLModel, table=True):
     version: int = Field(sa_column=Column(BigInteger, nullable=False))
 
 
+class Experiment(SQLModel, table=True):
+    """An A/B experiment on a flag (``definition`` is an ``ExperimentSpec`` as JSON)."""
+
+    __tablename__ = "experiments"
+    __table_args__ = (UniqueConstraint("app_id", "key", name="uq_experiments_app_key"),)
+
+    id: int | None = Field(default=None, sa_column=Column(Integer, primary_key=True))
+    app_id: int = Field(
+        sa_column=Column(Integer, ForeignKey("apps.id", ondelete="CASCADE"), nullable=False)
+    )
+    key: str = Field(sa_column=Column(String(200), nullable=False))
+    flag_key: str = Field(sa_column=Column(String(200), nullable=False))
+    status: str = Field(sa_column=Column(String(16), nullable=False))
+    definition: dict[str, Any] = Field(
+        default_factory=dict, sa_column=Column(JSONDoc, nullable=False)
+    )
+    created_at: int = Field(sa_column=Column(BigInteger, nullable=False))
+    started_at: int | None = Field(default=None, sa_column=Column(BigInteger, nullable=True))
+    stopped_at: int | None = Field(default=None, sa_column=Column(BigInteger, nullable=True))
+
+
 FLAGS = _table(Flag)
 FLAG_HISTORY = _table(FlagHistory)
 FLAGS_VERSIONS = _table(FlagsVersion)
+EXPERIMENTS = _table(Experiment)

@@ -1,4 +1,4 @@
-"""feature flags: flags, flag_history, flags_versions
+"""feature flags and experiments: flags, flag_history, flags_versions, experiments
 
 Revision ID: 0003_flags
 Revises: 0001
@@ -53,9 +53,25 @@ def upgrade() -> None:
         sa.Column("version", sa.BigInteger(), nullable=False),
         sa.PrimaryKeyConstraint("app_id"),
     )
+    op.create_table(
+        "experiments",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("app_id", sa.Integer(), nullable=False),
+        sa.Column("key", sa.String(length=200), nullable=False),
+        sa.Column("flag_key", sa.String(length=200), nullable=False),
+        sa.Column("status", sa.String(length=16), nullable=False),
+        sa.Column("definition", eventkit.storage.types.JSONDoc(), nullable=False),
+        sa.Column("created_at", sa.BigInteger(), nullable=False),
+        sa.Column("started_at", sa.BigInteger(), nullable=True),
+        sa.Column("stopped_at", sa.BigInteger(), nullable=True),
+        sa.ForeignKeyConstraint(["app_id"], ["apps.id"], ondelete="CASCADE"),
+        sa.PrimaryKeyConstraint("id"),
+        sa.UniqueConstraint("app_id", "key", name="uq_experiments_app_key"),
+    )
 
 
 def downgrade() -> None:
+    op.drop_table("experiments")
     op.drop_table("flags_versions")
     op.drop_index("ix_flag_history_app_key", table_name="flag_history")
     op.drop_table("flag_history")
