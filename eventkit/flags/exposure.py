@@ -12,7 +12,13 @@ from typing import Any
 from eventkit.capture.schema import CanonicalEvent
 from eventkit.flags.evaluator import Evaluation
 
-__all__ = ["EXPOSURE_EVENT", "EXPOSURE_NAMESPACE", "exposure_event", "exposure_id"]
+__all__ = [
+    "EXPOSURE_EVENT",
+    "EXPOSURE_NAMESPACE",
+    "exposure_event",
+    "exposure_id",
+    "exposure_subject",
+]
 
 EXPOSURE_EVENT = "$feature_flag_called"
 EXPOSURE_NAMESPACE = uuid.UUID("8f6a2d1c-3b7e-4f0a-9c5d-6e2b1a4f7c90")
@@ -29,17 +35,22 @@ def _str(value: Any) -> str | None:
     return None if value is None or value == "" else str(value)[:200]
 
 
+def exposure_subject(context: dict[str, Any]) -> tuple[str | None, str | None, str | None]:
+    """(user_id, anonymous_id, who) of an exposure; ``targetingKey`` stands in for the
+    user id when neither is given; ``who`` is the id the exposure is deduplicated on."""
+    user_id = _str(context.get("user_id"))
+    anon = _str(context.get("anonymous_id"))
+    if user_id is None and anon is None:
+        user_id = _str(context.get("targetingKey"))
+    return user_id, anon, user_id or anon
+
+
 def exposure_event(
     app_id: int, ev: Evaluation, context: dict[str, Any], at_us: int
 ) -> CanonicalEvent | None:
     """The exposure event for an evaluation, or None when there is no one to expose
     (no user or device id) or nothing was served (an error)."""
-    user_id = _str(context.get("user_id"))
-    anon = _str(context.get("anonymous_id"))
-    target = _str(context.get("targetingKey"))
-    if user_id is None and anon is None:
-        user_id = target
-    who = user_id or anon
+    user_id, anon, who = exposure_subject(context)
     if who is None or ev.variant is None or ev.error_code is not None:
         return None
     platform = _str(context.get("platform"))

@@ -10,7 +10,6 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import logging
-import uuid
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
@@ -21,7 +20,7 @@ from sqlalchemy.engine import Engine
 from eventkit.capture.schema import CanonicalEvent
 from eventkit.flags.cache import EvaluatorCache
 from eventkit.flags.evaluator import Evaluation, Evaluator
-from eventkit.flags.exposure import exposure_event
+from eventkit.flags.exposure import exposure_event, exposure_subject
 from eventkit.timeutil import now_us
 
 __all__ = ["FlagService", "etag_of"]
@@ -56,7 +55,7 @@ class FlagService:
         self._tasks: set[asyncio.Task[None]] = set()
         # Exposure ids submitted lately: the store would drop them as duplicates
         # anyway, but skipping them here saves a write per poll.
-        self._recent: OrderedDict[uuid.UUID, None] = OrderedDict()
+        self._recent: OrderedDict[tuple[int, str, str, str, int], None] = OrderedDict()
 
     async def evaluator(self, app_id: int) -> Evaluator:
         """The app's evaluator; touches the database at most once per interval."""
@@ -76,14 +75,23 @@ class FlagService:
         if self.submit is None:
             return
         at = now_us()
+        who = exposure_subject(context)[2]
+        if who is None:
+            return
+        day = at // 86_400_000_000
         events = []
         for ev in evals:
+            if ev.variant is None or ev.error_code is not None:
+                continue
+            tag = (app_id, ev.key, ev.variant, who, day)
+            if tag in self._recent:
+                continue
             spec = evaluator.spec(ev.key)
             if spec is None or not spec.exposures:
                 continue
             event = exposure_event(app_id, ev, context, at)
-            if event is not None and event.event_id not in self._recent:
-                self._recent[event.event_id] = None
+            if event is not None:
+                self._recent[tag] = None
                 events.append(event)
         while len(self._recent) > _RECENT_MAX:
             self._recent.popitem(last=False)
