@@ -14,10 +14,19 @@ __all__ = ["eventkit_cli_commands", "eventkit_routes"]
 
 @hookimpl
 def eventkit_routes(settings: Settings) -> list[Any]:
-    """``/v1/flags/*`` and ``/ofrep/v1/*``."""
-    from eventkit.api import flags, ofrep
+    """``/v1/flags*`` (evaluate, definitions, admin) and ``/ofrep/v1/*``."""
+    from eventkit.api import flag_admin, flags, ofrep
 
-    return [flags.evaluate_flags, flags.flag_definitions, ofrep.ofrep_single, ofrep.ofrep_bulk]
+    return [
+        flags.evaluate_flags,
+        flags.flag_definitions,
+        flag_admin.list_all_flags,
+        flag_admin.read_flag,
+        flag_admin.put_flag,
+        flag_admin.flag_history,
+        ofrep.ofrep_single,
+        ofrep.ofrep_bulk,
+    ]
 
 
 @hookimpl

@@ -206,3 +206,39 @@ async def test_ofrep_single_and_bulk(api: Api) -> None:
     assert (bad.status_code, bad.json()["errorCode"]) == (400, "PARSE_ERROR")
     assert (await api.client.post("/ofrep/v1/evaluate/flags", json={})).status_code == 401
     await asyncio.sleep(0)
+
+
+async def test_admin_endpoints_audit_the_key(api: Api) -> None:
+    secret = api.auth("secret")
+    assert (await api.client.get("/v1/flags", headers=api.auth())).status_code == 403
+    listed = (await api.client.get("/v1/flags", headers=secret)).json()["flags"]
+    assert [f["key"] for f in listed] == ["color", "new-ui", "quiet"]
+    body = {
+        "type": "number",
+        "enabled": True,
+        "default_variant": "ten",
+        "off_variant": "zero",
+        "variants": [{"key": "ten", "value": 10, "weight": 1}, {"key": "zero", "value": 0}],
+    }
+    created = await api.client.put("/v1/flags/limit", json=body, headers=secret)
+    assert created.status_code == 200, created.text
+    assert (created.json()["version"], created.json()["salt"]) == (1, "limit")
+    body["enabled"] = False
+    replaced = await api.client.put("/v1/flags/limit", json=body, headers=secret)
+    assert replaced.json()["version"] == 2
+    read = await api.client.get("/v1/flags/limit", headers=secret)
+    assert read.json()["enabled"] is False
+    hist = (await api.client.get("/v1/flags/limit/history", headers=secret)).json()["history"]
+    assert [h["action"] for h in hist] == ["create", "replace"]
+    assert hist[0]["actor"] == "key:" + (api.keys.secret_key or "")[:16]
+    bad = await api.client.put(
+        "/v1/flags/limit",
+        json={"type": "number", "variants": [{"key": "x", "value": "text", "weight": 1}]},
+        headers=secret,
+    )
+    assert bad.status_code == 400
+    assert "has a str value" in bad.json()["message"]
+    unknown = await api.client.put("/v1/flags/limit", json={"colour": 1}, headers=secret)
+    assert (unknown.status_code, unknown.json()["error"]) == (400, "invalid_request")
+    missing = await api.client.get("/v1/flags/nope/history", headers=secret)
+    assert missing.status_code == 404
