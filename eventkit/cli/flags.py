@@ -12,7 +12,7 @@ from eventkit.cli.context import state
 from eventkit.cli.output import Format, FormatOption, console, render, render_one
 from eventkit.errors import InvalidRequestError
 from eventkit.flags.evaluator import Evaluator
-from eventkit.flags.parse import parse_assignment, parse_condition, parse_value
+from eventkit.flags.parse import parse_assignment, parse_condition
 from eventkit.flags.spec import FlagSpec, FlagType, Rule, Variant, default_variants
 from eventkit.flags.store import (
     FlagRecord,
@@ -418,6 +418,3 @@ def evaluate(
     render(rows, fmt, title="evaluation", empty="no flags")
     if fmt is Format.table and any(e.error_code for e in evals):
         console.print("[yellow]some flags failed; see the error column[/yellow]")
-
-
-_ = parse_value  # re-exported for scripts that build values the CLI way

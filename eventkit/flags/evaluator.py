@@ -157,6 +157,7 @@ class Evaluator:
     def __init__(self, specs: Iterable[FlagSpec], version: int = 0) -> None:
         self.version = version
         self._flags = {s.key: _Compiled(s) for s in specs if not s.archived}
+        self._ordered = tuple(self._flags[k] for k in sorted(self._flags))
 
     @property
     def keys(self) -> list[str]:
@@ -179,4 +180,4 @@ class Evaluator:
 
     def evaluate_all(self, context: dict[str, Any]) -> list[Evaluation]:
         """Evaluate every live flag, in key order."""
-        return [self._flags[k].evaluate(context) for k in sorted(self._flags)]
+        return [c.evaluate(context) for c in self._ordered]
