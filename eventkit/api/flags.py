@@ -11,6 +11,7 @@ from litestar import Request, Response, get, post
 from eventkit.api.auth import require_key
 from eventkit.api.runtime import Runtime
 from eventkit.errors import InvalidRequestError
+from eventkit.flags.context import flatten_context
 from eventkit.flags.evaluator import Evaluation
 from eventkit.flags.service import FlagService, encode, etag_matches, etag_of
 from eventkit.flags.store import spec_to_doc
@@ -44,7 +45,7 @@ def flag_service(request: Request) -> FlagService:  # type: ignore[type-arg]
 
 def context_of(req: EvaluateRequest) -> dict[str, Any]:
     """The flat attribute dict the evaluator sees."""
-    ctx: dict[str, Any] = {**req.context, **req.attributes}
+    ctx: dict[str, Any] = {**flatten_context(req.context), **req.attributes}
     if req.user_id is not None:
         ctx["user_id"] = req.user_id
     if req.anonymous_id is not None:

@@ -16,6 +16,7 @@ from litestar.params import PathParameter
 
 from eventkit.api.auth import require_key
 from eventkit.api.flags import flag_service, json_response, not_modified
+from eventkit.flags.context import flatten_context
 from eventkit.flags.evaluator import Evaluation
 from eventkit.flags.service import encode, etag_matches, etag_of
 
@@ -49,7 +50,7 @@ async def _context(request: Request) -> dict[str, Any]:  # type: ignore[type-arg
     tk = ctx.get("targetingKey")
     if tk is not None and not isinstance(tk, str):
         raise _BadRequest("INVALID_CONTEXT", "targetingKey must be a string")
-    return ctx
+    return flatten_context(ctx)
 
 
 def _success(ev: Evaluation) -> dict[str, Any]:

@@ -242,3 +242,9 @@ async def test_admin_endpoints_audit_the_key(api: Api) -> None:
     assert (unknown.status_code, unknown.json()["error"]) == (400, "invalid_request")
     missing = await api.client.get("/v1/flags/nope/history", headers=secret)
     assert missing.status_code == 404
+
+
+async def test_evaluate_accepts_the_event_context_shape(api: Api) -> None:
+    body = {"anonymous_id": "d1", "context": {"os": {"name": "iOS", "version": "17.2"}}}
+    r = await api.client.post("/v1/flags/evaluate", json=body, headers=api.auth())
+    assert r.json()["flags"]["new-ui"]["reason"] == "TARGETING_MATCH"

@@ -167,3 +167,27 @@ def test_parse_condition() -> None:
     assert parse_condition("name eq 'a b'") == Condition("name", "eq", "a b")
     with pytest.raises(InvalidRequestError):
         parse_condition("platform")
+
+
+def test_event_style_context_is_flattened() -> None:
+    from eventkit.flags.context import flatten_context
+
+    ctx = {
+        "app": {"version": "2.4.1", "build": "311"},
+        "os": {"name": "iOS", "version": "17.2"},
+        "location": {"country": "de"},
+        "device": {"model": "iPhone15,2"},
+        "locale": "de-DE",
+    }
+    assert flatten_context(ctx) == {
+        "locale": "de-DE",
+        "app_version": "2.4.1",
+        "app_build": "311",
+        "os_version": "17.2",
+        "device_model": "iPhone15,2",
+        "platform": "ios",
+        "country": "DE",
+    }
+    assert flatten_context({**ctx, "platform": "ipados"})["platform"] == "ipados"
+    flat = {"platform": "ios"}
+    assert flatten_context(flat) is flat
