@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 import msgspec
-from litestar import Request, Response, post
+from litestar import Request, Response, get, post
 from litestar.params import PathParameter
 
 from eventkit.api.auth import require_key
@@ -20,7 +20,7 @@ from eventkit.flags.context import flatten_context
 from eventkit.flags.evaluator import Evaluation
 from eventkit.flags.service import encode, etag_matches, etag_of
 
-__all__ = ["ofrep_bulk", "ofrep_single"]
+__all__ = ["ofrep_bulk", "ofrep_configuration", "ofrep_single"]
 
 _any = msgspec.json.Decoder()
 
@@ -129,3 +129,30 @@ async def ofrep_bulk(request: Request) -> Response[bytes]:  # type: ignore[type-
     if etag_matches(request.headers.get("if-none-match"), etag):
         return not_modified(etag)
     return json_response(body, etag)
+
+
+_CONFIGURATION = encode(
+    {
+        "name": "eventkit",
+        "capabilities": {
+            "cacheInvalidation": {"polling": {"enabled": True, "minPollingIntervalMs": 1000}},
+            "flagEvaluation": {"supportedTypes": ["boolean", "string", "int", "float", "object"]},
+        },
+    }
+)
+
+
+@get(
+    "/ofrep/v1/configuration",
+    name="ofrep-configuration",
+    summary="OFREP provider configuration",
+    description="OFREP extension: capabilities of eventkit's flag service (write key).",
+    tags=["ofrep"],
+)
+async def ofrep_configuration(request: Request) -> Response[bytes]:  # type: ignore[type-arg]
+    """Polling and type capabilities, with an ETag."""
+    await require_key(request, "write")
+    etag = etag_of(_CONFIGURATION)
+    if etag_matches(request.headers.get("if-none-match"), etag):
+        return not_modified(etag)
+    return json_response(_CONFIGURATION, etag)

@@ -26,6 +26,7 @@ def eventkit_routes(settings: Settings) -> list[Any]:
         flag_admin.flag_history,
         ofrep.ofrep_single,
         ofrep.ofrep_bulk,
+        ofrep.ofrep_configuration,
     ]
 
 

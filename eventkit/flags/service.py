@@ -107,11 +107,6 @@ class FlagService:
         except Exception as exc:  # exposures are best effort; evaluation already answered
             log.warning("could not record %d flag exposures: %s", len(events), exc)
 
-    async def drain(self) -> None:
-        """Wait for queued exposure writes (tests, shutdown)."""
-        if self._tasks:
-            await asyncio.gather(*list(self._tasks), return_exceptions=True)
-
 
 def encode(obj: Any) -> bytes:
     """JSON bytes of ``obj``."""

@@ -248,3 +248,14 @@ async def test_evaluate_accepts_the_event_context_shape(api: Api) -> None:
     body = {"anonymous_id": "d1", "context": {"os": {"name": "iOS", "version": "17.2"}}}
     r = await api.client.post("/v1/flags/evaluate", json=body, headers=api.auth())
     assert r.json()["flags"]["new-ui"]["reason"] == "TARGETING_MATCH"
+
+
+async def test_ofrep_configuration(api: Api) -> None:
+    r = await api.client.get("/ofrep/v1/configuration", headers=api.auth())
+    assert r.status_code == 200
+    caps = r.json()["capabilities"]
+    assert caps["cacheInvalidation"]["polling"] == {"enabled": True, "minPollingIntervalMs": 1000}
+    again = await api.client.get(
+        "/ofrep/v1/configuration", headers={**api.auth(), "If-None-Match": r.headers["etag"]}
+    )
+    assert again.status_code == 304
