@@ -193,6 +193,8 @@ def results(
     render(rows, fmt, columns=cols, title=f"experiment {key} ({rec.status})")
     if r.excluded_multiple_variants:
         console.print(f"excluded: {r.excluded_multiple_variants} users saw several variants")
+    if not r.srm_checked:
+        console.print("SRM not checked: a compared variant has weight 0 in the flag's split")
     style = "bold red" if r.srm else "bold"
     console.print(f"[{style}]verdict:[/{style}] {r.verdict}", highlight=False)
 

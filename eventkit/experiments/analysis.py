@@ -74,6 +74,9 @@ class Readout:
     srm_chi2: float
     srm_p_value: float
     verdict: str
+    #: False when some compared variant has weight 0 (assignment by rollout, not by a
+    #: weighted split): there is no expected ratio to check against.
+    srm_checked: bool = True
 
     @property
     def srm(self) -> bool:
@@ -204,8 +207,9 @@ def compute(
     for i, m in enumerate(secondary):
         for variant, res in zip(sec_values[i], _secondary(m, sec_values[i], control), strict=True):
             next(r for r in results if r.variant == variant).secondary.append(res)
-    chi2, p = srm_test([exposed[v] for v in variants], weights)
-    out = Readout(key, control, results, mixed, chi2, p, "")
+    checked = all(w > 0 for w in weights)
+    chi2, p = srm_test([exposed[v] for v in variants], weights) if checked else (0.0, 1.0)
+    out = Readout(key, control, results, mixed, chi2, p, "", checked)
     out.verdict = _verdict(out)
     return out
 

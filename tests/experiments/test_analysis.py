@@ -190,3 +190,9 @@ def test_lifecycle_and_readout_from_the_event_store(engine: Engine) -> None:
     after = get_flag(engine, app, "paywall").spec
     assert (after.default_variant, after.rules) == ("annual", [])
     assert history(engine, app, "paywall")[-1].summary == "experiment paywall-test shipped annual"
+
+
+def test_srm_is_skipped_without_a_weighted_split() -> None:
+    exposures, events = _simulate(2_000, {"off": 0.1, "on": 0.1}, {"off": 70, "on": 30})
+    r = compute("off", ["off", "on"], [0, 100], exposures, events, BUY, [], 72 * H)
+    assert (r.srm_checked, r.srm) == (False, False)
