@@ -38,9 +38,11 @@ fix: $(VENV)/.test-installed
 ## Benchmarks print a baseline measured in the same run beside each figure.
 bench: $(VENV)/.test-installed
 	$(PY) bench/ingest.py
+	$(PY) bench/flags.py
 
 bench-quick: $(VENV)/.test-installed
 	$(PY) bench/ingest.py --quick
+	$(PY) bench/flags.py --quick
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

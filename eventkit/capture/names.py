@@ -9,7 +9,7 @@ CLIENT_RESERVED = frozenset(
     {"$session_start", "$session_end", "$app_foreground", "$app_background", "$screen"}
 )
 #: Names eventkit writes itself; clients use the matching endpoint instead.
-SERVER_RESERVED = frozenset({"$identify"})
+SERVER_RESERVED = frozenset({"$identify", "$feature_flag_called"})
 
 
 def check_name(name: str) -> str | None:
@@ -17,6 +17,7 @@ def check_name(name: str) -> str | None:
     if not name.startswith("$") or name in CLIENT_RESERVED:
         return None
     if name in SERVER_RESERVED:
-        return f"{name} is written by eventkit; use POST /v1/identify instead"
+        how = "POST /v1/identify" if name == "$identify" else "POST /v1/flags/evaluate"
+        return f"{name} is written by eventkit; use {how} instead"
     allowed = ", ".join(sorted(CLIENT_RESERVED))
     return f"names starting with '$' are reserved; the ones clients may send are: {allowed}"

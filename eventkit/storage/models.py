@@ -29,6 +29,10 @@ __all__ = [
     "EVENTS",
     "EVENT_KEYS",
     "EVENT_SESSIONS",
+    "EXPERIMENTS",
+    "FLAGS",
+    "FLAGS_VERSIONS",
+    "FLAG_HISTORY",
     "IDENTITY_LINKS",
     "SESSIONS",
     "SESSION_STATE",
@@ -38,6 +42,10 @@ __all__ = [
     "Event",
     "EventKey",
     "EventSession",
+    "Experiment",
+    "Flag",
+    "FlagHistory",
+    "FlagsVersion",
     "IdentityLink",
     "Session",
     "SessionState",
@@ -252,3 +260,78 @@ class SessionState(SQLModel, table=True):
 SESSIONS = _table(Session)
 EVENT_SESSIONS = _table(EventSession)
 SESSION_STATE = _table(SessionState)
+# --- flags ---
+
+
+class Flag(SQLModel, table=True):
+    """A feature flag's current definition (``definition`` is a ``FlagSpec`` as JSON)."""
+
+    __tablename__ = "flags"
+    __table_args__ = (UniqueConstraint("app_id", "key", name="uq_flags_app_key"),)
+
+    id: int | None = Field(default=None, sa_column=Column(Integer, primary_key=True))
+    app_id: int = Field(
+        sa_column=Column(Integer, ForeignKey("apps.id", ondelete="CASCADE"), nullable=False)
+    )
+    key: str = Field(sa_column=Column(String(200), nullable=False))
+    version: int = Field(sa_column=Column(Integer, nullable=False))
+    definition: dict[str, Any] = Field(
+        default_factory=dict, sa_column=Column(JSONDoc, nullable=False)
+    )
+    created_at: int = Field(sa_column=Column(BigInteger, nullable=False))
+    updated_at: int = Field(sa_column=Column(BigInteger, nullable=False))
+
+
+class FlagHistory(SQLModel, table=True):
+    """One change to a flag: the full definition after it, what, when and by whom."""
+
+    __tablename__ = "flag_history"
+    __table_args__ = (Index("ix_flag_history_app_key", "app_id", "flag_key", "version"),)
+
+    id: int | None = Field(default=None, sa_column=Column(Integer, primary_key=True))
+    app_id: int = Field(sa_column=Column(Integer, nullable=False))
+    flag_key: str = Field(sa_column=Column(String(200), nullable=False))
+    version: int = Field(sa_column=Column(Integer, nullable=False))
+    action: str = Field(sa_column=Column(String(32), nullable=False))
+    summary: str = Field(default="", sa_column=Column(String(500), nullable=False))
+    actor: str = Field(sa_column=Column(String(200), nullable=False))
+    at: int = Field(sa_column=Column(BigInteger, nullable=False))
+    definition: dict[str, Any] = Field(
+        default_factory=dict, sa_column=Column(JSONDoc, nullable=False)
+    )
+
+
+class FlagsVersion(SQLModel, table=True):
+    """Per app, a counter bumped on every flag change: servers poll it to drop caches."""
+
+    __tablename__ = "flags_versions"
+
+    app_id: int = Field(sa_column=Column(Integer, primary_key=True, autoincrement=False))
+    version: int = Field(sa_column=Column(BigInteger, nullable=False))
+
+
+class Experiment(SQLModel, table=True):
+    """An A/B experiment on a flag (``definition`` is an ``ExperimentSpec`` as JSON)."""
+
+    __tablename__ = "experiments"
+    __table_args__ = (UniqueConstraint("app_id", "key", name="uq_experiments_app_key"),)
+
+    id: int | None = Field(default=None, sa_column=Column(Integer, primary_key=True))
+    app_id: int = Field(
+        sa_column=Column(Integer, ForeignKey("apps.id", ondelete="CASCADE"), nullable=False)
+    )
+    key: str = Field(sa_column=Column(String(200), nullable=False))
+    flag_key: str = Field(sa_column=Column(String(200), nullable=False))
+    status: str = Field(sa_column=Column(String(16), nullable=False))
+    definition: dict[str, Any] = Field(
+        default_factory=dict, sa_column=Column(JSONDoc, nullable=False)
+    )
+    created_at: int = Field(sa_column=Column(BigInteger, nullable=False))
+    started_at: int | None = Field(default=None, sa_column=Column(BigInteger, nullable=True))
+    stopped_at: int | None = Field(default=None, sa_column=Column(BigInteger, nullable=True))
+
+
+FLAGS = _table(Flag)
+FLAG_HISTORY = _table(FlagHistory)
+FLAGS_VERSIONS = _table(FlagsVersion)
+EXPERIMENTS = _table(Experiment)

@@ -1,0 +1,126 @@
+"""Flag administration over HTTP (secret key): list, read, create or replace, history.
+
+Changes are audited with the key's prefix as the actor (``key:ek_secret_abc123``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Annotated, Any
+
+import msgspec
+from litestar import Request, get, put
+from litestar.params import PathParameter, QueryParameter
+
+from eventkit.api.auth import presented_key, require_key
+from eventkit.api.runtime import Runtime
+from eventkit.errors import InvalidRequestError, NotFoundError
+from eventkit.flags.spec import FlagSpec
+from eventkit.flags.store import (
+    FlagRecord,
+    change_flag,
+    create_flag,
+    get_flag,
+    history,
+    list_flags,
+    spec_to_doc,
+)
+from eventkit.timeutil import from_us
+
+__all__ = ["flag_history", "list_all_flags", "put_flag", "read_flag"]
+
+KeyPath = Annotated[str, PathParameter(description="Flag key.")]
+_PREFIX_LEN = 16  # as stored in api_keys.prefix
+
+
+def _doc(rec: FlagRecord) -> dict[str, Any]:
+    return {
+        **spec_to_doc(rec.spec),
+        "version": rec.version,
+        "updated_at": from_us(rec.updated_at).isoformat(),
+    }
+
+
+def _actor(request: Request) -> str:  # type: ignore[type-arg]
+    return f"key:{(presented_key(request) or '')[:_PREFIX_LEN]}"
+
+
+@get("/v1/flags", name="flags-list", summary="List flags", tags=["flags"])
+async def list_all_flags(
+    request: Request,  # type: ignore[type-arg]
+    archived: Annotated[bool, QueryParameter(description="Include archived flags.")] = False,
+) -> dict[str, Any]:
+    """Every flag of the app (secret key), archived ones with ``?archived=true``."""
+    key = await require_key(request, "secret")
+    runtime: Runtime = request.app.state.runtime
+    recs = await asyncio.to_thread(list_flags, runtime.engine, key.app_id, archived=archived)
+    return {"flags": [_doc(r) for r in recs]}
+
+
+@get("/v1/flags/{key:str}", name="flags-read", summary="Read a flag", tags=["flags"])
+async def read_flag(request: Request, key: KeyPath) -> dict[str, Any]:  # type: ignore[type-arg]
+    """One flag's definition and version (secret key)."""
+    found = await require_key(request, "secret")
+    runtime: Runtime = request.app.state.runtime
+    return _doc(await asyncio.to_thread(get_flag, runtime.engine, found.app_id, key))
+
+
+@put("/v1/flags/{key:str}", name="flags-put", summary="Create or replace a flag", tags=["flags"])
+async def put_flag(request: Request, key: KeyPath) -> dict[str, Any]:  # type: ignore[type-arg]
+    """Create the flag, or replace its definition (secret key); audited."""
+    found = await require_key(request, "secret")
+    runtime: Runtime = request.app.state.runtime
+    try:
+        doc = msgspec.json.decode(await request.body())
+        if not isinstance(doc, dict):
+            raise InvalidRequestError("the body must be a flag definition object")
+        doc["key"] = key
+        spec = msgspec.convert(doc, FlagSpec)
+    except (msgspec.DecodeError, msgspec.ValidationError) as exc:
+        raise InvalidRequestError(
+            f"invalid flag definition: {exc} (docs/feature_flags.md)"
+        ) from None
+    actor = _actor(request)
+
+    def save() -> FlagRecord:
+        try:
+            get_flag(runtime.engine, found.app_id, key)
+        except NotFoundError:
+            return create_flag(runtime.engine, found.app_id, spec, actor=actor)
+        return change_flag(
+            runtime.engine,
+            found.app_id,
+            key,
+            lambda _: spec,
+            action="replace",
+            summary="replaced over the API",
+            actor=actor,
+        )
+
+    return _doc(await asyncio.to_thread(save))
+
+
+@get(
+    "/v1/flags/{key:str}/history",
+    name="flags-history",
+    summary="A flag's audit history",
+    tags=["flags"],
+)
+async def flag_history(request: Request, key: KeyPath) -> dict[str, Any]:  # type: ignore[type-arg]
+    """Every change to the flag, oldest first (secret key)."""
+    found = await require_key(request, "secret")
+    runtime: Runtime = request.app.state.runtime
+    entries = await asyncio.to_thread(history, runtime.engine, found.app_id, key)
+    return {
+        "history": [
+            {
+                "version": h.version,
+                "action": h.action,
+                "summary": h.summary,
+                "actor": h.actor,
+                "at": from_us(h.at).isoformat(),
+                "definition": spec_to_doc(h.spec),
+            }
+            for h in entries
+        ]
+    }
