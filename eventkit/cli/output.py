@@ -6,10 +6,11 @@ from __future__ import annotations
 import csv
 import io
 import json
+import os
 import sys
 from collections.abc import Sequence
 from enum import StrEnum
-from typing import Annotated, Any
+from typing import Annotated, Any, cast
 
 import typer
 from rich.console import Console
@@ -20,8 +21,29 @@ from eventkit.errors import EventKitError
 
 __all__ = ["Format", "FormatOption", "console", "err_console", "fail", "render"]
 
-console = Console()
-err_console = Console(stderr=True)
+
+class _CurrentConsole:
+    """The Console for the current environment. Rich fixes the width (from ``COLUMNS``)
+    and colour settings when a Console is created; a module-level Console would keep
+    those of whatever environment first imported this module, so this one is rebuilt
+    when they change (and is the same object while they don't, e.g. during a Progress)."""
+
+    _ENV = ("COLUMNS", "LINES", "NO_COLOR", "FORCE_COLOR", "TERM")
+
+    def __init__(self, *, stderr: bool = False) -> None:
+        self._stderr = stderr
+        self._key: tuple[str | None, ...] | None = None
+        self._console: Console | None = None
+
+    def __getattr__(self, name: str) -> Any:
+        key = tuple(os.environ.get(k) for k in self._ENV)
+        if self._console is None or key != self._key:
+            self._console, self._key = Console(stderr=self._stderr), key
+        return getattr(self._console, name)
+
+
+console = cast(Console, _CurrentConsole())
+err_console = cast(Console, _CurrentConsole(stderr=True))
 
 
 class Format(StrEnum):
