@@ -29,8 +29,6 @@ __all__ = ["create_app", "create_app_from_env"]
 
 log = logging.getLogger("eventkit.server")
 
-_ROUTES = {"/v1/events", "/v1/identify", "/healthz", "/readyz", "/metrics"}
-
 
 def _metrics_middleware(app: ASGIApp) -> ASGIApp:
     async def middleware(scope: Scope, receive: Receive, send: Send) -> None:
@@ -51,8 +49,8 @@ def _metrics_middleware(app: ASGIApp) -> ASGIApp:
         finally:
             runtime: Runtime | None = getattr(scope["app"].state, "runtime", None)
             if runtime is not None:
-                path = scope["path"]
-                route = path if path in _ROUTES else "other"
+                # The matched route's template: bounded label values, never ids.
+                route = scope.get("path_template") or "other"
                 runtime.metrics.observe_request(route, status, time.perf_counter() - started)
 
     return middleware

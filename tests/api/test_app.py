@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -107,3 +108,12 @@ async def test_openapi_lists_the_endpoints(api: Api) -> None:
     spec = (await api.client.get("/schema/openapi.json")).json()
     assert {"/v1/events", "/v1/identify", "/healthz", "/readyz", "/metrics"} <= set(spec["paths"])
     assert set(spec["paths"]["/v1/events"]) == {"get", "post"}
+
+
+async def test_request_metrics_label_routes_by_template(api: Api) -> None:
+    await api.client.post("/v1/events", json=batch(), headers=bearer(api.a.write_key))
+    await api.client.get("/v1/flags/some-flag", headers=bearer(api.a.secret_key))
+    text = (await api.client.get("/metrics")).text
+    assert 'eventkit_http_requests_total{route="/v1/events",status="200"} 1.0' in text
+    assert re.search(r'route="/v1/flags/\{key[^"]*\}"', text)
+    assert "some-flag" not in text  # ids never become label values
