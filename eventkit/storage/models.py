@@ -23,17 +23,23 @@ from sqlmodel import Field, SQLModel
 from eventkit.storage.types import JSONDoc, UUIDBytes
 
 __all__ = [
+    "AGGREGATION_STATE",
     "API_KEYS",
     "APPS",
     "EVENTS",
     "EVENT_KEYS",
     "IDENTITY_LINKS",
+    "ROLLUP_COUNTS",
+    "ROLLUP_USER_DAYS",
     "USER_PROFILES",
+    "AggregationState",
     "ApiKey",
     "App",
     "Event",
     "EventKey",
     "IdentityLink",
+    "RollupCount",
+    "RollupUserDay",
     "UserProfile",
     "metadata",
 ]
@@ -160,3 +166,56 @@ EVENTS = _table(Event)
 EVENT_KEYS = _table(EventKey)
 USER_PROFILES = _table(UserProfile)
 IDENTITY_LINKS = _table(IdentityLink)
+
+
+# --- reports ---
+
+
+class RollupCount(SQLModel, table=True):
+    """Event counts per app, period (``h`` hour, ``d`` day), bucket start, name and
+    breakdown. ``dim = ''`` rows are the totals; ``dim`` names a column (``platform``,
+    ``app_version``, ``country``) or a property (``prop:<key>``). Name ``''`` is every
+    event. Maintained incrementally by ``eventkit.aggregation`` (docs/reports.md).
+    """
+
+    __tablename__ = "rollup_counts"
+
+    app_id: int = Field(sa_column=Column(Integer, primary_key=True, autoincrement=False))
+    period: str = Field(sa_column=Column(String(1), primary_key=True))
+    bucket: int = Field(sa_column=Column(BigInteger, primary_key=True, autoincrement=False))
+    name: str = Field(sa_column=Column(String(200), primary_key=True))
+    dim: str = Field(sa_column=Column(String(80), primary_key=True))
+    value: str = Field(sa_column=Column(String(200), primary_key=True))
+    count: int = Field(sa_column=Column(BigInteger, nullable=False))
+
+
+class RollupUserDay(SQLModel, table=True):
+    """One row per app, event name, actor and UTC day the actor did it (name ``''``:
+    any event), with how many times. Exact distinct users over any range of days
+    (DAU/WAU/MAU, unique-user trends, retention) are counted from here.
+    """
+
+    __tablename__ = "rollup_user_days"
+    __table_args__ = {"sqlite_with_rowid": False}
+
+    app_id: int = Field(sa_column=Column(Integer, primary_key=True, autoincrement=False))
+    name: str = Field(sa_column=Column(String(200), primary_key=True))
+    day: int = Field(sa_column=Column(BigInteger, primary_key=True, autoincrement=False))
+    actor: str = Field(sa_column=Column(String(200), primary_key=True))
+    count: int = Field(sa_column=Column(BigInteger, nullable=False))
+
+
+class AggregationState(SQLModel, table=True):
+    """The watermark of an aggregation job: every event with ``id <= last_event_id``
+    is in the rollups. Advanced in the same transaction as the rollup writes."""
+
+    __tablename__ = "aggregation_state"
+
+    job: str = Field(sa_column=Column(String(64), primary_key=True))
+    last_event_id: int = Field(sa_column=Column(BigInteger, nullable=False))
+    updated_at: int = Field(sa_column=Column(BigInteger, nullable=False))
+
+
+ROLLUP_COUNTS = _table(RollupCount)
+ROLLUP_USER_DAYS = _table(RollupUserDay)
+AGGREGATION_STATE = _table(AggregationState)
