@@ -1,0 +1,94 @@
+"""Retention: users grouped by the day or week they were first seen (or first did
+event A), and the share who came back (did event B) in period N after it.
+Computed from ``rollup_user_days``, so it is exact and needs no raw scan."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from typing import Any
+
+from sqlalchemy.engine import Connection
+
+from eventkit.errors import InvalidRequestError
+from eventkit.reports.query import Report, ReportQuery, bucket_start, iso, next_bucket
+from eventkit.reports.source import user_day_rows
+from eventkit.timeutil import US_PER_DAY, now_us
+
+__all__ = ["retention"]
+
+_FAR_PAST = 0
+
+
+def retention(
+    conn: Connection,
+    q: ReportQuery,
+    *,
+    start_event: str | None = None,
+    return_event: str | None = None,
+    periods: int = 8,
+) -> Report:
+    """The retention table: one row per cohort, columns ``0..periods-1`` in percent."""
+    if q.interval not in ("day", "week"):
+        raise InvalidRequestError("retention interval must be day or week")
+    if q.where or q.by:
+        raise InvalidRequestError("retention does not take --where or --by yet")
+    firsts = user_day_rows(
+        conn, app_id=q.app_id, start=_FAR_PAST, end=q.end, name=start_event or "",
+        select="actor, MIN(day)", group="actor",
+    )  # fmt: skip
+    cohort_of: dict[str, int] = {}
+    for actor, first in firsts:
+        if q.start <= int(first) < q.end:
+            cohort_of[str(actor)] = bucket_start(int(first), q.interval)
+    last = q.end
+    for _ in range(periods):
+        last = next_bucket(last, q.interval)
+    returns = user_day_rows(
+        conn, app_id=q.app_id, start=q.start, end=last, name=return_event or "",
+        select="actor, day", group="actor, day",
+    )  # fmt: skip
+    size: dict[int, int] = defaultdict(int)
+    for c in cohort_of.values():
+        size[c] += 1
+    back: dict[tuple[int, int], set[str]] = defaultdict(set)
+    for actor, day in returns:
+        c = cohort_of.get(str(actor))
+        if c is None or int(day) < c:
+            continue
+        n = _periods_between(c, bucket_start(int(day), q.interval), q.interval)
+        if n < periods:
+            back[(c, n)].add(str(actor))
+    now = now_us()
+    rows: list[dict[str, Any]] = []
+    counts: list[dict[str, Any]] = []
+    for c in sorted(size):
+        row: dict[str, Any] = {"cohort": iso(c), "users": size[c]}
+        raw: dict[str, Any] = {"cohort": iso(c), "users": size[c]}
+        for n in range(periods):
+            if _period_start(c, n, q.interval) > now:
+                break  # not observable yet
+            k = len(back.get((c, n), ()))
+            row[str(n)] = round(100.0 * k / size[c], 1)
+            raw[str(n)] = k
+        rows.append(row)
+        counts.append(raw)
+    meta = {
+        "interval": q.interval,
+        "start_event": start_event or "(any event: first seen)",
+        "return_event": return_event or "(any event)",
+        "periods": periods,
+        "counts": counts,
+    }
+    return Report("retention", ["cohort", "users", *map(str, range(periods))], rows, meta)
+
+
+def _period_start(cohort: int, n: int, interval: str) -> int:
+    b = cohort
+    for _ in range(n):
+        b = next_bucket(b, interval)  # type: ignore[arg-type]
+    return b
+
+
+def _periods_between(a: int, b: int, interval: str) -> int:
+    size = US_PER_DAY * (7 if interval == "week" else 1)
+    return (b - a) // size
