@@ -24,6 +24,8 @@ _DIM = {
 }
 _KEY = {"screens": "screen_name", "platforms": "platform", "app_versions": "app_version",
         "countries": "country"}  # fmt: skip
+_LABEL = {"events": "event", "screens": "screen", "platforms": "platform",
+          "app_versions": "app_version", "countries": "country"}  # fmt: skip
 SCREEN_EVENT = "$screen"
 
 
@@ -69,7 +71,7 @@ def top(
     users: dict[str, int] = {}
     if kind == "events" and not q.where:
         users = {str(n): int(c) for n, c in _users_by_name(conn, q)}
-    label = kind.rstrip("s") if kind != "app_versions" else "app_version"
+    label = _LABEL[kind]
     rows = []
     for value, count in ranked:
         row: dict[str, object] = {label: value or "(none)", "events": count}
