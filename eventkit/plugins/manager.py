@@ -18,7 +18,7 @@ __all__ = ["DEFAULT_PLUGINS", "get_plugin_manager"]
 log = logging.getLogger("eventkit.plugins")
 
 #: Built-in modules registered as plugins. Each feature area adds one line here.
-DEFAULT_PLUGINS: tuple[str, ...] = ()
+DEFAULT_PLUGINS: tuple[str, ...] = ("eventkit.reports.plugin",)
 
 
 @lru_cache(maxsize=1)

@@ -20,7 +20,7 @@ from eventkit.reports.query import Filter, Report, ReportQuery, parse_filter
 from eventkit.reports.source import raw_rows
 from eventkit.timeutil import US_PER_SECOND
 
-__all__ = ["FunnelStep", "Journey", "funnel", "funnel_users", "journeys", "parse_step"]
+__all__ = ["FunnelStep", "Journey", "Status", "funnel", "funnel_users", "journeys", "parse_step"]
 
 Status = Literal["converted", "dropped"]
 

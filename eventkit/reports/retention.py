@@ -52,12 +52,12 @@ def retention(
         size[c] += 1
     back: dict[tuple[int, int], set[str]] = defaultdict(set)
     for actor, day in returns:
-        c = cohort_of.get(str(actor))
-        if c is None or int(day) < c:
+        cohort = cohort_of.get(str(actor))
+        if cohort is None or int(day) < cohort:
             continue
-        n = _periods_between(c, bucket_start(int(day), q.interval), q.interval)
+        n = _periods_between(cohort, bucket_start(int(day), q.interval), q.interval)
         if n < periods:
-            back[(c, n)].add(str(actor))
+            back[(cohort, n)].add(str(actor))
     now = now_us()
     rows: list[dict[str, Any]] = []
     counts: list[dict[str, Any]] = []

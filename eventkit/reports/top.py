@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import Counter
-from typing import Literal
+from typing import Any, Literal
 
 from sqlalchemy import text
 from sqlalchemy.engine import Connection
@@ -83,7 +83,7 @@ def top(
     return Report("top", cols, rows, {"kind": kind, "total_events": total})
 
 
-def _users_by_name(conn: Connection, q: ReportQuery) -> list[tuple[object, ...]]:
+def _users_by_name(conn: Connection, q: ReportQuery) -> list[tuple[Any, ...]]:
     g = tail_guard
     sql = (
         "SELECT name, COUNT(DISTINCT actor) FROM ("
