@@ -6,7 +6,7 @@ import asyncio
 from typing import Annotated, Any
 
 from litestar import Request, get
-from litestar.params import QueryParameter
+from litestar.params import PathParameter, QueryParameter
 
 from eventkit.api.auth import require_key
 from eventkit.api.runtime import Runtime
@@ -28,7 +28,7 @@ Q = QueryParameter
 )
 async def get_report(
     request: Request,  # type: ignore[type-arg]
-    name: str,
+    name: Annotated[str, PathParameter(description="trends, active, top, funnel, retention.")],
     since: Annotated[str | None, Q(description="ISO time or span back (30d).")] = None,
     until: Annotated[str | None, Q(description="ISO time or span back; exclusive.")] = None,
     interval: Annotated[str, Q(description="hour, day, week or month.")] = "day",
