@@ -10,8 +10,6 @@ import logging
 import threading
 from typing import Any
 
-from sqlalchemy.engine import Engine
-
 from eventkit.config import Settings
 from eventkit.plugins.hookspecs import hookimpl
 from eventkit.scheduler import JobSpec
@@ -22,18 +20,20 @@ log = logging.getLogger("eventkit.aggregation")
 
 
 def rollup_job(settings: Settings) -> JobSpec:
-    """The scheduled rollup run (one engine, created on first run, reused)."""
+    """The scheduled rollup run. Each run opens and disposes its own engine: once a
+    minute that costs nothing, and no connection outlives the run."""
     lock = threading.Lock()
-    holder: dict[str, Engine] = {}
 
     def run() -> None:
         from eventkit.aggregation import aggregate
         from eventkit.storage.engine import make_engine
 
         with lock:
-            if "engine" not in holder:
-                holder["engine"] = make_engine(settings)
-            result = aggregate(holder["engine"], settings.aggregation)
+            engine = make_engine(settings)
+            try:
+                result = aggregate(engine, settings.aggregation)
+            finally:
+                engine.dispose()
         if result.events:
             log.info("rollups: folded %d events, watermark %d", result.events, result.watermark)
 
