@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from sqlalchemy import text
 from sqlalchemy.engine import Connection, Engine
 
+from eventkit.aggregation.distinct import refresh_days, refresh_windows, touched
 from eventkit.aggregation.sql import ACTOR, BUILTIN_DIMS, bucket, dim_expr
 from eventkit.config import AggregationSettings
 from eventkit.storage.engine import writer
@@ -124,6 +125,9 @@ def _step(conn: Connection, settings: AggregationSettings, dims: Sequence[str]) 
     )
     for stmt in _statements(conn.dialect.name, dims, "id > :lo AND id <= :hi"):
         conn.execute(text(stmt), rng)
+    keys = touched(conn, "id > :lo AND id <= :hi", rng)
+    refresh_days(conn, keys)
+    refresh_windows(conn, keys)
     conn.execute(
         text(
             "UPDATE aggregation_state SET last_event_id = :hi, updated_at = :now WHERE job = :job"
@@ -187,6 +191,7 @@ def rebuild(
     with map_db_errors(), engine.connect() as conn:
         apps = [int(a) for a in conn.execute(text("SELECT id FROM apps")).scalars()]
     eng = writer(engine)
+    all_keys: set[tuple[int, str, int]] = set()
     for i, day in enumerate(days):
         with map_db_errors(), eng.connect() as conn, conn.begin():
             mark = _lock_state(conn)
@@ -205,6 +210,15 @@ def rebuild(
                 where = "app_id = :app AND ts >= :d0 AND ts < :d1 AND id <= :mark"
                 for stmt in _statements(conn.dialect.name, dims, where):
                     conn.execute(text(stmt), rng)
+                keys = touched(conn, where, rng)
+                refresh_days(conn, keys)
+                all_keys |= keys
         if progress is not None:
-            progress(i + 1, len(days))
+            progress(i + 1, len(days) + 1)
+    # Windows (WAU/MAU) span days: recompute them once, after every day is rebuilt.
+    with map_db_errors(), eng.connect() as conn, conn.begin():
+        _lock_state(conn)
+        refresh_windows(conn, all_keys)
+    if progress is not None:
+        progress(len(days) + 1, len(days) + 1)
     return len(days)

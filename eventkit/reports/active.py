@@ -8,19 +8,11 @@ from typing import Any
 from sqlalchemy.engine import Connection
 
 from eventkit.reports.query import Report, ReportQuery, buckets, iso
-from eventkit.reports.source import user_day_rows
+from eventkit.reports.source import daily_users, window_users
 from eventkit.reports.trends import series
 from eventkit.timeutil import US_PER_DAY
 
 __all__ = ["active_users"]
-
-
-def _distinct(conn: Connection, app_id: int, start: int, end: int) -> int:
-    rows = user_day_rows(
-        conn, app_id=app_id, start=start, end=end, name="",
-        select="COUNT(DISTINCT actor)", group="",
-    )  # fmt: skip
-    return int(rows[0][0])
 
 
 def active_users(conn: Connection, q: ReportQuery, *, rolled: set[str]) -> Report:
@@ -33,14 +25,12 @@ def active_users(conn: Connection, q: ReportQuery, *, rolled: set[str]) -> Repor
         for b in buckets(q.start, q.end, q.interval)
     ]
     end = q.end - q.end % US_PER_DAY if q.end % US_PER_DAY else q.end
-    mau = _distinct(conn, q.app_id, end - 30 * US_PER_DAY, end)
-    wau = _distinct(conn, q.app_id, end - 7 * US_PER_DAY, end)
-    daily = user_day_rows(
-        conn, app_id=q.app_id, start=end - 30 * US_PER_DAY, end=end, name="",
-        select="day, COUNT(DISTINCT actor)", group="day",
-    )  # fmt: skip
-    last_day = {int(d): int(n) for d, n in daily}.get(end - US_PER_DAY, 0)
-    avg_dau = sum(int(n) for _, n in daily) / 30
+    last = end - US_PER_DAY
+    mau = window_users(conn, app_id=q.app_id, last_day=last, days=30)
+    wau = window_users(conn, app_id=q.app_id, last_day=last, days=7)
+    daily = daily_users(conn, app_id=q.app_id, start=end - 30 * US_PER_DAY, end=end, name="")
+    last_day = daily.get(last, 0)
+    avg_dau = sum(daily.values()) / 30
     meta = {
         "interval": q.interval,
         "as_of": iso(end - US_PER_DAY),

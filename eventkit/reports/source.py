@@ -15,8 +15,17 @@ from sqlalchemy.engine import Connection
 from eventkit.aggregation.rollups import JOB
 from eventkit.aggregation.sql import ACTOR, bucket, dim_expr
 from eventkit.reports.query import Filter, field_sql
+from eventkit.timeutil import US_PER_DAY
 
-__all__ = ["count_rows", "raw_rows", "tail_guard", "user_day_rows", "watermark_of"]
+__all__ = [
+    "count_rows",
+    "daily_users",
+    "raw_rows",
+    "tail_guard",
+    "user_day_rows",
+    "watermark_of",
+    "window_users",
+]
 
 
 def watermark_of(conn: Connection) -> int:
@@ -130,3 +139,75 @@ def raw_rows(
     if order:
         sql += f" ORDER BY {ACTOR}, ts, id"
     return [tuple(r) for r in conn.execute(text(sql), params).all()]
+
+
+def _tail_pairs(conn: Connection, name: str) -> str:
+    """SQL of the distinct (day, actor) pairs in the tail that the rollups lack."""
+    g = tail_guard
+    tname = " AND name = :name" if name else ""
+    return (
+        f"SELECT DISTINCT {bucket('ts', 'd')} AS day, {ACTOR} AS actor FROM events "
+        f"WHERE id > :wm AND {g(conn, 'app_id')} = :app AND {g(conn, 'ts')} >= :s "
+        f"AND {g(conn, 'ts')} < :e AND {ACTOR} IS NOT NULL{tname}"
+    )
+
+
+def daily_users(
+    conn: Connection, *, app_id: int, start: int, end: int, name: str
+) -> dict[int, int]:
+    """Distinct users per UTC day (``name = ''``: any event): the stored per-day
+    counts plus the tail's users not yet in ``rollup_user_days`` for that day."""
+    params = {"app": app_id, "s": start, "e": end, "name": name, "wm": watermark_of(conn)}
+    out: dict[int, int] = {}
+    for b, c in conn.execute(
+        text(
+            "SELECT bucket, count FROM rollup_counts WHERE app_id = :app AND period = 'd' "
+            "AND bucket >= :s AND bucket < :e AND name = :name AND dim = '$users' AND value = ''"
+        ),
+        params,
+    ):
+        out[int(b)] = int(c)
+    for day, n in conn.execute(
+        text(
+            f"SELECT day, COUNT(*) FROM ({_tail_pairs(conn, name)}) t WHERE NOT EXISTS ("
+            "SELECT 1 FROM rollup_user_days r WHERE r.app_id = :app AND r.name = :name "
+            "AND r.day = t.day AND r.actor = t.actor) GROUP BY day"
+        ),
+        params,
+    ):
+        out[int(day)] = out.get(int(day), 0) + int(n)
+    return out
+
+
+def window_users(conn: Connection, *, app_id: int, last_day: int, days: int) -> int:
+    """Distinct users (any event) in the ``days`` days ending with ``last_day``: the
+    stored WAU/MAU plus tail users absent from the window's user-days; an exact
+    ``COUNT(DISTINCT)`` when nothing is stored for that day."""
+    start, end = last_day - (days - 1) * US_PER_DAY, last_day + US_PER_DAY
+    dim = {7: "$wau", 30: "$mau"}.get(days)
+    stored = None
+    if dim is not None:
+        stored = conn.execute(
+            text(
+                "SELECT count FROM rollup_counts WHERE app_id = :app AND period = 'd' "
+                "AND bucket = :x AND name = '' AND dim = :dim AND value = ''"
+            ),
+            {"app": app_id, "x": last_day, "dim": dim},
+        ).scalar()
+    if stored is None:
+        rows = user_day_rows(
+            conn, app_id=app_id, start=start, end=end, name="",
+            select="COUNT(DISTINCT actor)", group="",
+        )  # fmt: skip
+        return int(rows[0][0])
+    in_window = ", ".join(str(start + i * US_PER_DAY) for i in range(days))
+    params = {"app": app_id, "s": start, "e": end, "name": "", "wm": watermark_of(conn)}
+    extra = conn.execute(
+        text(
+            f"SELECT COUNT(DISTINCT actor) FROM ({_tail_pairs(conn, '')}) t WHERE NOT EXISTS ("
+            "SELECT 1 FROM rollup_user_days r WHERE r.app_id = :app AND r.name = '' "
+            f"AND r.day IN ({in_window}) AND r.actor = t.actor)"
+        ),
+        params,
+    ).scalar_one()
+    return int(stored) + int(extra)

@@ -19,7 +19,7 @@ from eventkit.reports.query import (
     buckets,
     iso,
 )
-from eventkit.reports.source import count_rows, raw_rows, user_day_rows
+from eventkit.reports.source import count_rows, daily_users, raw_rows, user_day_rows
 
 __all__ = ["Measure", "series", "trends"]
 
@@ -75,8 +75,11 @@ def _rolled(conn: Connection, q: ReportQuery, event: str | None, measure: Measur
         ):  # fmt: skip
             out[(bucket_start(int(b), q.interval), v if q.by else "")] += int(c)
         return dict(out)
+    if q.interval == "day":
+        daily = daily_users(conn, app_id=q.app_id, start=q.start, end=q.end, name=event or "")
+        return {(b, ""): n for b, n in daily.items()}
     starts = buckets(q.start, q.end, q.interval)
-    expr = "day" if q.interval == "day" else _case("day", starts)
+    expr = _case("day", starts)
     rows = user_day_rows(
         conn, app_id=q.app_id, start=q.start, end=q.end, name=event or "",
         select=f"{expr}, COUNT(DISTINCT actor)", group=expr,

@@ -78,7 +78,7 @@ def test_rebuild_since_keeps_older_days(sim_engine: Engine, agg: AggregationSett
     seen: list[tuple[int, int]] = []
     assert rebuild(sim_engine, agg, since=last - 2 * 86_400_000_000,
                    progress=lambda d, t: seen.append((d, t))) == 3  # fmt: skip
-    assert seen[-1] == (3, 3)
+    assert seen[-1] == (4, 4)  # three days, then the WAU/MAU windows
     assert snapshot(sim_engine) == before
 
 
