@@ -65,6 +65,11 @@ def _statements(dialect: str, dims: Sequence[str], where: str) -> list[str]:
                 f"{part} ON CONFLICT (app_id, period, bucket, name, dim, value) "
                 "DO UPDATE SET count = rollup_counts.count + excluded.count"
             )
+    out.append(
+        "INSERT INTO rollup_events_by_name (app_id, name, ts, id, actor) "
+        f"SELECT app_id, name, ts, id, {ACTOR} FROM events WHERE {where} "
+        f"AND {ACTOR} IS NOT NULL ON CONFLICT DO NOTHING"
+    )
     day = bucket("ts", "d")
     for name in ("name", "''"):
         group = f"app_id, {day}, {ACTOR}" + (", name" if name == "name" else "")
@@ -169,6 +174,26 @@ def aggregate(
     return RunResult(events=total_events, batches=batches, watermark=mark)
 
 
+def _delete_by_name(conn: Connection, rng: dict[str, int]) -> None:
+    """Delete one app-day from ``rollup_events_by_name``, name by name (its key starts
+    with the name), using the day's names in the rollups before they are deleted."""
+    names = conn.execute(
+        text(
+            "SELECT DISTINCT name FROM rollup_counts WHERE app_id = :app AND period = 'd' "
+            "AND bucket = :d0 AND dim = ''"
+        ),
+        rng,
+    ).scalars()
+    for name in list(names):
+        conn.execute(
+            text(
+                "DELETE FROM rollup_events_by_name WHERE app_id = :app AND name = :name "
+                "AND ts >= :d0 AND ts < :d1"
+            ),
+            {**rng, "name": name},
+        )
+
+
 def rebuild(
     engine: Engine,
     settings: AggregationSettings,
@@ -197,6 +222,7 @@ def rebuild(
             mark = _lock_state(conn)
             for app_id in apps:
                 rng = {"app": app_id, "d0": day, "d1": day + US_PER_DAY, "mark": mark}
+                _delete_by_name(conn, rng)
                 conn.execute(
                     text(
                         "DELETE FROM rollup_counts WHERE app_id = :app "

@@ -17,7 +17,7 @@ from sqlalchemy.engine import Connection
 
 from eventkit.errors import InvalidRequestError
 from eventkit.reports.query import Filter, Report, ReportQuery, parse_filter
-from eventkit.reports.source import raw_rows
+from eventkit.reports.source import step_rows
 from eventkit.timeutil import US_PER_SECOND
 
 __all__ = ["FunnelStep", "Journey", "Status", "funnel", "funnel_users", "journeys", "parse_step"]
@@ -58,10 +58,10 @@ def journeys(
     if len(steps) < 2:
         raise InvalidRequestError("a funnel needs at least two steps")
     keys = sorted({f.key for s in steps for f in s.where} | ({q.by} if q.by else set()))
-    col = {k: 3 + i for i, k in enumerate(keys)}
-    rows = raw_rows(
+    col = {k: 4 + i for i, k in enumerate(keys)}
+    rows = step_rows(
         conn, app_id=q.app_id, start=q.start, end=q.end + window_us,
-        names=sorted({s.name for s in steps}), where=q.where, extra=keys, order=True,
+        names=sorted({s.name for s in steps}), where=q.where, extra=keys,
     )  # fmt: skip
 
     def matches(row: tuple[Any, ...], step: FunnelStep) -> bool:

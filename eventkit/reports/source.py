@@ -21,6 +21,7 @@ __all__ = [
     "count_rows",
     "daily_users",
     "raw_rows",
+    "step_rows",
     "tail_guard",
     "user_day_rows",
     "watermark_of",
@@ -211,3 +212,44 @@ def window_users(conn: Connection, *, app_id: int, last_day: int, days: int) -> 
         params,
     ).scalar_one()
     return int(stored) + int(extra)
+
+
+def step_rows(
+    conn: Connection,
+    *,
+    app_id: int,
+    start: int,
+    end: int,
+    names: Sequence[str],
+    where: Sequence[Filter],
+    extra: Sequence[str] = (),
+) -> list[tuple[Any, ...]]:
+    """``(ts, actor, name, id, *extra)`` of the events named ``names`` in
+    ``[start, end)``, sorted by actor, time and arrival: from ``rollup_events_by_name``
+    (joined to ``events`` only when filters or ``extra`` need properties) plus the
+    tail."""
+    d = conn.dialect.name
+    marks = ", ".join(f":n{i}" for i in range(len(names)))
+    params: dict[str, Any] = {"app": app_id, "s": start, "e": end, "wm": watermark_of(conn)}
+    params.update({f"n{i}": n for i, n in enumerate(names)})
+    conds = []
+    for i, f in enumerate(where):
+        expr = field_sql(d, f.key)
+        params[f"f{i}"] = f.value
+        conds.append(f"({expr} IS NULL OR {expr} != :f{i})" if f.negate else f"{expr} = :f{i}")
+    cols = "".join(f", {field_sql(d, k)}" for k in extra)
+    need_events = bool(conds or extra)
+    filt = "".join(f" AND {c}" for c in conds)
+    join = " JOIN events ON events.id = r.id" if need_events else ""
+    g = tail_guard
+    sql = (
+        f"SELECT r.ts, r.actor, r.name, r.id{cols} FROM rollup_events_by_name r{join} "
+        f"WHERE r.app_id = :app AND r.name IN ({marks}) AND r.ts >= :s AND r.ts < :e"
+        f"{filt} UNION ALL "
+        f"SELECT ts, {ACTOR}, name, id{cols} FROM events WHERE id > :wm "
+        f"AND {g(conn, 'app_id')} = :app AND {g(conn, 'ts')} >= :s AND {g(conn, 'ts')} < :e "
+        f"AND name IN ({marks}) AND {ACTOR} IS NOT NULL{filt}"
+    )
+    rows = [tuple(r) for r in conn.execute(text(sql), params).all()]
+    rows.sort(key=lambda r: (r[1], r[0], r[3]))
+    return rows

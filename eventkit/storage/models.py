@@ -30,6 +30,7 @@ __all__ = [
     "EVENT_KEYS",
     "IDENTITY_LINKS",
     "ROLLUP_COUNTS",
+    "ROLLUP_EVENTS_BY_NAME",
     "ROLLUP_USER_DAYS",
     "USER_PROFILES",
     "AggregationState",
@@ -39,6 +40,7 @@ __all__ = [
     "EventKey",
     "IdentityLink",
     "RollupCount",
+    "RollupEventByName",
     "RollupUserDay",
     "UserProfile",
     "metadata",
@@ -205,6 +207,22 @@ class RollupUserDay(SQLModel, table=True):
     count: int = Field(sa_column=Column(BigInteger, nullable=False))
 
 
+class RollupEventByName(SQLModel, table=True):
+    """A narrow copy of every event's (app, name, time, arrival id, actor), keyed by
+    name and time: funnels read their steps' events here instead of scanning
+    ``events`` by time. Written by the rollup job, so ingest pays nothing for it.
+    """
+
+    __tablename__ = "rollup_events_by_name"
+    __table_args__ = {"sqlite_with_rowid": False}
+
+    app_id: int = Field(sa_column=Column(Integer, primary_key=True, autoincrement=False))
+    name: str = Field(sa_column=Column(String(200), primary_key=True))
+    ts: int = Field(sa_column=Column(BigInteger, primary_key=True, autoincrement=False))
+    id: int = Field(sa_column=Column(BigInteger, primary_key=True, autoincrement=False))
+    actor: str = Field(sa_column=Column(String(200), nullable=False))
+
+
 class AggregationState(SQLModel, table=True):
     """The watermark of an aggregation job: every event with ``id <= last_event_id``
     is in the rollups. Advanced in the same transaction as the rollup writes."""
@@ -218,4 +236,5 @@ class AggregationState(SQLModel, table=True):
 
 ROLLUP_COUNTS = _table(RollupCount)
 ROLLUP_USER_DAYS = _table(RollupUserDay)
+ROLLUP_EVENTS_BY_NAME = _table(RollupEventByName)
 AGGREGATION_STATE = _table(AggregationState)

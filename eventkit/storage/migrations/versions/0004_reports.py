@@ -38,6 +38,16 @@ def upgrade() -> None:
         sqlite_with_rowid=False,
     )
     op.create_table(
+        "rollup_events_by_name",
+        sa.Column("app_id", sa.Integer(), autoincrement=False, nullable=False),
+        sa.Column("name", sa.String(length=200), nullable=False),
+        sa.Column("ts", sa.BigInteger(), autoincrement=False, nullable=False),
+        sa.Column("id", sa.BigInteger(), autoincrement=False, nullable=False),
+        sa.Column("actor", sa.String(length=200), nullable=False),
+        sa.PrimaryKeyConstraint("app_id", "name", "ts", "id"),
+        sqlite_with_rowid=False,
+    )
+    op.create_table(
         "aggregation_state",
         sa.Column("job", sa.String(length=64), nullable=False),
         sa.Column("last_event_id", sa.BigInteger(), nullable=False),
@@ -48,5 +58,6 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     op.drop_table("aggregation_state")
+    op.drop_table("rollup_events_by_name")
     op.drop_table("rollup_user_days")
     op.drop_table("rollup_counts")
