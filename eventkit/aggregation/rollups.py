@@ -71,6 +71,16 @@ def _statements(dialect: str, dims: Sequence[str], where: str) -> list[str]:
         f"AND {ACTOR} IS NOT NULL ON CONFLICT DO NOTHING"
     )
     day = bucket("ts", "d")
+    least = "LEAST" if dialect == "postgresql" else "MIN"
+    for name in ("name", "''"):
+        group = f"app_id, {ACTOR}" + (", name" if name == "name" else "")
+        out.append(
+            "INSERT INTO rollup_first_days (app_id, name, actor, first_day) "
+            f"SELECT app_id, {name}, {ACTOR}, MIN({day}) FROM events "
+            f"WHERE {where} AND {ACTOR} IS NOT NULL GROUP BY {group} "
+            "ON CONFLICT (app_id, name, actor) DO UPDATE SET "
+            f"first_day = {least}(rollup_first_days.first_day, excluded.first_day)"
+        )
     for name in ("name", "''"):
         group = f"app_id, {day}, {ACTOR}" + (", name" if name == "name" else "")
         out.append(

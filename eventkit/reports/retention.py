@@ -11,12 +11,10 @@ from sqlalchemy.engine import Connection
 
 from eventkit.errors import InvalidRequestError
 from eventkit.reports.query import Report, ReportQuery, bucket_start, iso, next_bucket
-from eventkit.reports.source import user_day_rows
+from eventkit.reports.source import first_days, user_day_rows
 from eventkit.timeutil import US_PER_DAY, now_us
 
 __all__ = ["retention"]
-
-_FAR_PAST = 0
 
 
 def retention(
@@ -32,14 +30,8 @@ def retention(
         raise InvalidRequestError("retention interval must be day or week")
     if q.where or q.by:
         raise InvalidRequestError("retention does not take --where or --by yet")
-    firsts = user_day_rows(
-        conn, app_id=q.app_id, start=_FAR_PAST, end=q.end, name=start_event or "",
-        select="actor, MIN(day)", group="actor",
-    )  # fmt: skip
-    cohort_of: dict[str, int] = {}
-    for actor, first in firsts:
-        if q.start <= int(first) < q.end:
-            cohort_of[str(actor)] = bucket_start(int(first), q.interval)
+    firsts = first_days(conn, app_id=q.app_id, name=start_event or "", start=q.start, end=q.end)
+    cohort_of = {actor: bucket_start(day, q.interval) for actor, day in firsts.items()}
     last = q.end
     for _ in range(periods):
         last = next_bucket(last, q.interval)

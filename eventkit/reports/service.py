@@ -27,12 +27,12 @@ class ReportsService:
 
     def trends(
         self, q: ReportQuery, *, event: str | None = None, measure: Measure = "count",
-        compare: bool = False,
+        compare: bool = False, total: bool = True,
     ) -> Report:  # fmt: skip
         """Counts or unique users per interval (see :func:`eventkit.reports.trends.trends`)."""
         with map_db_errors(), self.engine.connect() as conn, conn.begin():
             return trends(conn, q, event=event, measure=measure, compare=compare,
-                          rolled=self.rolled)  # fmt: skip
+                          total=total, rolled=self.rolled)  # fmt: skip
 
     def active(self, q: ReportQuery) -> Report:
         """DAU/WAU/MAU and stickiness."""

@@ -20,6 +20,7 @@ from eventkit.timeutil import US_PER_DAY
 __all__ = [
     "count_rows",
     "daily_users",
+    "first_days",
     "raw_rows",
     "step_rows",
     "tail_guard",
@@ -253,3 +254,42 @@ def step_rows(
     rows = [tuple(r) for r in conn.execute(text(sql), params).all()]
     rows.sort(key=lambda r: (r[1], r[0], r[3]))
     return rows
+
+
+def first_days(conn: Connection, *, app_id: int, name: str, start: int, end: int) -> dict[str, int]:
+    """``{actor: first day}`` of the actors whose first day doing ``name`` (``''``: any
+    event) falls in ``[start, end)``: ``rollup_first_days`` corrected by the tail."""
+    params = {"app": app_id, "name": name, "s": start, "e": end, "wm": watermark_of(conn)}
+    out = {
+        str(a): int(d)
+        for a, d in conn.execute(
+            text(
+                "SELECT actor, first_day FROM rollup_first_days WHERE app_id = :app "
+                "AND name = :name AND first_day >= :s AND first_day < :e"
+            ),
+            params,
+        )
+    }
+    tail: dict[str, int] = {}
+    for day, actor in conn.execute(text(_tail_pairs(conn, name)), {**params, "s": 0}):
+        tail[str(actor)] = min(int(day), tail.get(str(actor), int(day)))
+    actors = list(tail)
+    for i in range(0, len(actors), 500):
+        chunk = actors[i : i + 500]
+        marks = ", ".join(f":a{j}" for j in range(len(chunk)))
+        stored: dict[str, int] = dict(
+            conn.execute(
+                text(
+                    "SELECT actor, first_day FROM rollup_first_days WHERE app_id = :app "
+                    f"AND name = :name AND actor IN ({marks})"
+                ),
+                {**params, **{f"a{j}": a for j, a in enumerate(chunk)}},
+            ).all()
+        )
+        for actor in chunk:
+            first = min(tail[actor], int(stored.get(actor, tail[actor])))
+            if start <= first < end:
+                out[actor] = first
+            else:
+                out.pop(actor, None)
+    return out

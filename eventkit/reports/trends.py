@@ -132,9 +132,11 @@ def trends(
     event: str | None = None,
     measure: Measure = "count",
     compare: bool = False,
+    total: bool = True,
     rolled: set[str],
 ) -> Report:
-    """The trends report: one row per bucket (and breakdown value)."""
+    """The trends report: one row per bucket (and breakdown value). ``total`` adds
+    the range total (for users an exact distinct count over the whole range)."""
     data = series(conn, q, event, measure, rolled)
     interval: Interval = q.interval
     values = sorted({v for _, v in data}) or [""]
@@ -152,7 +154,7 @@ def trends(
         "interval": interval,
         "since": iso(q.start, "hour"),
         "until": iso(q.end, "hour"),
-        "total": _total(conn, q, event, measure, rolled) if not q.by else None,
+        "total": _total(conn, q, event, measure, rolled) if total and not q.by else None,
     }
     if compare:
         span = q.end - q.start

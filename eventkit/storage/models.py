@@ -31,6 +31,7 @@ __all__ = [
     "IDENTITY_LINKS",
     "ROLLUP_COUNTS",
     "ROLLUP_EVENTS_BY_NAME",
+    "ROLLUP_FIRST_DAYS",
     "ROLLUP_USER_DAYS",
     "USER_PROFILES",
     "AggregationState",
@@ -41,6 +42,7 @@ __all__ = [
     "IdentityLink",
     "RollupCount",
     "RollupEventByName",
+    "RollupFirstDay",
     "RollupUserDay",
     "UserProfile",
     "metadata",
@@ -223,6 +225,23 @@ class RollupEventByName(SQLModel, table=True):
     actor: str = Field(sa_column=Column(String(200), nullable=False))
 
 
+class RollupFirstDay(SQLModel, table=True):
+    """The first UTC day each actor did each event (name ``''``: was first seen):
+    retention cohorts are a range read on ``first_day`` instead of a scan of every
+    user-day."""
+
+    __tablename__ = "rollup_first_days"
+    __table_args__ = (
+        Index("ix_rollup_first_days_day", "app_id", "name", "first_day"),
+        {"sqlite_with_rowid": False},
+    )
+
+    app_id: int = Field(sa_column=Column(Integer, primary_key=True, autoincrement=False))
+    name: str = Field(sa_column=Column(String(200), primary_key=True))
+    actor: str = Field(sa_column=Column(String(200), primary_key=True))
+    first_day: int = Field(sa_column=Column(BigInteger, nullable=False))
+
+
 class AggregationState(SQLModel, table=True):
     """The watermark of an aggregation job: every event with ``id <= last_event_id``
     is in the rollups. Advanced in the same transaction as the rollup writes."""
@@ -237,4 +256,5 @@ class AggregationState(SQLModel, table=True):
 ROLLUP_COUNTS = _table(RollupCount)
 ROLLUP_USER_DAYS = _table(RollupUserDay)
 ROLLUP_EVENTS_BY_NAME = _table(RollupEventByName)
+ROLLUP_FIRST_DAYS = _table(RollupFirstDay)
 AGGREGATION_STATE = _table(AggregationState)

@@ -48,6 +48,18 @@ def upgrade() -> None:
         sqlite_with_rowid=False,
     )
     op.create_table(
+        "rollup_first_days",
+        sa.Column("app_id", sa.Integer(), autoincrement=False, nullable=False),
+        sa.Column("name", sa.String(length=200), nullable=False),
+        sa.Column("actor", sa.String(length=200), nullable=False),
+        sa.Column("first_day", sa.BigInteger(), nullable=False),
+        sa.PrimaryKeyConstraint("app_id", "name", "actor"),
+        sqlite_with_rowid=False,
+    )
+    op.create_index(
+        "ix_rollup_first_days_day", "rollup_first_days", ["app_id", "name", "first_day"]
+    )
+    op.create_table(
         "aggregation_state",
         sa.Column("job", sa.String(length=64), nullable=False),
         sa.Column("last_event_id", sa.BigInteger(), nullable=False),
@@ -59,5 +71,7 @@ def upgrade() -> None:
 def downgrade() -> None:
     op.drop_table("aggregation_state")
     op.drop_table("rollup_events_by_name")
+    op.drop_index("ix_rollup_first_days_day", table_name="rollup_first_days")
+    op.drop_table("rollup_first_days")
     op.drop_table("rollup_user_days")
     op.drop_table("rollup_counts")
