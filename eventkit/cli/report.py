@@ -71,7 +71,10 @@ def show(report: Report, fmt: Format, *, chart: bool = False) -> None:
         render(report.rows, fmt, columns=report.columns)
         return
     if chart and sys.stdout.isatty() and report.rows:
-        _chart(report)
+        try:
+            _chart(report)
+        except Exception as exc:  # the chart is decoration: never lose the table over it
+            console.print(f"[dim](no chart: {exc})[/dim]")
     render(report.rows, fmt, columns=report.columns, title=report.name, empty="no data in range")
     summary = {
         k: v for k, v in report.meta.items() if v is not None and not isinstance(v, list | dict)

@@ -103,3 +103,22 @@ def test_demo(run: Invoke, db_url: str) -> None:
     engine = make_engine(make_settings(db_url))
     assert watermark(engine) > 0
     engine.dispose()
+
+
+def test_trends_chart_on_a_terminal(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import sys
+
+    from eventkit.cli.output import Format
+    from eventkit.cli.report import show
+    from eventkit.reports import Report
+
+    rows = [{"bucket": f"2026-01-0{d}", "platform": p, "count": d * (2 if p == "ios" else 1)}
+            for d in range(1, 6) for p in ("ios", "android")]  # fmt: skip
+    report = Report("trends", ["bucket", "platform", "count"], rows, {"event": "x"})
+    monkeypatch.setattr(sys.stdout, "isatty", lambda: True)
+    show(report, Format.table, chart=True)
+    out = capsys.readouterr().out
+    assert "no chart" not in out
+    assert "2026-01-01" in out
