@@ -18,6 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from eventkit.errors import ConfigError
 
 __all__ = [
+    "AggregationSettings",
     "IngestSettings",
     "LimitSettings",
     "LogSettings",
@@ -178,6 +179,27 @@ class SessionSettings(_Section):
     )
 
 
+class AggregationSettings(_Section):
+    """Background rollups for reports (docs/reports.md)."""
+
+    enabled: bool = Field(True, description="Run the rollup job in the scheduler loop.")
+    interval_seconds: float = Field(60.0, gt=0, description="Seconds between rollup runs.")
+    batch_events: int = Field(
+        500_000, ge=1000, description="Most new events folded into the rollups per transaction."
+    )
+    settle_seconds: float = Field(
+        10.0,
+        ge=0,
+        description="PostgreSQL only: leave events received this recently for the next run, "
+        "so a transaction that commits late is never skipped.",
+    )
+    breakdown_properties: list[str] = Field(
+        default_factory=lambda: ["screen_name"],
+        description="Event properties rolled up as breakdowns besides platform, app_version "
+        "and country.",
+    )
+
+
 class Settings(_Section):
     """All of eventkit's settings."""
 
@@ -196,6 +218,7 @@ class Settings(_Section):
     sqlite: SqliteSettings = Field(default_factory=SqliteSettings)
     scheduler: SchedulerSettings = Field(default_factory=SchedulerSettings)
     sessions: SessionSettings = Field(default_factory=SessionSettings)
+    aggregation: AggregationSettings = Field(default_factory=AggregationSettings)
 
     #: Where these settings came from, for ``config show``; not a setting.
     source: str = Field("defaults", exclude=True)

@@ -21,6 +21,7 @@ log = logging.getLogger("eventkit.plugins")
 DEFAULT_PLUGINS: tuple[str, ...] = (
     "eventkit.sessions.plugin",
     "eventkit.flags.plugin",
+    "eventkit.reports.plugin",
 )
 
 

@@ -24,6 +24,7 @@ from sqlmodel import Field, SQLModel
 from eventkit.storage.types import JSONDoc, UUIDBytes
 
 __all__ = [
+    "AGGREGATION_STATE",
     "API_KEYS",
     "APPS",
     "EVENTS",
@@ -34,9 +35,14 @@ __all__ = [
     "FLAGS_VERSIONS",
     "FLAG_HISTORY",
     "IDENTITY_LINKS",
+    "ROLLUP_COUNTS",
+    "ROLLUP_EVENTS_BY_NAME",
+    "ROLLUP_FIRST_DAYS",
+    "ROLLUP_USER_DAYS",
     "SESSIONS",
     "SESSION_STATE",
     "USER_PROFILES",
+    "AggregationState",
     "ApiKey",
     "App",
     "Event",
@@ -47,6 +53,10 @@ __all__ = [
     "FlagHistory",
     "FlagsVersion",
     "IdentityLink",
+    "RollupCount",
+    "RollupEventByName",
+    "RollupFirstDay",
+    "RollupUserDay",
     "Session",
     "SessionState",
     "UserProfile",
@@ -335,3 +345,89 @@ FLAGS = _table(Flag)
 FLAG_HISTORY = _table(FlagHistory)
 FLAGS_VERSIONS = _table(FlagsVersion)
 EXPERIMENTS = _table(Experiment)
+# --- reports ---
+
+
+class RollupCount(SQLModel, table=True):
+    """Event counts per app, period (``h`` hour, ``d`` day), bucket start, name and
+    breakdown. ``dim = ''`` rows are the totals; ``dim`` names a column (``platform``,
+    ``app_version``, ``country``) or a property (``prop:<key>``). Name ``''`` is every
+    event. Maintained incrementally by ``eventkit.aggregation`` (docs/reports.md).
+    """
+
+    __tablename__ = "rollup_counts"
+
+    app_id: int = Field(sa_column=Column(Integer, primary_key=True, autoincrement=False))
+    period: str = Field(sa_column=Column(String(1), primary_key=True))
+    bucket: int = Field(sa_column=Column(BigInteger, primary_key=True, autoincrement=False))
+    name: str = Field(sa_column=Column(String(200), primary_key=True))
+    dim: str = Field(sa_column=Column(String(80), primary_key=True))
+    value: str = Field(sa_column=Column(String(200), primary_key=True))
+    count: int = Field(sa_column=Column(BigInteger, nullable=False))
+
+
+class RollupUserDay(SQLModel, table=True):
+    """One row per app, event name, actor and UTC day the actor did it (name ``''``:
+    any event), with how many times. Exact distinct users over any range of days
+    (DAU/WAU/MAU, unique-user trends, retention) are counted from here.
+    """
+
+    __tablename__ = "rollup_user_days"
+    __table_args__ = {"sqlite_with_rowid": False}
+
+    app_id: int = Field(sa_column=Column(Integer, primary_key=True, autoincrement=False))
+    name: str = Field(sa_column=Column(String(200), primary_key=True))
+    day: int = Field(sa_column=Column(BigInteger, primary_key=True, autoincrement=False))
+    actor: str = Field(sa_column=Column(String(200), primary_key=True))
+    count: int = Field(sa_column=Column(BigInteger, nullable=False))
+
+
+class RollupEventByName(SQLModel, table=True):
+    """A narrow copy of every event's (app, name, time, arrival id, actor), keyed by
+    name and time: funnels read their steps' events here instead of scanning
+    ``events`` by time. Written by the rollup job, so ingest pays nothing for it.
+    """
+
+    __tablename__ = "rollup_events_by_name"
+    __table_args__ = {"sqlite_with_rowid": False}
+
+    app_id: int = Field(sa_column=Column(Integer, primary_key=True, autoincrement=False))
+    name: str = Field(sa_column=Column(String(200), primary_key=True))
+    ts: int = Field(sa_column=Column(BigInteger, primary_key=True, autoincrement=False))
+    id: int = Field(sa_column=Column(BigInteger, primary_key=True, autoincrement=False))
+    actor: str = Field(sa_column=Column(String(200), nullable=False))
+
+
+class RollupFirstDay(SQLModel, table=True):
+    """The first UTC day each actor did each event (name ``''``: was first seen):
+    retention cohorts are a range read on ``first_day`` instead of a scan of every
+    user-day."""
+
+    __tablename__ = "rollup_first_days"
+    __table_args__ = (
+        Index("ix_rollup_first_days_day", "app_id", "name", "first_day"),
+        {"sqlite_with_rowid": False},
+    )
+
+    app_id: int = Field(sa_column=Column(Integer, primary_key=True, autoincrement=False))
+    name: str = Field(sa_column=Column(String(200), primary_key=True))
+    actor: str = Field(sa_column=Column(String(200), primary_key=True))
+    first_day: int = Field(sa_column=Column(BigInteger, nullable=False))
+
+
+class AggregationState(SQLModel, table=True):
+    """The watermark of an aggregation job: every event with ``id <= last_event_id``
+    is in the rollups. Advanced in the same transaction as the rollup writes."""
+
+    __tablename__ = "aggregation_state"
+
+    job: str = Field(sa_column=Column(String(64), primary_key=True))
+    last_event_id: int = Field(sa_column=Column(BigInteger, nullable=False))
+    updated_at: int = Field(sa_column=Column(BigInteger, nullable=False))
+
+
+ROLLUP_COUNTS = _table(RollupCount)
+ROLLUP_USER_DAYS = _table(RollupUserDay)
+ROLLUP_EVENTS_BY_NAME = _table(RollupEventByName)
+ROLLUP_FIRST_DAYS = _table(RollupFirstDay)
+AGGREGATION_STATE = _table(AggregationState)

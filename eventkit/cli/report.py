@@ -1,0 +1,207 @@
+"""``eventkit report``: trends, active users, top lists, funnels, retention."""
+
+from __future__ import annotations
+
+import json
+import sys
+from typing import Annotated, Any
+
+import typer
+from sqlalchemy.engine import Engine
+
+from eventkit.cli.context import state
+from eventkit.cli.output import Format, FormatOption, console, render
+from eventkit.config import Settings
+from eventkit.errors import NotFoundError
+from eventkit.reports import Report, ReportsService
+from eventkit.reports.params import ReportParams, run_report
+from eventkit.storage.apps import get_app, list_apps
+
+__all__ = ["app", "pick_app"]
+
+app = typer.Typer(help="Reports: trends, active users, top lists, funnels, retention.",
+                  no_args_is_help=True)  # fmt: skip
+
+AppOpt = Annotated[
+    str | None, typer.Option("--app", "-a", help="App name (default: the only app).")
+]
+SinceOpt = Annotated[str | None, typer.Option(help="From: ISO time or span back (default 30d).")]
+UntilOpt = Annotated[str | None, typer.Option(help="Until, exclusive (default: now).")]
+IntervalOpt = Annotated[str, typer.Option("--interval", "-i", help="hour, day, week or month.")]
+ByOpt = Annotated[str | None, typer.Option(help="Break down by platform, app_version, country "
+                                               "or an event property.")]  # fmt: skip
+WhereOpt = Annotated[list[str] | None, typer.Option(
+    "--where", "-w", help="Filter key=value or key!=value (repeatable)."
+)]  # fmt: skip
+
+
+def pick_app(engine: Engine, settings: Settings, name: str | None) -> int:
+    """The app to report on: ``--app``, else the only app, else ``default_app``."""
+    if name:
+        return get_app(engine, name, count_events=False).id
+    apps = list_apps(engine)
+    if len(apps) == 1:
+        return apps[0].id
+    for a in apps:
+        if a.name == settings.default_app:
+            return a.id
+    raise NotFoundError(
+        "several apps and none named default_app: pass --app NAME (`eventkit apps list`)"
+        if apps else "no apps yet: run `eventkit demo` or `eventkit apps create NAME`"
+    )  # fmt: skip
+
+
+def _run(ctx: typer.Context, name: str, app_name: str | None, params: ReportParams) -> Report:
+    st = state(ctx)
+    engine = st.engine()
+    service = ReportsService(engine, st.settings)
+    app_id = pick_app(engine, st.settings, app_name)
+    if name in ("funnel", "retention"):
+        with console.status(f"computing the {name}…"):
+            return run_report(service, name, app_id, params)
+    return run_report(service, name, app_id, params)
+
+
+def show(report: Report, fmt: Format, *, chart: bool = False) -> None:
+    """Print a report: summary and table (and chart) for people, JSON or CSV for scripts."""
+    if fmt is Format.json:
+        sys.stdout.write(json.dumps(report.to_dict(), indent=2, default=str) + "\n")
+        return
+    if fmt is Format.csv:
+        render(report.rows, fmt, columns=report.columns)
+        return
+    if chart and sys.stdout.isatty() and report.rows:
+        try:
+            _chart(report)
+        except Exception as exc:  # the chart is decoration: never lose the table over it
+            console.print(f"[dim](no chart: {exc})[/dim]")
+    render(report.rows, fmt, columns=report.columns, title=report.name, empty="no data in range")
+    summary = {
+        k: v for k, v in report.meta.items() if v is not None and not isinstance(v, list | dict)
+    }
+    console.print("  ".join(f"[bold]{k}[/bold] {v}" for k, v in summary.items()), highlight=False)
+
+
+def _chart(report: Report) -> None:
+    import plotext as plt
+
+    measure = report.columns[-1]
+    by = report.columns[1] if len(report.columns) == 3 else None
+    series: dict[str, list[Any]] = {}
+    labels: list[str] = []
+    for row in report.rows:
+        if row["bucket"] not in labels:
+            labels.append(row["bucket"])
+        series.setdefault(str(row[by]) if by else measure, []).append(row[measure])
+    plt.clear_figure()
+    plt.plotsize(min(console.width, 100), 15)
+    for name, values in list(series.items())[:8]:
+        plt.plot(list(range(len(values))), values, label=name)
+    step = max(1, len(labels) // 8)
+    plt.xticks(list(range(0, len(labels), step)), labels[::step])
+    plt.title(f"{report.meta.get('event', '')} {measure}")
+    plt.show()
+
+
+@app.command("trends")
+def trends_cmd(
+    ctx: typer.Context,
+    event: Annotated[
+        str | None, typer.Option("--event", "-e", help="Event name (default: all).")
+    ] = None,
+    measure: Annotated[str, typer.Option("--measure", "-m", help="count or users.")] = "count",
+    compare: Annotated[
+        bool, typer.Option("--compare", help="Compare with the previous period.")
+    ] = False,
+    since: SinceOpt = None,
+    until: UntilOpt = None,
+    interval: IntervalOpt = "day",
+    by: ByOpt = None,
+    where: WhereOpt = None,
+    app_name: AppOpt = None,
+    fmt: FormatOption = Format.table,
+) -> None:
+    """Event count or unique users per hour/day/week/month (a chart on a terminal)."""
+    p = ReportParams(since=since, until=until, interval=interval, by=by, where=where or [],
+                     event=event, measure=measure, compare=compare)  # fmt: skip
+    show(_run(ctx, "trends", app_name, p), fmt, chart=True)
+
+
+@app.command("active")
+def active_cmd(
+    ctx: typer.Context,
+    since: SinceOpt = None,
+    until: UntilOpt = None,
+    interval: IntervalOpt = "day",
+    app_name: AppOpt = None,
+    fmt: FormatOption = Format.table,
+) -> None:
+    """DAU per day (WAU per week, MAU per month), WAU, MAU and stickiness."""
+    p = ReportParams(since=since, until=until, interval=interval)
+    show(_run(ctx, "active", app_name, p), fmt)
+
+
+@app.command("top")
+def top_cmd(
+    ctx: typer.Context,
+    kind: Annotated[
+        str, typer.Argument(help="events, screens, platforms, app_versions or countries.")
+    ] = "events",
+    limit: Annotated[int, typer.Option(min=1, max=1000, help="Most rows.")] = 20,
+    since: SinceOpt = None,
+    until: UntilOpt = None,
+    where: WhereOpt = None,
+    app_name: AppOpt = None,
+    fmt: FormatOption = Format.table,
+) -> None:
+    """The most frequent events, screens, platforms, app versions or countries."""
+    p = ReportParams(since=since, until=until, where=where or [], kind=kind, limit=limit)
+    show(_run(ctx, "top", app_name, p), fmt)
+
+
+@app.command("funnel")
+def funnel_cmd(
+    ctx: typer.Context,
+    steps: Annotated[
+        list[str], typer.Argument(help="Steps in order: EVENT or EVENT:key=value,key2=v2.")
+    ],
+    window: Annotated[str, typer.Option(help="Conversion window from step 1 (24h, 7d).")] = "1d",
+    users_at: Annotated[
+        int | None, typer.Option("--users-at", help="List the users at step N.")
+    ] = None,
+    status: Annotated[
+        str, typer.Option(help="With --users-at: converted or dropped.")
+    ] = "converted",
+    since: SinceOpt = None,
+    until: UntilOpt = None,
+    by: ByOpt = None,
+    where: WhereOpt = None,
+    app_name: AppOpt = None,
+    fmt: FormatOption = Format.table,
+) -> None:
+    """Conversion through ordered steps, drop-off and median time to convert."""
+    p = ReportParams(since=since, until=until, by=by, where=where or [], steps=steps,
+                     window=window, users_at=users_at, status=status)  # fmt: skip
+    show(_run(ctx, "funnel", app_name, p), fmt)
+
+
+@app.command("retention")
+def retention_cmd(
+    ctx: typer.Context,
+    start_event: Annotated[
+        str | None, typer.Option(help="Cohort by first doing this (default: first seen).")
+    ] = None,
+    return_event: Annotated[
+        str | None, typer.Option(help="Returning means doing this (default: any).")
+    ] = None,
+    periods: Annotated[int, typer.Option(min=1, max=60, help="Periods (columns) shown.")] = 8,
+    since: SinceOpt = None,
+    until: UntilOpt = None,
+    interval: IntervalOpt = "day",
+    app_name: AppOpt = None,
+    fmt: FormatOption = Format.table,
+) -> None:
+    """Cohorts by first seen (or first event A) and the share returning N days/weeks later."""
+    p = ReportParams(since=since, until=until, interval=interval, start_event=start_event,
+                     return_event=return_event, periods=periods)  # fmt: skip
+    show(_run(ctx, "retention", app_name, p), fmt)

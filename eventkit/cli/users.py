@@ -1,0 +1,43 @@
+"""``eventkit users``: one user's profile and timeline."""
+
+from __future__ import annotations
+
+import json
+import sys
+from typing import Annotated
+
+import typer
+
+from eventkit.cli.context import state
+from eventkit.cli.output import Format, FormatOption, render, render_one
+from eventkit.cli.report import pick_app
+from eventkit.reports.users import user_timeline
+from eventkit.timeutil import from_us
+
+__all__ = ["app"]
+
+app = typer.Typer(help="Look up users.", no_args_is_help=True)
+
+
+@app.command("show")
+def show(
+    ctx: typer.Context,
+    user_id: Annotated[str, typer.Argument(help="user_id (or a device's anonymous_id).")],
+    limit: Annotated[int, typer.Option(min=1, max=10_000, help="Most events shown.")] = 50,
+    app_name: Annotated[str | None, typer.Option("--app", "-a", help="App name.")] = None,
+    fmt: FormatOption = Format.table,
+) -> None:
+    """A user's profile (traits, devices, first and last seen) and newest events."""
+    st = state(ctx)
+    engine = st.engine()
+    data = user_timeline(engine, pick_app(engine, st.settings, app_name), user_id, limit=limit)
+    if fmt is Format.json:
+        sys.stdout.write(json.dumps(data, indent=2, default=str) + "\n")
+        return
+    profile = dict(data["profile"])
+    for key in ("first_seen", "last_seen"):
+        if profile.get(key) is not None:
+            profile[key] = from_us(profile[key]).isoformat(timespec="seconds")
+    if fmt is Format.table:
+        render_one(profile, fmt, title=f"user {user_id}")
+    render(data["events"], fmt, title="events (newest first)", empty="no events")

@@ -1,0 +1,114 @@
+"""Report parameters as the interfaces receive them (text), validated once and
+dispatched to :class:`ReportsService`. The CLI and the HTTP API both use this."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import cast, get_args
+
+from eventkit.errors import InvalidRequestError
+from eventkit.reports.funnel import Status, parse_step
+from eventkit.reports.query import INTERVALS, Report, ReportQuery, parse_filter
+from eventkit.reports.service import ReportsService
+from eventkit.reports.top import TOP_KINDS
+from eventkit.reports.trends import Measure
+from eventkit.timeutil import US_PER_DAY, now_us, parse_when
+
+__all__ = ["REPORTS", "ReportParams", "parse_span", "run_report"]
+
+#: Report names, as in ``eventkit report NAME`` and ``GET /v1/reports/NAME``.
+REPORTS = ("trends", "active", "top", "funnel", "retention")
+_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
+
+
+def parse_span(text: str) -> int:
+    """Seconds in ``90``, ``30m``, ``24h``, ``7d`` or ``2w``."""
+    t = text.strip()
+    if t.isdigit():
+        return int(t)
+    if t and t[-1] in _UNITS and t[:-1].isdigit():
+        return int(t[:-1]) * _UNITS[t[-1]]
+    raise InvalidRequestError(f"cannot read the span {text!r}: use seconds or 30m, 24h, 7d, 2w")
+
+
+def _when(value: str | None, default: int, name: str) -> int:
+    if value is None or value == "":
+        return default
+    try:
+        return parse_when(value)
+    except ValueError as exc:
+        raise InvalidRequestError(f"{name}: {exc}") from None
+
+
+@dataclass
+class ReportParams:
+    """Every report option; each report reads the ones it takes."""
+
+    since: str | None = None
+    until: str | None = None
+    interval: str = "day"
+    by: str | None = None
+    where: list[str] = field(default_factory=list)
+    event: str | None = None
+    measure: str = "count"
+    compare: bool = False
+    kind: str = "events"
+    limit: int = 20
+    steps: list[str] = field(default_factory=list)
+    window: str = "1d"
+    users_at: int | None = None
+    status: str = "converted"
+    start_event: str | None = None
+    return_event: str | None = None
+    periods: int = 8
+
+    def query(self, app_id: int, default_days: int = 30) -> ReportQuery:
+        """The shared :class:`ReportQuery` (default range: the last 30 days)."""
+        if self.interval not in INTERVALS:
+            raise InvalidRequestError(f"interval must be one of {', '.join(INTERVALS)}")
+        until = _when(self.until, now_us(), "until")
+        since = _when(self.since, until - default_days * US_PER_DAY, "since")
+        return ReportQuery(
+            app_id=app_id,
+            since=since,
+            until=until,
+            interval=self.interval,
+            by=self.by or None,
+            where=tuple(parse_filter(w) for w in self.where),
+        )
+
+
+def run_report(service: ReportsService, name: str, app_id: int, p: ReportParams) -> Report:
+    """Compute report ``name`` for ``app_id``.
+
+    Raises:
+        InvalidRequestError: an unknown report or an invalid parameter.
+    """
+    q = p.query(app_id)
+    if name == "trends":
+        if p.measure not in get_args(Measure):
+            raise InvalidRequestError("measure must be count or users")
+        return service.trends(
+            q, event=p.event or None, measure=cast(Measure, p.measure), compare=p.compare
+        )
+    if name == "active":
+        return service.active(q)
+    if name == "top":
+        if p.kind not in TOP_KINDS:
+            raise InvalidRequestError(f"kind must be one of {', '.join(TOP_KINDS)}")
+        return service.top(q, kind=p.kind, limit=p.limit)
+    if name == "funnel":
+        if p.status not in get_args(Status):
+            raise InvalidRequestError("status must be converted or dropped")
+        users_at = (p.users_at, cast(Status, p.status)) if p.users_at else None
+        return service.funnel(
+            q,
+            [parse_step(s) for s in p.steps],
+            window_seconds=parse_span(p.window),
+            users_at=users_at,
+        )
+    if name == "retention":
+        return service.retention(
+            q, start_event=p.start_event, return_event=p.return_event, periods=p.periods
+        )
+    raise InvalidRequestError(f"unknown report {name!r}: use one of {', '.join(REPORTS)}")

@@ -1,0 +1,86 @@
+"""Retention: users grouped by the day or week they were first seen (or first did
+event A), and the share who came back (did event B) in period N after it.
+Computed from ``rollup_user_days``, so it is exact and needs no raw scan."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from typing import Any
+
+from sqlalchemy.engine import Connection
+
+from eventkit.errors import InvalidRequestError
+from eventkit.reports.query import Report, ReportQuery, bucket_start, iso, next_bucket
+from eventkit.reports.source import first_days, user_day_rows
+from eventkit.timeutil import US_PER_DAY, now_us
+
+__all__ = ["retention"]
+
+
+def retention(
+    conn: Connection,
+    q: ReportQuery,
+    *,
+    start_event: str | None = None,
+    return_event: str | None = None,
+    periods: int = 8,
+) -> Report:
+    """The retention table: one row per cohort, columns ``0..periods-1`` in percent."""
+    if q.interval not in ("day", "week"):
+        raise InvalidRequestError("retention interval must be day or week")
+    if q.where or q.by:
+        raise InvalidRequestError("retention does not take --where or --by yet")
+    firsts = first_days(conn, app_id=q.app_id, name=start_event or "", start=q.start, end=q.end)
+    cohort_of = {actor: bucket_start(day, q.interval) for actor, day in firsts.items()}
+    last = q.end
+    for _ in range(periods):
+        last = next_bucket(last, q.interval)
+    returns = user_day_rows(
+        conn, app_id=q.app_id, start=q.start, end=last, name=return_event or "",
+        select="actor, day", group="actor, day",
+    )  # fmt: skip
+    size: dict[int, int] = defaultdict(int)
+    for c in cohort_of.values():
+        size[c] += 1
+    back: dict[tuple[int, int], set[str]] = defaultdict(set)
+    for actor, day in returns:
+        cohort = cohort_of.get(str(actor))
+        if cohort is None or int(day) < cohort:
+            continue
+        n = _periods_between(cohort, bucket_start(int(day), q.interval), q.interval)
+        if n < periods:
+            back[(cohort, n)].add(str(actor))
+    now = now_us()
+    rows: list[dict[str, Any]] = []
+    counts: list[dict[str, Any]] = []
+    for c in sorted(size):
+        row: dict[str, Any] = {"cohort": iso(c), "users": size[c]}
+        raw: dict[str, Any] = {"cohort": iso(c), "users": size[c]}
+        for n in range(periods):
+            if _period_start(c, n, q.interval) > now:
+                break  # not observable yet
+            k = len(back.get((c, n), ()))
+            row[str(n)] = round(100.0 * k / size[c], 1)
+            raw[str(n)] = k
+        rows.append(row)
+        counts.append(raw)
+    meta = {
+        "interval": q.interval,
+        "start_event": start_event or "(any event: first seen)",
+        "return_event": return_event or "(any event)",
+        "periods": periods,
+        "counts": counts,
+    }
+    return Report("retention", ["cohort", "users", *map(str, range(periods))], rows, meta)
+
+
+def _period_start(cohort: int, n: int, interval: str) -> int:
+    b = cohort
+    for _ in range(n):
+        b = next_bucket(b, interval)  # type: ignore[arg-type]
+    return b
+
+
+def _periods_between(a: int, b: int, interval: str) -> int:
+    size = US_PER_DAY * (7 if interval == "week" else 1)
+    return (b - a) // size

@@ -1,0 +1,65 @@
+"""The reports service: the one place each report is computed. The CLI, the HTTP
+read API and the dashboard call it and only present the :class:`Report`."""
+
+from __future__ import annotations
+
+from sqlalchemy.engine import Engine
+
+from eventkit.aggregation.rollups import dims_for
+from eventkit.config import Settings
+from eventkit.reports.active import active_users
+from eventkit.reports.funnel import FunnelStep, Status, funnel, funnel_users
+from eventkit.reports.query import Report, ReportQuery
+from eventkit.reports.retention import retention
+from eventkit.reports.top import TopKind, top
+from eventkit.reports.trends import Measure, trends
+from eventkit.storage.errors import map_db_errors
+
+__all__ = ["ReportsService"]
+
+
+class ReportsService:
+    """Computes reports over one database. Each call reads one consistent snapshot."""
+
+    def __init__(self, engine: Engine, settings: Settings) -> None:
+        self.engine = engine
+        self.rolled = set(dims_for(settings.aggregation))
+
+    def trends(
+        self, q: ReportQuery, *, event: str | None = None, measure: Measure = "count",
+        compare: bool = False, total: bool = True,
+    ) -> Report:  # fmt: skip
+        """Counts or unique users per interval (see :func:`eventkit.reports.trends.trends`)."""
+        with map_db_errors(), self.engine.connect() as conn, conn.begin():
+            return trends(conn, q, event=event, measure=measure, compare=compare,
+                          total=total, rolled=self.rolled)  # fmt: skip
+
+    def active(self, q: ReportQuery) -> Report:
+        """DAU/WAU/MAU and stickiness."""
+        with map_db_errors(), self.engine.connect() as conn, conn.begin():
+            return active_users(conn, q, rolled=self.rolled)
+
+    def top(self, q: ReportQuery, *, kind: TopKind = "events", limit: int = 20) -> Report:
+        """Top events, screens, platforms, app versions or countries."""
+        with map_db_errors(), self.engine.connect() as conn, conn.begin():
+            return top(conn, q, kind=kind, limit=limit, rolled=self.rolled)
+
+    def funnel(
+        self, q: ReportQuery, steps: list[FunnelStep], *, window_seconds: int = 86_400,
+        users_at: tuple[int, Status] | None = None,
+    ) -> Report:  # fmt: skip
+        """A funnel report, or with ``users_at=(step, status)`` the users at a step."""
+        with map_db_errors(), self.engine.connect() as conn, conn.begin():
+            if users_at is not None:
+                return funnel_users(conn, q, steps, window_seconds=window_seconds,
+                                    step=users_at[0], status=users_at[1])  # fmt: skip
+            return funnel(conn, q, steps, window_seconds=window_seconds)
+
+    def retention(
+        self, q: ReportQuery, *, start_event: str | None = None,
+        return_event: str | None = None, periods: int = 8,
+    ) -> Report:  # fmt: skip
+        """A cohort retention table."""
+        with map_db_errors(), self.engine.connect() as conn, conn.begin():
+            return retention(conn, q, start_event=start_event, return_event=return_event,
+                             periods=periods)  # fmt: skip
