@@ -169,7 +169,7 @@ def wait_ready(server: Server, timeout: float = 90.0) -> None:
 
 
 #: eventkit's ingest.writer setting for the runs (--writer).
-WRITER_MODE = "thread"
+WRITER_MODE = "process"
 #: Extra EVENTKIT_* settings for the eventkit runs (--set KEY=VALUE).
 EXTRA_ENV: dict[str, str] = {}
 
@@ -644,8 +644,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--writer",
         choices=["process", "thread"],
-        default="thread",
-        help="eventkit's ingest.writer: a writer thread (default) or the writer process",
+        default="process",
+        help="eventkit's ingest.writer: the writer process (default) or a writer thread",
     )
     parser.add_argument(
         "--set",

@@ -116,7 +116,7 @@ class IngestSettings(_Section):
         30.0, gt=0, description="How long a request waits for its commit before answering 503."
     )
     writer: Literal["process", "thread"] = Field(
-        "thread",
+        "process",
         description="serve commits in a writer process (its own core and GIL; shared by all "
         "workers) or in a thread of each worker.",
     )

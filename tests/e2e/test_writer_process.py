@@ -96,8 +96,10 @@ def test_shutdown_stops_the_writer_and_removes_its_socket(
         engine.dispose()
 
 
-def test_the_default_writer_is_a_thread(start_server: Callable[..., ServerProcess]) -> None:
-    srv = start_server()
+def test_the_thread_writer_needs_no_process(
+    start_server: Callable[..., ServerProcess],
+) -> None:
+    srv = start_server({"EVENTKIT_INGEST__WRITER": "thread"})
     with srv.client() as client:
         status, ids, _ = post(client, 3)
     assert status == 200
