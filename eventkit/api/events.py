@@ -9,21 +9,12 @@ from litestar import Request, get
 from litestar.params import QueryParameter
 
 from eventkit.api.auth import require_key
+from eventkit.api.params import time_param
 from eventkit.api.runtime import Runtime
-from eventkit.errors import InvalidRequestError
 from eventkit.storage.events import EventFilter, query_events
-from eventkit.timeutil import from_us, parse_when
+from eventkit.timeutil import from_us
 
 __all__ = ["list_events"]
-
-
-def _when(value: str | None, name: str) -> int | None:
-    if value is None:
-        return None
-    try:
-        return parse_when(value)
-    except ValueError as exc:
-        raise InvalidRequestError(f"{name}: {exc}") from None
 
 
 @get(
@@ -52,8 +43,8 @@ async def list_events(
         name=name,
         user_id=user_id,
         anonymous_id=anonymous_id,
-        since=_when(since, "since"),
-        until=_when(until, "until"),
+        since=time_param(since, "since"),
+        until=time_param(until, "until"),
     )
     rows = await asyncio.to_thread(query_events, runtime.engine, flt, limit=limit)
     return {

@@ -11,11 +11,10 @@ from litestar import Request, get
 from litestar.params import PathParameter, QueryParameter
 
 from eventkit.api.auth import require_key
+from eventkit.api.params import time_param
 from eventkit.api.runtime import Runtime
-from eventkit.errors import InvalidRequestError
 from eventkit.sessions.present import session_dict, timeline_dict
 from eventkit.sessions.queries import SessionFilter, get_session, list_sessions, session_stats
-from eventkit.timeutil import parse_when
 
 __all__ = ["ROUTES", "list_sessions_route", "session_stats_route", "show_session_route"]
 
@@ -24,15 +23,6 @@ _Since = Annotated[
 ]
 _Until = Annotated[str | None, QueryParameter(description="Started before: ISO time or span.")]
 _Platform = Annotated[str | None, QueryParameter(description="Only this platform.")]
-
-
-def _when(value: str | None, name: str) -> int | None:
-    if value is None:
-        return None
-    try:
-        return parse_when(value)
-    except ValueError as exc:
-        raise InvalidRequestError(f"{name}: {exc}") from None
 
 
 def _status(value: str | None) -> bool | None:
@@ -64,8 +54,8 @@ async def list_sessions_route(
     flt = SessionFilter(
         app_id=key.app_id,
         user_id=user_id,
-        since=_when(since, "since"),
-        until=_when(until, "until"),
+        since=time_param(since, "since"),
+        until=time_param(until, "until"),
         platform=platform,
         is_open=_status(status),
     )
@@ -98,8 +88,8 @@ async def session_stats_route(
     runtime: Runtime = request.app.state.runtime
     flt = SessionFilter(
         app_id=key.app_id,
-        since=_when(since, "since"),
-        until=_when(until, "until"),
+        since=time_param(since, "since"),
+        until=time_param(until, "until"),
         platform=platform,
     )
     rows = await asyncio.to_thread(session_stats, runtime.engine, flt, by=by)

@@ -11,21 +11,20 @@ from typing import Annotated, Any
 
 import httpx
 import typer
-from sqlalchemy.engine import Engine
 
 from eventkit.cli.context import state
+from eventkit.cli.options import AppOption, app_scope, when_option
 from eventkit.cli.output import Format, FormatOption, console, render, render_one
 from eventkit.errors import AuthError, InvalidRequestError
-from eventkit.storage.apps import get_app, list_apps
+from eventkit.storage.apps import list_apps
 from eventkit.storage.events import EventFilter, last_event_id, query_events
 from eventkit.storage.models import Event
-from eventkit.timeutil import from_us, parse_when
+from eventkit.timeutil import from_us
 
 __all__ = ["app"]
 
 app = typer.Typer(help="List, tail and send events.", no_args_is_help=True)
 
-AppOption = Annotated[str | None, typer.Option("--app", "-a", help="App name (default: all).")]
 NameOption = Annotated[str | None, typer.Option("--name", "-n", help="Only this event name.")]
 UserOption = Annotated[str | None, typer.Option("--user", "-u", help="Only this user_id.")]
 COLUMNS = [
@@ -40,22 +39,6 @@ COLUMNS = [
     "event_id",
     "properties",
 ]
-
-
-def _when(value: str | None, option: str) -> int | None:
-    if value is None:
-        return None
-    try:
-        return parse_when(value)
-    except ValueError as exc:
-        raise typer.BadParameter(str(exc), param_hint=option) from None
-
-
-def _app_ids(engine: Engine, name: str | None) -> tuple[int | None, dict[int, str]]:
-    names = {a.id: a.name for a in list_apps(engine)}
-    if name is None:
-        return None, names
-    return get_app(engine, name, count_events=False).id, names
 
 
 def _row(e: Event, names: dict[int, str]) -> dict[str, Any]:
@@ -91,13 +74,13 @@ def list_(
 ) -> None:
     """List events, newest first."""
     engine = state(ctx).engine()
-    app_id, names = _app_ids(engine, app_name)
+    app_id, names = app_scope(engine, app_name)
     flt = EventFilter(
         app_id=app_id,
         name=name,
         user_id=user,
-        since=_when(since, "--since"),
-        until=_when(until, "--until"),
+        since=when_option(since, "--since"),
+        until=when_option(until, "--until"),
     )
     rows = [_row(e, names) for e in query_events(engine, flt, limit=limit)]
     cols = (
@@ -131,7 +114,7 @@ def tail(
 ) -> None:
     """Follow new events as they arrive (Ctrl-C to stop). --format json prints NDJSON."""
     engine = state(ctx).engine()
-    app_id, names = _app_ids(engine, app_name)
+    app_id, names = app_scope(engine, app_name)
     after = last_event_id(engine, app_id)
     seen = 0
     deadline = time.monotonic() + duration if duration else None

@@ -6,21 +6,18 @@ from enum import StrEnum
 from typing import Annotated
 
 import typer
-from sqlalchemy.engine import Engine
 
 from eventkit.cli.context import state
+from eventkit.cli.options import AppOption, app_scope, when_option
 from eventkit.cli.output import Format, FormatOption, console, render, render_one
 from eventkit.sessions.job import rebuild_sessions, run_sessions_job
 from eventkit.sessions.present import SESSION_COLUMNS, session_dict, timeline_dict
 from eventkit.sessions.queries import SessionFilter, get_session, list_sessions, session_stats
-from eventkit.storage.apps import get_app, list_apps
-from eventkit.timeutil import parse_when
 
 __all__ = ["app"]
 
 app = typer.Typer(help="Sessions: list, show, statistics, and the sessions job.")
 
-AppOption = Annotated[str | None, typer.Option("--app", "-a", help="App name (default: all).")]
 SinceOption = Annotated[
     str | None, typer.Option(help="Started at or after: ISO time or span (2h, 7d).")
 ]
@@ -35,22 +32,6 @@ class By(StrEnum):
     platform = "platform"
     app_version = "app_version"
     total = "total"
-
-
-def _when(value: str | None, option: str) -> int | None:
-    if value is None:
-        return None
-    try:
-        return parse_when(value)
-    except ValueError as exc:
-        raise typer.BadParameter(str(exc), param_hint=option) from None
-
-
-def _app(engine: Engine, name: str | None) -> tuple[int | None, dict[int, str]]:
-    names = {a.id: a.name for a in list_apps(engine)}
-    if name is None:
-        return None, names
-    return get_app(engine, name, count_events=False).id, names
 
 
 @app.command("list")
@@ -69,12 +50,12 @@ def list_(
 ) -> None:
     """List sessions, newest start first."""
     engine = state(ctx).engine()
-    app_id, names = _app(engine, app_name)
+    app_id, names = app_scope(engine, app_name)
     flt = SessionFilter(
         app_id=app_id,
         user_id=user,
-        since=_when(since, "--since"),
-        until=_when(until, "--until"),
+        since=when_option(since, "--since"),
+        until=when_option(until, "--until"),
         platform=platform,
         is_open=is_open,
     )
@@ -100,7 +81,7 @@ def show(
 ) -> None:
     """Show one session and its event timeline."""
     engine = state(ctx).engine()
-    app_id, names = _app(engine, app_name)
+    app_id, names = app_scope(engine, app_name)
     found = get_session(engine, session_id, app_id=app_id)
     summary = session_dict(found, names.get(found["app_id"]))
     events = timeline_dict(found)
@@ -127,11 +108,11 @@ def stats(
 ) -> None:
     """Session count, median and p90 duration, events per session, bounce rate."""
     engine = state(ctx).engine()
-    app_id, _ = _app(engine, app_name)
+    app_id, _ = app_scope(engine, app_name)
     flt = SessionFilter(
         app_id=app_id,
-        since=_when(since, "--since"),
-        until=_when(until, "--until"),
+        since=when_option(since, "--since"),
+        until=when_option(until, "--until"),
         platform=platform,
     )
     rows = session_stats(engine, flt, by=by.value)
