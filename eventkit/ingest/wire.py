@@ -7,7 +7,6 @@ travel as the client's JSON text, never decoded on the way.
 from __future__ import annotations
 
 import struct
-import uuid
 from collections.abc import Sequence
 
 import msgspec
@@ -30,24 +29,9 @@ __all__ = [
 HEADER = struct.Struct(">I")
 
 
-class WireEvent(msgspec.Struct, gc=False):
-    """A canonical event as it crosses the socket (same fields as CanonicalEvent)."""
+class WireEvent(CanonicalEvent, gc=False):
+    """A canonical event as it crosses the socket: properties and context stay JSON text."""
 
-    app_id: int
-    event_id: uuid.UUID
-    name: str
-    timestamp: int
-    sent_at: int | None
-    received_at: int
-    ts: int
-    user_id: str | None
-    anonymous_id: str | None
-    session_id: str | None
-    platform: str | None
-    app_version: str | None
-    country: str | None
-    ip: str | None
-    source: str
     properties: msgspec.Raw
     context: msgspec.Raw
 

@@ -78,7 +78,7 @@ async def _serve(store: EventStore, path: str, flush_max: int) -> None:
             try:
                 # Blocking on purpose: this process has nothing else to do meanwhile, and
                 # requests arriving now wait in the socket buffers for the next group.
-                new = store.write(events, ops)  # type: ignore[arg-type]
+                new = store.write(events, ops)
             except EventKitError as exc:
                 log.error("commit of %d events failed: %s", len(events), exc.message)
                 body = wire.encode_response(wire.WriteResponse(error=exc.message, code=exc.code))
