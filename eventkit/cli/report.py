@@ -198,10 +198,12 @@ def retention_cmd(
     since: SinceOpt = None,
     until: UntilOpt = None,
     interval: IntervalOpt = "day",
+    where: WhereOpt = None,
     app_name: AppOpt = None,
     fmt: FormatOption = Format.table,
 ) -> None:
     """Cohorts by first seen (or first event A) and the share returning N days/weeks later."""
     p = ReportParams(since=since, until=until, interval=interval, start_event=start_event,
-                     return_event=return_event, periods=periods)  # fmt: skip
+                     return_event=return_event, periods=periods,
+                     where=list(where or []))  # fmt: skip
     show(_run(ctx, "retention", app_name, p), fmt)

@@ -11,7 +11,7 @@ from sqlalchemy.engine import Connection
 
 from eventkit.errors import InvalidRequestError
 from eventkit.reports.query import Report, ReportQuery, bucket_start, iso, next_bucket
-from eventkit.reports.source import first_days, user_day_rows
+from eventkit.reports.source import first_days, raw_rows, user_day_rows
 from eventkit.timeutil import US_PER_DAY, now_us
 
 __all__ = ["retention"]
@@ -28,17 +28,25 @@ def retention(
     """The retention table: one row per cohort, columns ``0..periods-1`` in percent."""
     if q.interval not in ("day", "week"):
         raise InvalidRequestError("retention interval must be day or week")
-    if q.where or q.by:
-        raise InvalidRequestError("retention does not take --where or --by yet")
-    firsts = first_days(conn, app_id=q.app_id, name=start_event or "", start=q.start, end=q.end)
-    cohort_of = {actor: bucket_start(day, q.interval) for actor, day in firsts.items()}
+    if q.by:
+        raise InvalidRequestError("retention has no --by; narrow the cohorts with --where")
     last = q.end
     for _ in range(periods):
         last = next_bucket(last, q.interval)
-    returns = user_day_rows(
-        conn, app_id=q.app_id, start=q.start, end=last, name=return_event or "",
-        select="actor, day", group="actor, day",
-    )  # fmt: skip
+    if q.where:
+        firsts, returns = _filtered(conn, q, start_event, return_event, last)
+    else:
+        firsts = first_days(conn, app_id=q.app_id, name=start_event or "", start=q.start, end=q.end)
+        returns = user_day_rows(
+            conn,
+            app_id=q.app_id,
+            start=q.start,
+            end=last,
+            name=return_event or "",
+            select="actor, day",
+            group="actor, day",
+        )
+    cohort_of = {actor: bucket_start(day, q.interval) for actor, day in firsts.items()}
     size: dict[int, int] = defaultdict(int)
     for c in cohort_of.values():
         size[c] += 1
@@ -72,6 +80,48 @@ def retention(
         "counts": counts,
     }
     return Report("retention", ["cohort", "users", *map(str, range(periods))], rows, meta)
+
+
+def _filtered(
+    conn: Connection,
+    q: ReportQuery,
+    start_event: str | None,
+    return_event: str | None,
+    last: int,
+) -> tuple[dict[str, int], list[tuple[Any, ...]]]:
+    """First days and (actor, day) returns from the raw events that match ``--where``.
+
+    The filters hold for both the event that puts a user in a cohort and the returning
+    events. Rollups carry no properties, so this reads raw events: the first one over
+    all history (a user's cohort is their first matching event ever), the returns over
+    the report's range.
+    """
+    first: dict[str, int] = {}
+    for ts, actor, *_ in raw_rows(
+        conn, app_id=q.app_id, start=0, end=q.end,
+        names=[start_event] if start_event else None, where=q.where,
+    ):  # fmt: skip
+        if actor is not None:
+            key = str(actor)
+            first[key] = min(first.get(key, int(ts)), int(ts))
+    firsts = {
+        actor: day
+        for actor, ts in first.items()
+        if q.start <= (day := bucket_start(ts, "day")) < q.end
+    }
+    returns = [
+        (actor, bucket_start(int(ts), "day"))
+        for ts, actor, *_ in raw_rows(
+            conn,
+            app_id=q.app_id,
+            start=q.start,
+            end=last,
+            names=[return_event] if return_event else None,
+            where=q.where,
+        )
+        if actor is not None
+    ]
+    return firsts, returns
 
 
 def _period_start(cohort: int, n: int, interval: str) -> int:

@@ -51,6 +51,7 @@ def test_simulate_is_deterministic(filled: Invoke) -> None:
             "dropped",
         ],
         ["retention", "--interval", "week", "--periods", "3"],
+        ["retention", "--where", "platform=ios", "--return-event", "$screen", "--periods", "3"],
     ],
 )
 def test_reports_in_every_format(filled: Invoke, args: list[str]) -> None:

@@ -111,9 +111,18 @@ def funnel(
 
 
 def retention(
-    rows: list[Row], s: int, e: int, periods: int, a: str | None = None, b: str | None = None
+    rows: list[Row],
+    s: int,
+    e: int,
+    periods: int,
+    a: str | None = None,
+    b: str | None = None,
+    where: dict[str, str] | None = None,
 ) -> dict[int, list[int]]:
-    """{cohort day: [users, returned in day 0, day 1, ...]} for daily cohorts."""
+    """{cohort day: [users, returned in day 0, day 1, ...]} for daily cohorts; ``where``
+    keeps only events whose fields equal the given values (cohort and return events)."""
+    if where:
+        rows = [r for r in rows if all(str(r.get(k)) == v for k, v in where.items())]
     first: dict[str, int] = {}
     for r in rows:
         if r.actor and (a is None or r.name == a) and r.ts < e:

@@ -117,6 +117,15 @@ def check_all(engine: Engine, settings: Settings) -> None:
         got_r = {c["cohort"]: [c["users"], *(c[str(n)] for n in range(7) if str(n) in c)]
                  for c in ret.meta["counts"]}  # fmt: skip
         assert got_r == {_iso(c): v[: len(got_r[_iso(c)])] for c, v in want_r.items()}
+    # retention narrowed by property filters (raw path: rollups carry no properties)
+    for where in ({"platform": "ios"}, {"platform": "android"}):
+        wq = _q(interval="day", where=tuple(parse_filter(f"{k}={v}") for k, v in where.items()))
+        ret = svc.retention(wq, start_event=None, return_event="$screen", periods=7)
+        want_r = oracle.retention(rows, s, e, 7, None, "$screen", where)
+        got_r = {c["cohort"]: [c["users"], *(c[str(n)] for n in range(7) if str(n) in c)]
+                 for c in ret.meta["counts"]}  # fmt: skip
+        assert got_r == {_iso(c): v[: len(got_r[_iso(c)])] for c, v in want_r.items()}
+        assert got_r
 
 
 def _iso(day: int) -> str:
