@@ -133,11 +133,12 @@ def active_cmd(
     since: SinceOpt = None,
     until: UntilOpt = None,
     interval: IntervalOpt = "day",
+    where: WhereOpt = None,
     app_name: AppOpt = None,
     fmt: FormatOption = Format.table,
 ) -> None:
     """DAU per day (WAU per week, MAU per month), WAU, MAU and stickiness."""
-    p = ReportParams(since=since, until=until, interval=interval)
+    p = ReportParams(since=since, until=until, interval=interval, where=list(where or []))
     show(_run(ctx, "active", app_name, p), fmt)
 
 

@@ -3,12 +3,13 @@ stickiness (average DAU over the last 30 days / MAU), all exact."""
 
 from __future__ import annotations
 
+from collections import defaultdict
 from typing import Any
 
 from sqlalchemy.engine import Connection
 
 from eventkit.reports.query import Report, ReportQuery, buckets, iso
-from eventkit.reports.source import daily_users, window_users
+from eventkit.reports.source import daily_users, raw_rows, window_users
 from eventkit.reports.trends import series
 from eventkit.timeutil import US_PER_DAY
 
@@ -26,9 +27,12 @@ def active_users(conn: Connection, q: ReportQuery, *, rolled: set[str]) -> Repor
     ]
     end = q.end - q.end % US_PER_DAY if q.end % US_PER_DAY else q.end
     last = end - US_PER_DAY
-    mau = window_users(conn, app_id=q.app_id, last_day=last, days=30)
-    wau = window_users(conn, app_id=q.app_id, last_day=last, days=7)
-    daily = daily_users(conn, app_id=q.app_id, start=end - 30 * US_PER_DAY, end=end, name="")
+    if q.where:
+        daily, wau, mau = _filtered_windows(conn, q, end)
+    else:
+        mau = window_users(conn, app_id=q.app_id, last_day=last, days=30)
+        wau = window_users(conn, app_id=q.app_id, last_day=last, days=7)
+        daily = daily_users(conn, app_id=q.app_id, start=end - 30 * US_PER_DAY, end=end, name="")
     last_day = daily.get(last, 0)
     avg_dau = sum(daily.values()) / 30
     meta = {
@@ -41,3 +45,19 @@ def active_users(conn: Connection, q: ReportQuery, *, rolled: set[str]) -> Repor
         "stickiness": round(avg_dau / mau, 4) if mau else None,
     }
     return Report("active", ["bucket", label], rows, meta)
+
+
+def _filtered_windows(
+    conn: Connection, q: ReportQuery, end: int
+) -> tuple[dict[int, int], int, int]:
+    """DAU per day over the 30 days before ``end``, WAU and MAU, counting only events
+    that match ``--where`` (from raw events: rollups carry no properties)."""
+    by_day: dict[int, set[str]] = defaultdict(set)
+    for ts, actor, *_ in raw_rows(
+        conn, app_id=q.app_id, start=end - 30 * US_PER_DAY, end=end, names=None, where=q.where
+    ):
+        if actor is not None:
+            by_day[int(ts) - int(ts) % US_PER_DAY].add(str(actor))
+    week = set().union(*(u for d, u in by_day.items() if d >= end - 7 * US_PER_DAY))
+    month = set().union(*by_day.values())
+    return {d: len(u) for d, u in by_day.items()}, len(week), len(month)

@@ -31,6 +31,7 @@ def test_simulate_is_deterministic(filled: Invoke) -> None:
         ["trends", "--measure", "users", "--interval", "week", "--compare"],
         ["trends", "--where", "screen_name=home", "--interval", "hour", "--since", "2d"],
         ["active"],
+        ["active", "--where", "platform=android"],
         ["top", "screens"],
         ["top", "countries", "--limit", "3"],
         [

@@ -77,6 +77,17 @@ def check_all(engine: Engine, settings: Settings) -> None:
     assert act.meta["mau"] == oracle.distinct(rows, e - 30 * DAY, e)
     assert act.meta["wau"] == oracle.distinct(rows, e - 7 * DAY, e)
     assert act.meta["dau"] == oracle.distinct(rows, e - DAY, e)
+    for where in ({"platform": "ios"}, {"platform": "android"}):
+        flt = tuple(parse_filter(f"{k}={v}") for k, v in where.items())
+        act = svc.active(_q(where=flt))
+        only = [r for r in rows if all(str(r.get(k)) == v for k, v in where.items())]
+        assert act.meta["mau"] == oracle.distinct(only, e - 30 * DAY, e)
+        assert act.meta["wau"] == oracle.distinct(only, e - 7 * DAY, e)
+        assert act.meta["dau"] == oracle.distinct(only, e - DAY, e)
+        want = oracle.users_by(only, s, e, oracle.day_of)
+        assert {r["bucket"]: r["dau"] for r in act.rows} == {
+            _iso(d): want.get(d, 0) for d in range(s, e, DAY)
+        }
     # top lists
     top = {r["event"]: (r["events"], r["users"]) for r in svc.top(q, limit=100).rows}
     for name in {r.name for r in rows if s <= r.ts < e}:
