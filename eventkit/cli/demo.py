@@ -14,9 +14,11 @@ from eventkit.cli.context import state
 from eventkit.cli.output import console
 from eventkit.config import Settings
 from eventkit.demo import Simulation, SimulationConfig, simulate
+from eventkit.demo.experiment import EXPERIMENT, install_demo_experiment
 from eventkit.errors import NotFoundError
 from eventkit.storage.apps import create_app, get_app
 from eventkit.storage.events import EventStore
+from eventkit.timeutil import US_PER_DAY, now_us
 
 __all__ = ["demo", "simulate_cmd"]
 
@@ -63,7 +65,14 @@ def demo(
     """Fill an app with 30 days of realistic demo traffic and show what to try next."""
     st = state(ctx)
     engine = st.engine()
-    _simulate(engine, st.settings, app_name, SimulationConfig(users=users, days=days, seed=42))
+    end = now_us()
+    app_id = _app_id(engine, app_name)
+    # A running A/B test with a real lift, assigned by the flag's own evaluator.
+    exp = install_demo_experiment(engine, app_id, started_at=end - days * US_PER_DAY)
+    cfg = SimulationConfig(users=users, days=days, seed=42, end=end,
+                           purchase_hook=exp.purchase_multiplier,
+                           exposure_hook=exp.exposure)  # fmt: skip
+    _simulate(engine, st.settings, app_name, cfg)
     console.print(
         "\ntry:\n"
         f"  eventkit report trends --app {app_name} --event '$screen' --by platform\n"
@@ -72,6 +81,7 @@ def demo(
         f"  eventkit report funnel --app {app_name} signup_completed onboarding_completed "
         "purchase_completed --window 7d\n"
         f"  eventkit report retention --app {app_name} --interval week\n"
+        f"  eventkit experiments results {EXPERIMENT} --app {app_name}\n"
         f"  eventkit users show user-0000000 --app {app_name}",
         highlight=False,
     )

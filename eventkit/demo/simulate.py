@@ -64,6 +64,9 @@ class SimulationConfig:
     max_events: int | None = None
     batch_size: int = 20_000
     purchase_hook: PurchaseHook | None = None
+    #: Called with a user and an instant in their first session: an event to add there
+    #: (the demo experiment's flag exposure), or None.
+    exposure_hook: Callable[[SimUser, int], CanonicalEvent | None] | None = None
 
 
 @dataclass
@@ -139,6 +142,7 @@ class _Generator:
         ctx = msgspec.Raw(msgspec.json.encode({"os": {"name": u.platform}}))
         multiplier = self.cfg.purchase_hook(u) if self.cfg.purchase_hook else 1.0
         onboarded = False
+        exposed = self.cfg.exposure_hook is None
         for d in range(u.first_day, self.cfg.days):
             age = d - u.first_day
             p = 1.0 if age == 0 else u.engagement * (0.1 + 0.5 * math.exp(-age / 6))
@@ -151,6 +155,12 @@ class _Generator:
                     continue
                 sid = f"s-{u.index}-{d}-{s}"
                 yield self._event(u, "$session_start", ts, _EMPTY, ctx, sid), None
+                if not exposed and self.cfg.exposure_hook is not None:
+                    exposed = True
+                    ts += US_PER_SECOND
+                    exposure = self.cfg.exposure_hook(u, ts)
+                    if exposure is not None:
+                        yield exposure, None
                 if age == 0 and s == 0 and u.user_id is not None:
                     ts += int(r.random() * 60 * US_PER_SECOND)
                     e = self._event(u, FUNNEL[0], ts, _EMPTY, ctx, sid)

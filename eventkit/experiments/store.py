@@ -157,8 +157,11 @@ def list_experiments(engine: Engine, app_id: int) -> list[ExperimentRecord]:
 _NEXT: dict[str, tuple[str, ...]] = {"running": ("draft",), "stopped": ("running",)}
 
 
-def set_status(engine: Engine, app_id: int, key: str, status: Status) -> ExperimentRecord:
-    """Start (``running``) or stop (``stopped``) an experiment.
+def set_status(
+    engine: Engine, app_id: int, key: str, status: Status, *, at: int | None = None
+) -> ExperimentRecord:
+    """Start (``running``) or stop (``stopped``) an experiment, now or ``at`` (epoch µs;
+    demo data starts its experiment at the start of the simulated period).
 
     Raises:
         InvalidRequestError: the move is not allowed from the current status.
@@ -166,7 +169,7 @@ def set_status(engine: Engine, app_id: int, key: str, status: Status) -> Experim
     rec = get_experiment(engine, app_id, key)
     if rec.status not in _NEXT.get(status, ()):
         raise InvalidRequestError(f"experiment {key!r} is {rec.status}; it cannot become {status}")
-    now = now_us()
+    now = now_us() if at is None else at
     values: dict[str, Any] = {"status": status}
     values["started_at" if status == "running" else "stopped_at"] = now
     with map_db_errors(), writer(engine).begin() as conn:
