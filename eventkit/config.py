@@ -174,6 +174,9 @@ class SessionSettings(_Section):
     subprocess: bool = Field(
         True, description="Run the job in a child process, off the server's GIL."
     )
+    job_nice: int = Field(
+        10, ge=0, le=19, description="CPU niceness of the job's child process (0: as the server)."
+    )
     platforms: dict[str, SessionTimeouts] = Field(
         default_factory=dict, description="Per-platform timeouts, e.g. platforms.ios."
     )
