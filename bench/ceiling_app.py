@@ -21,6 +21,7 @@ import msgspec
 from litestar import Litestar, Request, Response, get, post
 
 from eventkit.capture.schema import Envelope, NativeEvent
+from eventkit.cli.serve import run_asgi
 
 FACTORY = "ceiling_app:create_app"
 
@@ -67,35 +68,8 @@ def main() -> None:
     parser.add_argument("--port", type=int, required=True)
     parser.add_argument("--workers", type=int, default=1)
     args = parser.parse_args()
-    # The same calls and options as eventkit/cli/serve.py::_run_server (access log off).
-    if args.server == "granian":
-        from granian.constants import Interfaces
-        from granian.server import Server
-
-        Server(
-            FACTORY,
-            address=args.host,
-            port=args.port,
-            interface=Interfaces.ASGI,
-            workers=args.workers,
-            factory=True,
-            log_enabled=False,
-            log_access=False,
-            backlog=2048,
-        ).serve()
-    else:
-        import uvicorn
-
-        uvicorn.run(
-            FACTORY,
-            host=args.host,
-            port=args.port,
-            workers=args.workers,
-            factory=True,
-            access_log=False,
-            log_config=None,
-            lifespan="on",
-        )
+    # The very function `eventkit serve` uses: the same server, options and workers.
+    run_asgi(FACTORY, server=args.server, host=args.host, port=args.port, workers=args.workers)
 
 
 if __name__ == "__main__":

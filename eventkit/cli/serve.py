@@ -21,7 +21,7 @@ from eventkit.logs import configure_logging
 from eventkit.storage.engine import make_engine
 from eventkit.storage.migrate import status, upgrade
 
-__all__ = ["serve"]
+__all__ = ["run_asgi", "serve"]
 
 FACTORY = "eventkit.api.app:create_app_from_env"
 
@@ -73,36 +73,54 @@ def _check_port_free(host: str, port: int) -> None:
             ) from None
 
 
-def _run_server(settings: Settings) -> None:
-    s = settings.server
-    if s.server == "granian":
+def run_asgi(
+    factory: str, *, server: str, host: str, port: int, workers: int, access_log: bool = False
+) -> None:
+    """Serve the app factory ``module:function`` with granian or uvicorn until stopped.
+
+    The one place that decides the server options, so bench/ceiling_app.py measures
+    its ceiling on exactly the stack ``eventkit serve`` runs.
+    """
+    if server == "granian":
         from granian.constants import Interfaces
         from granian.server import Server
 
         Server(
-            FACTORY,
-            address=s.host,
-            port=s.port,
+            factory,
+            address=host,
+            port=port,
             interface=Interfaces.ASGI,
-            workers=s.workers,
+            workers=workers,
             factory=True,
-            log_enabled=settings.log.access_log,
-            log_access=settings.log.access_log,
+            log_enabled=access_log,
+            log_access=access_log,
             backlog=2048,
         ).serve()
     else:
         import uvicorn
 
         uvicorn.run(
-            FACTORY,
-            host=s.host,
-            port=s.port,
-            workers=s.workers,
+            factory,
+            host=host,
+            port=port,
+            workers=workers,
             factory=True,
-            access_log=settings.log.access_log,
+            access_log=access_log,
             log_config=None,
             lifespan="on",
         )
+
+
+def _run_server(settings: Settings) -> None:
+    s = settings.server
+    run_asgi(
+        FACTORY,
+        server=s.server,
+        host=s.host,
+        port=s.port,
+        workers=s.workers,
+        access_log=settings.log.access_log,
+    )
 
 
 def serve(
