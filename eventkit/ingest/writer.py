@@ -12,8 +12,9 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from typing import TypeVar
 
 from eventkit.capture.schema import CanonicalEvent
 from eventkit.config import IngestSettings
@@ -23,9 +24,27 @@ from eventkit.metrics import Metrics
 from eventkit.storage.events import EventStore
 from eventkit.storage.users import ProfileOp
 
-__all__ = ["GroupCommitWriter"]
+__all__ = ["GroupCommitWriter", "take_group"]
+
+T = TypeVar("T")
 
 log = logging.getLogger("eventkit.writer")
+
+
+def take_group(pending: list[T], limit: int, size: Callable[[T], int]) -> list[T]:
+    """Remove and return the oldest queued requests that fit in one commit of ``limit``
+    events (at least one request, however large): the group-commit batching rule, shared
+    by the in-process writer and the writer process."""
+    count = n = 0
+    for item in pending:
+        k = size(item)
+        if n and count + k > limit:
+            break
+        count += k
+        n += 1
+    group = pending[:n]
+    del pending[:n]
+    return group
 
 
 @dataclass
@@ -104,15 +123,9 @@ class GroupCommitWriter:
             ) from None
 
     def _take(self) -> list[_Pending]:
-        batch: list[_Pending] = []
-        count = 0
-        while self._pending and (
-            not batch or count + len(self._pending[0].events) <= self.settings.flush_max_events
-        ):
-            item = self._pending.pop(0)
-            batch.append(item)
-            count += len(item.events) or 1
-        return batch
+        return take_group(
+            self._pending, self.settings.flush_max_events, lambda p: len(p.events) or 1
+        )
 
     async def _run(self) -> None:
         while True:

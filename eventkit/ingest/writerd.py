@@ -25,6 +25,7 @@ from pathlib import Path
 from eventkit.config import load_settings
 from eventkit.errors import EventKitError
 from eventkit.ingest import wire
+from eventkit.ingest.writer import take_group
 from eventkit.logs import configure_logging
 from eventkit.storage.engine import make_engine
 from eventkit.storage.events import EventStore
@@ -67,12 +68,7 @@ async def _serve(store: EventStore, path: str, flush_max: int) -> None:
 
     def commit_all() -> None:
         while pending:
-            batch: list[_Pending] = []
-            count = 0
-            while pending and (not batch or count + len(pending[0].request.events) <= flush_max):
-                item = pending.pop(0)
-                batch.append(item)
-                count += len(item.request.events)
+            batch = take_group(pending, flush_max, lambda p: len(p.request.events) or 1)
             events = [e for p in batch for e in p.request.events]
             ops = [o for p in batch for o in p.request.ops]
             try:

@@ -111,3 +111,13 @@ async def test_last_error_tracks_the_latest_commit(engine: Engine) -> None:
     assert await w.submit([make_event(app.app_id)]) == [True]
     assert w.last_error is None
     await w.stop()
+
+
+def test_take_group_fills_one_commit_and_never_splits_a_request() -> None:
+    from eventkit.ingest.writer import take_group
+
+    pending = [3, 4, 2, 50, 1]
+    assert take_group(pending, 9, lambda n: n) == [3, 4, 2]
+    assert take_group(pending, 9, lambda n: n) == [50]  # a big request goes alone
+    assert take_group(pending, 9, lambda n: n) == [1]
+    assert pending == []
