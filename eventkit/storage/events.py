@@ -8,10 +8,10 @@ building ORM objects one by one is ~15x slower (docs/performance.md).
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Any
+from typing import Any, TypeVar
 
 import msgspec
 from sqlalchemy import ColumnElement, func, select
@@ -41,6 +41,7 @@ _SQLITE_KEYS_INSERT = "INSERT INTO event_keys (app_id, event_id) VALUES "
 _ROW_CHUNKS = (256, 64, 16, 4, 1)
 _PG_COPY = f"COPY events ({', '.join(EVENT_COLUMNS)}) FROM STDIN"
 _CHUNK = 500
+K = TypeVar("K")
 
 
 def _json(value: dict[str, Any] | msgspec.Raw) -> str:
@@ -95,16 +96,15 @@ def _insert_many(raw: Any, prefix: str, rows: Sequence[tuple[Any, ...]]) -> None
             start += size
 
 
-def _first_seen(events: Sequence[CanonicalEvent]) -> list[int]:
-    """Indexes of the first occurrence of each (app_id, event_id) in a batch."""
-    seen: set[tuple[int, uuid.UUID]] = set()
-    keep = []
+def _first_seen(
+    events: Sequence[CanonicalEvent], key: Callable[[uuid.UUID], K]
+) -> dict[tuple[int, K], int]:
+    """``{(app_id, key(event_id)): index}`` of the first occurrence of each event in a
+    batch, in batch order (later copies are duplicates within the batch)."""
+    first: dict[tuple[int, K], int] = {}
     for i, e in enumerate(events):
-        key = (e.app_id, e.event_id)
-        if key not in seen:
-            seen.add(key)
-            keep.append(i)
-    return keep
+        first.setdefault((e.app_id, key(e.event_id)), i)
+    return first
 
 
 class EventStore:
@@ -144,10 +144,7 @@ class EventStore:
     def _write_sqlite(self, conn: Connection, events: Sequence[CanonicalEvent]) -> list[bool]:
         raw = conn.connection.driver_connection
         assert raw is not None
-        # First occurrence of each (app_id, event_id) in the batch, keyed by id bytes.
-        first: dict[tuple[int, bytes], int] = {}
-        for i, e in enumerate(events):
-            first.setdefault((e.app_id, e.event_id.bytes), i)
+        first = _first_seen(events, lambda u: u.bytes)  # keyed as stored: 16 bytes
         by_app: dict[int, list[bytes]] = {}
         for app_id, b in first:
             by_app.setdefault(app_id, []).append(b)
@@ -175,9 +172,9 @@ class EventStore:
     def _write_postgres(self, conn: Connection, events: Sequence[CanonicalEvent]) -> list[bool]:
         raw = conn.connection.driver_connection
         assert raw is not None
-        candidates = _first_seen(events)
+        candidates = _first_seen(events, lambda u: u)
         inserted: set[tuple[int, uuid.UUID]] = set()
-        pairs = sorted((events[i].app_id, events[i].event_id) for i in candidates)
+        pairs = sorted(candidates)
         with raw.cursor() as cur:
             for start in range(0, len(pairs), 10_000):
                 chunk = pairs[start : start + 10_000]
@@ -190,9 +187,9 @@ class EventStore:
                 inserted.update((a, u) for a, u in cur.fetchall())
             new = [False] * len(events)
             with cur.copy(_PG_COPY) as copy:
-                for i in candidates:
+                for pair, i in candidates.items():
                     e = events[i]
-                    if (e.app_id, e.event_id) in inserted:
+                    if pair in inserted:
                         new[i] = True
                         copy.write_row(_row(e, e.event_id))
         return new
