@@ -12,10 +12,10 @@ import pytest
 from litestar.testing import AsyncTestClient
 from sqlalchemy.engine import Engine
 
-from eventkit.api.app import create_app
 from eventkit.config import Settings
 from eventkit.storage.apps import NewKeys
 from eventkit.storage.apps import create_app as create_tracked_app
+from tests.inprocess import api_client, bearer
 
 
 @dataclass
@@ -29,17 +29,8 @@ class Api:
 async def api(settings: Settings, engine: Engine) -> AsyncIterator[Api]:
     a = create_tracked_app(engine, "app-a")
     b = create_tracked_app(engine, "app-b")
-    app = create_app(
-        settings.model_copy(
-            update={"scheduler": settings.scheduler.model_copy(update={"enabled": False})}
-        )
-    )
-    async with AsyncTestClient(app=app) as client:
+    async with api_client(settings) as client:
         yield Api(client, a, b)
-
-
-def bearer(key: str | None) -> dict[str, str]:
-    return {"Authorization": f"Bearer {key}"}
 
 
 def batch(name: str = "tap", n: int = 1) -> dict[str, object]:

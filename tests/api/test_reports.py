@@ -9,7 +9,6 @@ import pytest
 from litestar.testing import AsyncTestClient
 from sqlalchemy.engine import Engine
 
-from eventkit.api.app import create_app
 from eventkit.config import Settings
 from eventkit.demo import SimulationConfig, simulate
 from eventkit.reports import ReportsService
@@ -17,6 +16,7 @@ from eventkit.reports.params import ReportParams, run_report
 from eventkit.storage.apps import NewKeys
 from eventkit.storage.apps import create_app as create_tracked_app
 from eventkit.storage.events import EventStore
+from tests.inprocess import api_client, bearer
 
 
 @dataclass
@@ -32,15 +32,8 @@ async def api(settings: Settings, engine: Engine) -> AsyncIterator[Api]:
     a = create_tracked_app(engine, "app-a")
     b = create_tracked_app(engine, "app-b")
     simulate(EventStore(engine), a.app_id, SimulationConfig(users=60, days=10, seed=3))
-    off = settings.model_copy(
-        update={"scheduler": settings.scheduler.model_copy(update={"enabled": False})}
-    )
-    async with AsyncTestClient(app=create_app(off)) as client:
+    async with api_client(settings) as client:
         yield Api(client, a, b, ReportsService(engine, settings))
-
-
-def auth(key: str | None) -> dict[str, str]:
-    return {"Authorization": f"Bearer {key}"}
 
 
 QUERIES = {
@@ -55,7 +48,7 @@ QUERIES = {
 @pytest.mark.parametrize("name", sorted(QUERIES))
 async def test_each_report_matches_the_service(api: Api, name: str) -> None:
     resp = await api.client.get(
-        f"/v1/reports/{name}{QUERIES[name]}", headers=auth(api.a.secret_key)
+        f"/v1/reports/{name}{QUERIES[name]}", headers=bearer(api.a.secret_key)
     )
     assert resp.status_code == 200, resp.text
     body = resp.json()
@@ -73,10 +66,10 @@ async def test_each_report_matches_the_service(api: Api, name: str) -> None:
 
 
 async def test_only_the_keys_app_and_only_secret_keys(api: Api) -> None:
-    resp = await api.client.get("/v1/reports/top", headers=auth(api.b.secret_key))
+    resp = await api.client.get("/v1/reports/top", headers=bearer(api.b.secret_key))
     assert resp.status_code == 200
     assert resp.json()["rows"] == []  # app-b has no events; app-a's are invisible
-    resp = await api.client.get("/v1/reports/top", headers=auth(api.a.write_key))
+    resp = await api.client.get("/v1/reports/top", headers=bearer(api.a.write_key))
     assert resp.status_code == 403
     resp = await api.client.get("/v1/reports/top")
     assert resp.status_code == 401
@@ -95,6 +88,6 @@ async def test_only_the_keys_app_and_only_secret_keys(api: Api) -> None:
     ],
 )
 async def test_bad_parameters_are_400_with_a_fix(api: Api, query: str, fragment: str) -> None:
-    resp = await api.client.get(f"/v1/reports/{query}", headers=auth(api.a.secret_key))
+    resp = await api.client.get(f"/v1/reports/{query}", headers=bearer(api.a.secret_key))
     assert resp.status_code == 400, resp.text
     assert fragment in resp.json()["message"]

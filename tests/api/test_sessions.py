@@ -9,11 +9,11 @@ import pytest
 from litestar.testing import AsyncTestClient
 from sqlalchemy.engine import Engine
 
-from eventkit.api.app import create_app
 from eventkit.config import Settings
 from eventkit.sessions.job import run_sessions_job
 from eventkit.storage.apps import NewKeys
 from eventkit.storage.apps import create_app as create_tracked_app
+from tests.inprocess import api_client, bearer
 from tests.sessions.helpers import MIN, T0, ev, store
 
 
@@ -38,15 +38,8 @@ async def api(settings: Settings, engine: Engine) -> AsyncIterator[Api]:
         ],
     )
     run_sessions_job(engine, settings, now=T0 + 24 * 60 * MIN)
-    cfg = settings.model_copy(
-        update={"scheduler": settings.scheduler.model_copy(update={"enabled": False})}
-    )
-    async with AsyncTestClient(app=create_app(cfg)) as client:
+    async with api_client(settings) as client:
         yield Api(client, a, b)
-
-
-def bearer(key: str | None) -> dict[str, str]:
-    return {"Authorization": f"Bearer {key}"}
 
 
 async def test_list_needs_the_secret_key_and_sees_only_its_app(api: Api) -> None:

@@ -11,7 +11,6 @@ import pytest
 from litestar.testing import AsyncTestClient
 from sqlalchemy.engine import Engine
 
-from eventkit.api.app import create_app
 from eventkit.config import Settings
 from eventkit.flags.evaluator import Evaluator
 from eventkit.flags.exposure import EXPOSURE_EVENT
@@ -20,6 +19,7 @@ from eventkit.flags.store import create_flag, spec_from_doc
 from eventkit.storage.apps import NewKeys
 from eventkit.storage.apps import create_app as create_tracked_app
 from eventkit.storage.events import EventFilter, query_events
+from tests.inprocess import api_client
 
 
 @dataclass
@@ -88,12 +88,7 @@ def _flags(app_id: int, engine: Engine) -> None:
 async def api(settings: Settings, engine: Engine) -> AsyncIterator[Api]:
     keys = create_tracked_app(engine, "app")
     _flags(keys.app_id, engine)
-    app = create_app(
-        settings.model_copy(
-            update={"scheduler": settings.scheduler.model_copy(update={"enabled": False})}
-        )
-    )
-    async with AsyncTestClient(app=app) as client:
+    async with api_client(settings) as client:
         yield Api(client, keys, engine)
 
 
