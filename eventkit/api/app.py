@@ -122,8 +122,10 @@ def create_app_from_env() -> Litestar:
     """Factory for ASGI servers: settings from ``$EVENTKIT_CONFIG`` and the environment."""
     settings = load_settings()
     configure_logging(settings.log)
-    # The writer thread gives up the GIL on every SQLite call and must get it back
-    # from a busy event loop: with the default 5 ms switch interval each hand-back can
-    # cost 5 ms, which made commits ~4x slower under load (docs/performance.md).
+    # Any thread that gives up the GIL for I/O (the writer thread with
+    # ingest.writer = "thread", the remote committer's socket reads, thread-mode jobs)
+    # must win it back from a busy event loop; with CPython's 5 ms default each
+    # hand-back can cost 5 ms (docs/performance.md). Both writer modes were measured
+    # with 0.2 ms.
     sys.setswitchinterval(settings.server.gil_switch_interval_us / 1_000_000)
     return create_app(settings)
