@@ -122,8 +122,8 @@ def create_app_from_env() -> Litestar:
     """Factory for ASGI servers: settings from ``$EVENTKIT_CONFIG`` and the environment."""
     settings = load_settings()
     configure_logging(settings.log)
-    # Any thread that gives up the GIL for I/O (the writer thread with
-    # ingest.writer = "thread", the remote committer's socket reads, thread-mode jobs)
+    # Every thread that gives up the GIL for I/O (the writer thread with
+    # ingest.writer = "thread", thread-mode jobs, granian handing requests to Python)
     # must win it back from a busy event loop; with CPython's 5 ms default each
     # hand-back can cost 5 ms (docs/performance.md). Both writer modes were measured
     # with 0.2 ms.
