@@ -237,11 +237,6 @@ class Settings(_Section):
         return value
 
     @property
-    def is_sqlite(self) -> bool:
-        """True when the database is an SQLite file."""
-        return self.database_url.startswith("sqlite:")
-
-    @property
     def url(self) -> str:
         """The URL clients send events to."""
         if self.server.public_url:

@@ -41,10 +41,6 @@ class KeyCache:
             self._cache.popitem(last=False)
         return found
 
-    def clear(self) -> None:
-        """Forget every cached key."""
-        self._cache.clear()
-
 
 def presented_key(request: Request) -> str | None:  # type: ignore[type-arg]
     """The key from ``Authorization: Bearer``, ``X-Eventkit-Key``, or Basic auth user."""
