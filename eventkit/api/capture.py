@@ -7,7 +7,6 @@ from litestar import Request, Response, post
 
 from eventkit.api.auth import require_key
 from eventkit.api.runtime import Runtime
-from eventkit.capture.ip import anonymize_ip
 
 __all__ = ["capture_events", "identify"]
 
@@ -20,7 +19,8 @@ def _runtime(request: Request) -> Runtime:  # type: ignore[type-arg]
 
 
 def _client_ip(request: Request) -> str | None:  # type: ignore[type-arg]
-    return anonymize_ip(request.client.host if request.client else None)
+    """The full client address; the ingest pipeline reduces it before storage."""
+    return request.client.host if request.client else None
 
 
 @post(

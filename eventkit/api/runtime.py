@@ -11,6 +11,7 @@ from sqlalchemy.engine import Engine
 from eventkit.config import Settings
 from eventkit.ingest.capture import CaptureService
 from eventkit.ingest.committers import LocalCommitter, RemoteCommitter
+from eventkit.ingest.pipeline import Pipeline
 from eventkit.ingest.writer import GroupCommitWriter
 from eventkit.ingest.writerd import SOCKET_ENV
 from eventkit.metrics import Metrics
@@ -43,5 +44,5 @@ class Runtime:
             RemoteCommitter(socket_path) if socket_path else LocalCommitter(EventStore(engine))
         )
         writer = GroupCommitWriter(committer, settings.ingest, metrics)
-        capture = CaptureService(settings, writer, metrics)
+        capture = CaptureService(settings, writer, metrics, Pipeline(settings, engine))
         return cls(settings, engine, metrics, writer, capture)

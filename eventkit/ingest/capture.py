@@ -22,6 +22,7 @@ from eventkit.capture.validate import (
 )
 from eventkit.config import Settings
 from eventkit.errors import InvalidEventError, InvalidRequestError, PayloadTooLargeError
+from eventkit.ingest.pipeline import Batch, Pipeline
 from eventkit.ingest.writer import GroupCommitWriter
 from eventkit.metrics import Metrics
 from eventkit.storage.users import ProfileOp
@@ -71,6 +72,20 @@ def _reasons(errors: list[FieldError]) -> list[FieldReason]:
     return [FieldReason(field=f, message=m) for f, m in errors]
 
 
+def _positions(n_accepted: int, rejected: list[Rejection]) -> list[int]:
+    """Request indexes of the accepted events (those not rejected, in order)."""
+    if not rejected:
+        return list(range(n_accepted))
+    gone = {r.index for r in rejected}
+    out: list[int] = []
+    i = 0
+    while len(out) < n_accepted:
+        if i not in gone:
+            out.append(i)
+        i += 1
+    return out
+
+
 def _decode_error(exc: msgspec.DecodeError | msgspec.ValidationError, what: str) -> str:
     text = str(exc)
     if isinstance(exc, msgspec.ValidationError):
@@ -81,11 +96,18 @@ def _decode_error(exc: msgspec.DecodeError | msgspec.ValidationError, what: str)
 class CaptureService:
     """Validates native batches and hands accepted events to the writer."""
 
-    def __init__(self, settings: Settings, writer: GroupCommitWriter, metrics: Metrics) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        writer: GroupCommitWriter,
+        metrics: Metrics,
+        pipeline: Pipeline | None = None,
+    ) -> None:
         self.settings = settings
         self.limits = settings.limits
         self.writer = writer
         self.metrics = metrics
+        self.pipeline = pipeline if pipeline is not None else Pipeline(settings)
 
     def _body(self, body: bytes, content_encoding: str | None) -> bytes:
         return decode_body(body, content_encoding, self.limits.max_body_bytes)
@@ -155,7 +177,25 @@ class CaptureService:
     async def store(
         self, accepted: list[CanonicalEvent], rejected: list[Rejection], source: str = "native"
     ) -> BatchResult:
-        """Commit validated events and build the verdict (also used by compat adapters)."""
+        """Run the ingest pipeline on validated events, commit what it keeps, and build
+        the verdict (every protocol ends here).
+
+        ``rejected`` holds the request's invalid events by index; ``accepted`` holds the
+        others in request order.
+        """
+        if accepted and self.pipeline.stages:
+            batch = await self.pipeline.run(
+                Batch(
+                    app_id=accepted[0].app_id,
+                    source=source,
+                    events=accepted,
+                    positions=_positions(len(accepted), rejected),
+                    rejected=rejected,
+                )
+            )
+            accepted, rejected, dropped = batch.events, batch.rejected, batch.dropped
+        else:
+            dropped = 0
         new = await self.writer.submit(accepted) if accepted else []
         stored = sum(new)
         dups = [str(e.event_id) for e, n in zip(accepted, new, strict=True) if not n]
@@ -163,7 +203,10 @@ class CaptureService:
         self.metrics.events_duplicate.labels(source).inc(len(dups))
         self.metrics.events_rejected.labels(source).inc(len(rejected))
         return BatchResult(
-            accepted=stored, duplicates=len(dups), rejected=rejected, duplicate_event_ids=dups
+            accepted=stored + dropped,
+            duplicates=len(dups),
+            rejected=rejected,
+            duplicate_event_ids=dups,
         )
 
     async def identify(
@@ -186,6 +229,16 @@ class CaptureService:
         except (msgspec.DecodeError, msgspec.ValidationError) as exc:
             raise InvalidRequestError(_decode_error(exc, "identify")) from None
         event = self._identify_event(app_id, req, data, ip)
+        if self.pipeline.stages:
+            batch = await self.pipeline.run(
+                Batch(app_id=app_id, source="native", events=[event], positions=[0], rejected=[])
+            )
+            if batch.rejected:
+                errors = [(r.field, r.message) for r in batch.rejected[0].errors]
+                self.metrics.events_rejected.labels("native").inc()
+                raise InvalidEventError("; ".join(f"{f} {m}" for f, m in errors), errors=errors)
+            if not batch.events:  # dropped on purpose: answered as stored
+                return IdentifyResult(event_id=str(event.event_id), duplicate=False)
         new = await self.writer.submit(
             [event],
             [
