@@ -260,6 +260,7 @@ class CaptureService:
                 raise InvalidEventError("; ".join(f"{f} {m}" for f, m in errors), errors=errors)
             if not batch.events:  # dropped on purpose: answered as stored
                 return IdentifyResult(event_id=str(event.event_id), duplicate=False)
+            event = batch.events[0]  # as the stages left it
         new = await self.writer.submit(
             [event],
             [
