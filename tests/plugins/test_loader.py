@@ -15,7 +15,7 @@ from eventkit.plugins.stats import stats
 from tests.plugins.conftest import Use
 from tests.plugins.fixtures import extras
 
-GOOD = '''
+GOOD = """
 from eventkit.plugins.hookspecs import hookimpl
 
 @hookimpl
@@ -25,15 +25,15 @@ def eventkit_validate_event(event):
 @hookimpl
 def eventkit_startup(settings):
     pass
-'''
-OFF_BY_DEFAULT = '''
+"""
+OFF_BY_DEFAULT = """
 from eventkit.plugins.hookspecs import hookimpl
 EVENTKIT_DEFAULT_ENABLED = False
 
 @hookimpl
 def eventkit_events_stored(events):
     pass
-'''
+"""
 
 
 @pytest.fixture
