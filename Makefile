@@ -27,13 +27,13 @@ test: $(VENV)/.test-installed
 	$(PY) -m pytest -n 2
 
 lint: $(VENV)/.test-installed
-	$(VENV)/bin/ruff check eventkit tests bench
-	$(VENV)/bin/ruff format --check eventkit tests bench
+	$(VENV)/bin/ruff check eventkit plugins tests bench
+	$(VENV)/bin/ruff format --check eventkit plugins tests bench
 	$(VENV)/bin/mypy
 
 fix: $(VENV)/.test-installed
-	$(VENV)/bin/ruff check --fix eventkit tests bench
-	$(VENV)/bin/ruff format eventkit tests bench
+	$(VENV)/bin/ruff check --fix eventkit plugins tests bench
+	$(VENV)/bin/ruff format eventkit plugins tests bench
 
 ## Benchmarks print a baseline measured in the same run beside each figure.
 bench: $(VENV)/.test-installed

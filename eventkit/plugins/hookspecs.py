@@ -26,14 +26,14 @@ hookimpl = pluggy.HookimplMarker("eventkit")
 
 
 @hookspec
-def eventkit_validate_event(  # type: ignore[empty-body]
+def eventkit_validate_event(
     event: CanonicalEvent, settings: Settings
 ) -> list[tuple[str, str]] | None:
     """Check an event before storage; return ``(field, message)`` reasons to reject it."""
 
 
 @hookspec
-def eventkit_enrich_event(  # type: ignore[empty-body]
+def eventkit_enrich_event(
     event: CanonicalEvent, settings: Settings, user_agent: str | None
 ) -> CanonicalEvent | bool | None:
     """Enrich an event before storage: return a changed event, or ``False`` to drop it."""

@@ -138,7 +138,9 @@ def load_plugins(
         except Exception as exc:  # e.g. a hookimpl whose arguments match no hookspec
             info.error = f"{type(exc).__name__}: {exc}"
             stats.error(c.name, "load")
-            log.error("plugin %r (%s) failed to register and was skipped: %s", c.name, c.location, exc)
+            log.error(
+                "plugin %r (%s) failed to register and was skipped: %s", c.name, c.location, exc
+            )
             continue
         info.enabled = True
         info.hooks = hook_names(pm, module)

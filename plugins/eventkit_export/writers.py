@@ -6,7 +6,7 @@ from __future__ import annotations
 import csv
 import json
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import nullcontext
+from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
@@ -48,7 +48,8 @@ class ExportQuery:
 
     def sql(self, dialect: str) -> tuple[str, dict[str, Any]]:
         """The WHERE conditions and their parameters."""
-        conds, params = ["1 = 1"], {}
+        conds: list[str] = ["1 = 1"]
+        params: dict[str, Any] = {}
         if self.app_id is not None:
             conds.append("app_id = :app_id")
             params["app_id"] = self.app_id
@@ -192,10 +193,13 @@ def export(
     if fmt not in FORMATS:
         raise ConfigError(f"unknown export format {fmt!r}: use {', '.join(FORMATS)}")
     written = 0
-    with path.open("w", encoding="utf-8", newline="") if fmt != "parquet" else nullcontext() as fh:
-        writer: Any = (
-            _Parquet(path) if fmt == "parquet" else _Csv(fh) if fmt == "csv" else _Ndjson(fh)
-        )
+    with ExitStack() as stack:
+        writer: _Parquet | _Csv | _Ndjson
+        if fmt == "parquet":
+            writer = _Parquet(path)
+        else:
+            fh = stack.enter_context(path.open("w", encoding="utf-8", newline=""))
+            writer = _Csv(fh) if fmt == "csv" else _Ndjson(fh)
         try:
             for rows in pages(engine, q):
                 writer.write(rows)

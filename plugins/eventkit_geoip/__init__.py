@@ -51,7 +51,7 @@ def _name(node: Any) -> str | None:
         return None
     names = node.get("names")
     if isinstance(names, dict) and isinstance(names.get("en"), str):
-        return names["en"]
+        return str(names["en"])
     return None
 
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import csv
 import json
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -29,7 +28,7 @@ T0 = datetime(2026, 11, 1, tzinfo=UTC)
 
 
 @pytest.fixture
-def data(engine: Engine) -> Iterator[tuple[Engine, int]]:
+def data(engine: Engine) -> tuple[Engine, int]:
     keys = create_tracked_app(engine, "shop")
     other = create_tracked_app(engine, "other")
     events = []
@@ -51,7 +50,7 @@ def data(engine: Engine) -> Iterator[tuple[Engine, int]]:
         )
     events.append(make_event(other.app_id, "elsewhere", ts=to_us(T0)))
     EventStore(engine).write(events)
-    yield engine, keys.app_id
+    return engine, keys.app_id
 
 
 def expected(engine: Engine, **where: Any) -> list[dict[str, Any]]:

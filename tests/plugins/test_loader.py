@@ -142,3 +142,32 @@ def test_plugins_list_command(use_plugins: Use) -> None:
     assert "eventkit_reports" in rows["extras"]["hooks"]
     table = CliRunner().invoke(app, ["plugins", "list"], env={"COLUMNS": "200"})
     assert "extras" in table.output and "registered" in table.output
+
+
+def test_bundled_plugin_commands_are_documented() -> None:
+    """tests/test_docs.py sees the CLI without installed plugins; these are checked here."""
+    import typer
+    import typer.main
+
+    import eventkit_export
+    import eventkit_webhook
+
+    app = typer.Typer()
+    app.command("noop")(lambda: None)
+    eventkit_export.eventkit_cli_commands(app)
+    eventkit_webhook.eventkit_cli_commands(app)
+    group = typer.main.get_command(app)
+    names = []
+    for name, cmd in group.commands.items():  # type: ignore[attr-defined]
+        subs = getattr(cmd, "commands", None)
+        if not subs:
+            names.append(name)
+            continue
+        for sub, sub_cmd in subs.items():
+            subsubs = getattr(sub_cmd, "commands", None)
+            names += [f"{name} {sub} {s}" for s in subsubs] if subsubs else [f"{name} {sub}"]
+    text = (Path(__file__).parents[2] / "docs" / "plugins.md").read_text()
+    assert {"export", "webhook deadletter list", "webhook deadletter replay"} <= set(names)
+    for name in names:
+        if name != "noop":
+            assert f"eventkit {name}" in text, name
