@@ -8,6 +8,7 @@ Every key is documented in ``config.example.toml`` and ``docs/configuration.md``
 
 from __future__ import annotations
 
+import json
 import os
 import tomllib
 from pathlib import Path
@@ -233,6 +234,18 @@ class PluginSettings(_Section):
         ge=1,
         description="Stored batches waiting per sink before new ones are dropped (counted).",
     )
+
+    @field_validator("enable", "disable", mode="before")
+    @classmethod
+    def _names(cls, value: Any) -> Any:
+        """Also ``EVENTKIT_PLUGINS__ENABLE=geoip,webhook`` (or a JSON list) from the
+        environment."""
+        if isinstance(value, str):
+            text = value.strip()
+            if text.startswith("["):
+                return json.loads(text)
+            return [n.strip() for n in text.split(",") if n.strip()]
+        return value
 
     @model_validator(mode="after")
     def _check_tables(self) -> PluginSettings:

@@ -32,8 +32,11 @@ log = logging.getLogger("eventkit_geoip")
 def open_reader(path: str) -> Any:
     """The reader of the database at ``path`` (memory-mapped, opened once), or None
     when it cannot be opened (logged once)."""
-    import maxminddb
-
+    try:
+        import maxminddb
+    except ImportError:
+        log.error("geoip is enabled but maxminddb is missing: pip install 'eventkit[geoip]'")
+        return None
     try:
         return maxminddb.open_database(path, maxminddb.MODE_AUTO)
     except (OSError, ValueError) as exc:

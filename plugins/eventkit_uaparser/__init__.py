@@ -10,6 +10,7 @@ named in ``plugins.enable`` (it costs a parse per new user agent).
 
 from __future__ import annotations
 
+import logging
 from functools import lru_cache
 from typing import Any
 
@@ -22,6 +23,18 @@ from eventkit.plugins.hookspecs import hookimpl
 __all__ = ["EVENTKIT_DEFAULT_ENABLED", "eventkit_enrich_event", "parse_user_agent"]
 
 EVENTKIT_DEFAULT_ENABLED = False
+log = logging.getLogger("eventkit_uaparser")
+
+
+@lru_cache(maxsize=1)
+def available() -> bool:
+    """Whether ua-parser is installed (said once in the log when it is not)."""
+    try:
+        import ua_parser  # noqa: F401
+    except ImportError:
+        log.error("uaparser is enabled but ua-parser is missing: pip install 'eventkit[uaparser]'")
+        return False
+    return True
 
 
 def _version(*parts: str | None) -> str | None:
@@ -84,7 +97,7 @@ def eventkit_enrich_event(event: CanonicalEvent, user_agent: str | None) -> Any:
     """Fill ``context.os``, ``context.device`` and ``platform`` from the user agent."""
     ctx = as_dict(event.context)
     ua = ctx.get("userAgent") or ctx.get("user_agent") or user_agent
-    if not isinstance(ua, str) or not ua:
+    if not isinstance(ua, str) or not ua or not available():
         return None
     found = parse_user_agent(ua[:1024])
     if not found:
