@@ -39,10 +39,12 @@ fix: $(VENV)/.test-installed
 bench: $(VENV)/.test-installed
 	$(PY) bench/ingest.py
 	$(PY) bench/flags.py
+	$(PY) bench/plugins.py
 
 bench-quick: $(VENV)/.test-installed
 	$(PY) bench/ingest.py --quick
 	$(PY) bench/flags.py --quick
+	$(PY) bench/plugins.py --quick
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
