@@ -171,3 +171,28 @@ def test_bundled_plugin_commands_are_documented() -> None:
     for name in names:
         if name != "noop":
             assert f"eventkit {name}" in text, name
+
+
+def test_plugin_settings_from_file_and_environment(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from eventkit.config import load_settings
+    from eventkit.errors import ConfigError
+    from eventkit.plugins import manager
+
+    config = tmp_path / "ek.toml"
+    config.write_text('[plugins]\nenable = ["geoip"]\n\n[plugins.geoip]\ndatabase = "/x.mmdb"\n')
+    s = load_settings(config, environ={"EVENTKIT_PLUGINS__DISABLE": "export, webhook"})
+    assert s.plugins.enable == ["geoip"] and s.plugins.disable == ["export", "webhook"]
+    assert s.plugins.options("geoip") == {"database": "/x.mmdb"}
+    assert s.plugins.options("nothing") == {}
+    with pytest.raises(ConfigError, match=r"plugin options go in a table.*\[plugins.enabel\]"):
+        load_settings(environ={"EVENTKIT_PLUGINS__ENABEL": "geoip"})
+    # The CLI reads [plugins] from --config before Typer parses it.
+    monkeypatch.setattr(manager.sys, "argv", ["/venv/bin/eventkit", "-c", str(config), "export"])
+    assert manager._argv_config() == config
+    assert manager._plugin_settings().enable == ["geoip"]
+    monkeypatch.setattr(manager.sys, "argv", ["eventkit", "export", "--config", "no.toml"])
+    assert manager._argv_config() is None  # an option of the command, not the root's
+    monkeypatch.setattr(manager.sys, "argv", ["pytest", "-c", str(config)])
+    assert manager._argv_config() is None
