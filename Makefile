@@ -27,22 +27,24 @@ test: $(VENV)/.test-installed
 	$(PY) -m pytest -n 2
 
 lint: $(VENV)/.test-installed
-	$(VENV)/bin/ruff check eventkit tests bench
-	$(VENV)/bin/ruff format --check eventkit tests bench
+	$(VENV)/bin/ruff check eventkit plugins tests bench
+	$(VENV)/bin/ruff format --check eventkit plugins tests bench
 	$(VENV)/bin/mypy
 
 fix: $(VENV)/.test-installed
-	$(VENV)/bin/ruff check --fix eventkit tests bench
-	$(VENV)/bin/ruff format eventkit tests bench
+	$(VENV)/bin/ruff check --fix eventkit plugins tests bench
+	$(VENV)/bin/ruff format eventkit plugins tests bench
 
 ## Benchmarks print a baseline measured in the same run beside each figure.
 bench: $(VENV)/.test-installed
 	$(PY) bench/ingest.py
 	$(PY) bench/flags.py
+	$(PY) bench/plugins.py
 
 bench-quick: $(VENV)/.test-installed
 	$(PY) bench/ingest.py --quick
 	$(PY) bench/flags.py --quick
+	$(PY) bench/plugins.py --quick
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -8,12 +8,20 @@ Every key is documented in ``config.example.toml`` and ``docs/configuration.md``
 
 from __future__ import annotations
 
+import json
 import os
 import tomllib
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from eventkit.errors import ConfigError
 
@@ -22,6 +30,7 @@ __all__ = [
     "IngestSettings",
     "LimitSettings",
     "LogSettings",
+    "PluginSettings",
     "SchedulerSettings",
     "ServerSettings",
     "SessionSettings",
@@ -203,6 +212,57 @@ class AggregationSettings(_Section):
     )
 
 
+class PluginSettings(_Section):
+    """Plugins (docs/plugins.md). Besides these keys, each plugin reads its options from
+    a table of its own name, e.g. ``[plugins.geoip]``."""
+
+    model_config = ConfigDict(extra="allow", validate_assignment=True)
+
+    dir: str = Field(
+        "", description="plugins_dir: a directory whose .py files are loaded as plugins."
+    )
+    enable: list[str] = Field(
+        default_factory=list,
+        description="Plugins that are off by default to turn on, by name (e.g. geoip).",
+    )
+    disable: list[str] = Field(
+        default_factory=list,
+        description="Plugins not to load, by name (wins over enable).",
+    )
+    sink_queue_batches: int = Field(
+        1000,
+        ge=1,
+        description="Stored batches waiting per sink before new ones are dropped (counted).",
+    )
+
+    @field_validator("enable", "disable", mode="before")
+    @classmethod
+    def _names(cls, value: Any) -> Any:
+        """Also ``EVENTKIT_PLUGINS__ENABLE=geoip,webhook`` (or a JSON list) from the
+        environment."""
+        if isinstance(value, str):
+            text = value.strip()
+            if text.startswith("["):
+                return json.loads(text)
+            return [n.strip() for n in text.split(",") if n.strip()]
+        return value
+
+    @model_validator(mode="after")
+    def _check_tables(self) -> PluginSettings:
+        for key, value in (self.model_extra or {}).items():
+            if not isinstance(value, dict):
+                raise ValueError(
+                    f"{key}: unknown key; plugin options go in a table of the plugin's "
+                    f"name, e.g. [plugins.{key}]"
+                )
+        return self
+
+    def options(self, plugin: str) -> dict[str, Any]:
+        """The ``[plugins.<plugin>]`` table (empty when absent)."""
+        value = (self.model_extra or {}).get(plugin, {})
+        return dict(value) if isinstance(value, dict) else {}
+
+
 class Settings(_Section):
     """All of eventkit's settings."""
 
@@ -222,6 +282,7 @@ class Settings(_Section):
     scheduler: SchedulerSettings = Field(default_factory=SchedulerSettings)
     sessions: SessionSettings = Field(default_factory=SessionSettings)
     aggregation: AggregationSettings = Field(default_factory=AggregationSettings)
+    plugins: PluginSettings = Field(default_factory=PluginSettings)
 
     #: Where these settings came from, for ``config show``; not a setting.
     source: str = Field("defaults", exclude=True)

@@ -6,6 +6,8 @@ from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
+from eventkit.plugins.stats import PluginCollector
+
 __all__ = ["Metrics"]
 
 _LATENCY = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
@@ -54,6 +56,8 @@ class Metrics:
         self.queue_depth = Gauge(
             "eventkit_writer_queue_events", "Events waiting for the writer.", registry=r
         )
+        # Plugin failures and sink deliveries (counted process-wide, read at scrape time).
+        r.register(PluginCollector())
         self._request_children: dict[tuple[str, int], tuple[Any, Any]] = {}
 
     def observe_request(self, route: str, status: int, seconds: float) -> None:

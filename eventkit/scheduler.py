@@ -12,7 +12,7 @@ from typing import Any
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from eventkit.config import Settings
-from eventkit.plugins.manager import get_plugin_manager
+from eventkit.plugins.manager import get_plugin_manager, iter_results
 
 __all__ = ["JobSpec", "build_scheduler", "collect_jobs"]
 
@@ -31,10 +31,7 @@ class JobSpec:
 
 def collect_jobs(settings: Settings) -> list[JobSpec]:
     """Every job the loaded plugins (built-ins included) contribute."""
-    jobs: list[JobSpec] = []
-    for group in get_plugin_manager().hook.eventkit_scheduled_jobs(settings=settings):
-        jobs.extend(group or [])
-    return jobs
+    return list(iter_results(get_plugin_manager(), "eventkit_scheduled_jobs", settings=settings))
 
 
 def _wrap(job: JobSpec) -> Callable[[], Any]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import sys
 import time
@@ -22,7 +23,7 @@ from eventkit.api.errors import exception_handlers
 from eventkit.api.runtime import Runtime
 from eventkit.config import Settings, load_settings
 from eventkit.logs import configure_logging
-from eventkit.plugins.manager import get_plugin_manager
+from eventkit.plugins.manager import call_hook, get_plugin_manager, iter_results
 from eventkit.scheduler import build_scheduler
 
 __all__ = ["create_app", "create_app_from_env"]
@@ -71,7 +72,7 @@ def create_app(settings: Settings, *, runtime: Runtime | None = None) -> Litesta
         scheduler = build_scheduler(settings) if settings.scheduler.enabled else None
         if scheduler is not None:
             scheduler.start()
-        pm.hook.eventkit_startup(settings=settings)
+        call_hook(pm, "eventkit_startup", settings=settings)
         log.info("eventkit %s ready on %s", __version__, settings.url)
         try:
             yield
@@ -81,13 +82,13 @@ def create_app(settings: Settings, *, runtime: Runtime | None = None) -> Litesta
             if scheduler is not None:
                 scheduler.shutdown(wait=False)
             await rt.writer.stop()
-            pm.hook.eventkit_shutdown(settings=settings)
+            if rt.capture.sinks is not None:
+                await asyncio.to_thread(rt.capture.sinks.stop)
+            call_hook(pm, "eventkit_shutdown", settings=settings)
             rt.engine.dispose()
             log.info("shutdown complete")
 
-    extra: list[Any] = []
-    for group in pm.hook.eventkit_routes(settings=settings):
-        extra.extend(group or [])
+    extra: list[Any] = list(iter_results(pm, "eventkit_routes", settings=settings))
     app = Litestar(
         route_handlers=[
             capture.capture_events,

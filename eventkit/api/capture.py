@@ -41,6 +41,7 @@ async def capture_events(request: Request) -> Response[bytes]:  # type: ignore[t
         body,
         content_encoding=request.headers.get("content-encoding"),
         ip=_client_ip(request),
+        user_agent=request.headers.get("user-agent"),
     )
     # Every event invalid: the batch failed as a whole (a client bug, not a retry case).
     status = 400 if result.rejected and not result.accepted and not result.duplicates else 200
@@ -66,5 +67,6 @@ async def identify(request: Request) -> Response[bytes]:  # type: ignore[type-ar
         body,
         content_encoding=request.headers.get("content-encoding"),
         ip=_client_ip(request),
+        user_agent=request.headers.get("user-agent"),
     )
     return Response(content=_encoder.encode(result), media_type="application/json")

@@ -15,6 +15,7 @@ from eventkit.ingest.pipeline import Pipeline
 from eventkit.ingest.writer import GroupCommitWriter
 from eventkit.ingest.writerd import SOCKET_ENV
 from eventkit.metrics import Metrics
+from eventkit.plugins.sinks import sink_dispatcher
 from eventkit.storage.engine import make_engine
 from eventkit.storage.events import EventStore
 
@@ -44,5 +45,7 @@ class Runtime:
             RemoteCommitter(socket_path) if socket_path else LocalCommitter(EventStore(engine))
         )
         writer = GroupCommitWriter(committer, settings.ingest, metrics)
-        capture = CaptureService(settings, writer, metrics, Pipeline(settings, engine))
+        capture = CaptureService(
+            settings, writer, metrics, Pipeline(settings, engine), sink_dispatcher(settings)
+        )
         return cls(settings, engine, metrics, writer, capture)

@@ -9,12 +9,12 @@ import typer
 from typer.core import TyperGroup
 
 from eventkit import __version__
-from eventkit.cli import apps, config_cmd, db, events, keys
+from eventkit.cli import apps, config_cmd, db, events, keys, plugins
 from eventkit.cli.context import CliState
 from eventkit.cli.output import fail
 from eventkit.cli.serve import serve
 from eventkit.errors import EventKitError
-from eventkit.plugins.manager import get_plugin_manager
+from eventkit.plugins.manager import call_hook, get_plugin_manager
 
 __all__ = ["app", "main"]
 
@@ -73,7 +73,8 @@ app.add_typer(keys.app, name="keys")
 app.add_typer(events.app, name="events")
 app.add_typer(db.app, name="db")
 app.add_typer(config_cmd.app, name="config")
-get_plugin_manager().hook.eventkit_cli_commands(app=app)
+app.add_typer(plugins.app, name="plugins")
+call_hook(get_plugin_manager(), "eventkit_cli_commands", app=app)
 
 
 def main() -> None:

@@ -208,3 +208,20 @@ def retention_cmd(
                      return_event=return_event, periods=periods,
                      where=list(where or []))  # fmt: skip
     show(_run(ctx, "retention", app_name, p), fmt)
+
+
+@app.command("run")
+def run_cmd(
+    ctx: typer.Context,
+    name: Annotated[str, typer.Argument(help="A report added by a plugin (or a built-in).")],
+    since: SinceOpt = None,
+    until: UntilOpt = None,
+    interval: IntervalOpt = "day",
+    by: ByOpt = None,
+    where: WhereOpt = None,
+    app_name: AppOpt = None,
+    fmt: FormatOption = Format.table,
+) -> None:
+    """Run a report by name, e.g. one a plugin added (`eventkit plugins list`)."""
+    p = ReportParams(since=since, until=until, interval=interval, by=by, where=where or [])
+    show(_run(ctx, name, app_name, p), fmt)

@@ -25,6 +25,7 @@ from eventkit.errors import InvalidEventError, InvalidRequestError, PayloadTooLa
 from eventkit.ingest.pipeline import Batch, Pipeline
 from eventkit.ingest.writer import GroupCommitWriter
 from eventkit.metrics import Metrics
+from eventkit.plugins.sinks import SinkDispatcher
 from eventkit.storage.users import ProfileOp
 from eventkit.timeutil import now_us
 
@@ -102,12 +103,15 @@ class CaptureService:
         writer: GroupCommitWriter,
         metrics: Metrics,
         pipeline: Pipeline | None = None,
+        sinks: SinkDispatcher | None = None,
     ) -> None:
         self.settings = settings
         self.limits = settings.limits
         self.writer = writer
         self.metrics = metrics
         self.pipeline = pipeline if pipeline is not None else Pipeline(settings)
+        #: Plugins that react to stored events, fed after each commit (off the request path).
+        self.sinks = sinks
 
     def _body(self, body: bytes, content_encoding: str | None) -> bytes:
         return decode_body(body, content_encoding, self.limits.max_body_bytes)
@@ -167,15 +171,21 @@ class CaptureService:
         *,
         content_encoding: str | None = None,
         ip: str | None = None,
+        user_agent: str | None = None,
     ) -> BatchResult:
         """Validate a native batch, store its valid events durably, return the verdict."""
         accepted, rejected = self.validate_batch(
             app_id, body, content_encoding=content_encoding, ip=ip
         )
-        return await self.store(accepted, rejected)
+        return await self.store(accepted, rejected, user_agent=user_agent)
 
     async def store(
-        self, accepted: list[CanonicalEvent], rejected: list[Rejection], source: str = "native"
+        self,
+        accepted: list[CanonicalEvent],
+        rejected: list[Rejection],
+        source: str = "native",
+        *,
+        user_agent: str | None = None,
     ) -> BatchResult:
         """Run the ingest pipeline on validated events, commit what it keeps, and build
         the verdict (every protocol ends here).
@@ -191,6 +201,7 @@ class CaptureService:
                     events=accepted,
                     positions=_positions(len(accepted), rejected),
                     rejected=rejected,
+                    user_agent=user_agent,
                 )
             )
             accepted, rejected, dropped = batch.events, batch.rejected, batch.dropped
@@ -199,6 +210,8 @@ class CaptureService:
         new = await self.writer.submit(accepted) if accepted else []
         stored = sum(new)
         dups = [str(e.event_id) for e, n in zip(accepted, new, strict=True) if not n]
+        if self.sinks is not None and stored:
+            self.sinks.publish([e for e, n in zip(accepted, new, strict=True) if n])
         self.metrics.events_accepted.labels(source).inc(stored)
         self.metrics.events_duplicate.labels(source).inc(len(dups))
         self.metrics.events_rejected.labels(source).inc(len(rejected))
@@ -216,6 +229,7 @@ class CaptureService:
         *,
         content_encoding: str | None = None,
         ip: str | None = None,
+        user_agent: str | None = None,
     ) -> IdentifyResult:
         """Link a device to a user and set traits; stored as an ``$identify`` event.
 
@@ -231,7 +245,14 @@ class CaptureService:
         event = self._identify_event(app_id, req, data, ip)
         if self.pipeline.stages:
             batch = await self.pipeline.run(
-                Batch(app_id=app_id, source="native", events=[event], positions=[0], rejected=[])
+                Batch(
+                    app_id=app_id,
+                    source="native",
+                    events=[event],
+                    positions=[0],
+                    rejected=[],
+                    user_agent=user_agent,
+                )
             )
             if batch.rejected:
                 errors = [(r.field, r.message) for r in batch.rejected[0].errors]
@@ -239,6 +260,7 @@ class CaptureService:
                 raise InvalidEventError("; ".join(f"{f} {m}" for f, m in errors), errors=errors)
             if not batch.events:  # dropped on purpose: answered as stored
                 return IdentifyResult(event_id=str(event.event_id), duplicate=False)
+            event = batch.events[0]  # as the stages left it
         new = await self.writer.submit(
             [event],
             [
@@ -253,6 +275,8 @@ class CaptureService:
                 )
             ],
         )
+        if self.sinks is not None and new[0]:
+            self.sinks.publish([event])
         self.metrics.events_accepted.labels("native").inc(int(new[0]))
         self.metrics.events_duplicate.labels("native").inc(int(not new[0]))
         return IdentifyResult(event_id=str(event.event_id), duplicate=not new[0])

@@ -37,6 +37,8 @@ log = logging.getLogger("eventkit.ingest")
 
 #: Stage factories in run order. Feature areas add one line each.
 STAGES: tuple[str, ...] = (
+    # Plugins' eventkit_validate_event and eventkit_enrich_event (full IP for GeoIP).
+    "eventkit.plugins.stage:plugin_stage",
     # Last: after enrichment (GeoIP needs the full address), the IP is reduced.
     "eventkit.ingest.pipeline:ip_stage",
 )
@@ -57,6 +59,8 @@ class Batch:
     rejected: list[Rejection]
     #: Events dropped on purpose; they are reported as accepted and never stored.
     dropped: int = 0
+    #: The request's User-Agent header, when it came over HTTP (for enrichers).
+    user_agent: str | None = None
     _gone: set[int] = field(default_factory=set)
 
     def reject(self, i: int, reasons: list[tuple[str, str]]) -> None:

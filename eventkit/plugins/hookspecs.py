@@ -1,7 +1,10 @@
 """eventkit's hook specifications. Each hook is documented in docs/plugins.md.
 
-Hooks are called with keyword arguments. Built-in features that are optional register
-through these same hooks (see ``eventkit.plugins.manager.DEFAULT_PLUGINS``).
+Hooks are called with keyword arguments; an implementation takes the arguments it
+needs, by name. Built-in features that are optional register through these same hooks
+(see ``eventkit.plugins.manager.DEFAULT_PLUGINS``). An implementation that raises is
+logged, counted (``eventkit_plugin_errors_total``) and skipped: it never loses an event
+or stops the server.
 """
 
 from __future__ import annotations
@@ -11,13 +14,39 @@ from typing import TYPE_CHECKING, Any
 import pluggy
 
 if TYPE_CHECKING:
+    from eventkit.capture.schema import CanonicalEvent
     from eventkit.config import Settings
+    from eventkit.reports.custom import ReportSpec
     from eventkit.scheduler import JobSpec
 
 __all__ = ["hookimpl", "hookspec"]
 
 hookspec = pluggy.HookspecMarker("eventkit")
 hookimpl = pluggy.HookimplMarker("eventkit")
+
+
+@hookspec
+def eventkit_validate_event(
+    event: CanonicalEvent, settings: Settings
+) -> list[tuple[str, str]] | None:
+    """Check an event before storage; return ``(field, message)`` reasons to reject it."""
+
+
+@hookspec
+def eventkit_enrich_event(
+    event: CanonicalEvent, settings: Settings, user_agent: str | None
+) -> CanonicalEvent | bool | None:
+    """Enrich an event before storage: return a changed event, or ``False`` to drop it."""
+
+
+@hookspec
+def eventkit_events_stored(events: list[CanonicalEvent], settings: Settings) -> None:
+    """React to newly stored events (a sink); called after commit, off the request path."""
+
+
+@hookspec
+def eventkit_reports(settings: Settings) -> list[ReportSpec]:  # type: ignore[empty-body]
+    """Return reports (``ReportSpec``) served by ``eventkit report run`` and the API."""
 
 
 @hookspec

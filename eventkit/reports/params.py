@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from typing import cast, get_args
 
 from eventkit.errors import InvalidRequestError
+from eventkit.reports.custom import plugin_reports
 from eventkit.reports.funnel import Status, parse_step
 from eventkit.reports.query import INTERVALS, Report, ReportQuery, parse_filter
 from eventkit.reports.service import ReportsService
@@ -111,4 +112,8 @@ def run_report(service: ReportsService, name: str, app_id: int, p: ReportParams)
         return service.retention(
             q, start_event=p.start_event, return_event=p.return_event, periods=p.periods
         )
-    raise InvalidRequestError(f"unknown report {name!r}: use one of {', '.join(REPORTS)}")
+    custom = plugin_reports(service.settings)
+    if name in custom:
+        return service.custom(custom[name], q)
+    names = [*REPORTS, *sorted(custom)]
+    raise InvalidRequestError(f"unknown report {name!r}: use one of {', '.join(names)}")

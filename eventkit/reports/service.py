@@ -8,6 +8,7 @@ from sqlalchemy.engine import Engine
 from eventkit.aggregation.rollups import dims_for
 from eventkit.config import Settings
 from eventkit.reports.active import active_users
+from eventkit.reports.custom import ReportSpec
 from eventkit.reports.funnel import FunnelStep, Status, funnel, funnel_users
 from eventkit.reports.query import Report, ReportQuery
 from eventkit.reports.retention import retention
@@ -23,6 +24,7 @@ class ReportsService:
 
     def __init__(self, engine: Engine, settings: Settings) -> None:
         self.engine = engine
+        self.settings = settings
         self.rolled = set(dims_for(settings.aggregation))
 
     def trends(
@@ -63,3 +65,8 @@ class ReportsService:
         with map_db_errors(), self.engine.connect() as conn, conn.begin():
             return retention(conn, q, start_event=start_event, return_event=return_event,
                              periods=periods)  # fmt: skip
+
+    def custom(self, spec: ReportSpec, q: ReportQuery) -> Report:
+        """A report contributed by a plugin (``eventkit_reports``)."""
+        with map_db_errors(), self.engine.connect() as conn, conn.begin():
+            return spec.compute(conn, q)

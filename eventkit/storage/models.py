@@ -17,6 +17,7 @@ from sqlalchemy import (
     Integer,
     String,
     Table,
+    Text,
     UniqueConstraint,
 )
 from sqlmodel import Field, SQLModel
@@ -42,6 +43,7 @@ __all__ = [
     "SESSIONS",
     "SESSION_STATE",
     "USER_PROFILES",
+    "WEBHOOK_DEADLETTERS",
     "AggregationState",
     "ApiKey",
     "App",
@@ -60,6 +62,7 @@ __all__ = [
     "Session",
     "SessionState",
     "UserProfile",
+    "WebhookDeadLetter",
     "metadata",
 ]
 
@@ -431,3 +434,26 @@ ROLLUP_USER_DAYS = _table(RollupUserDay)
 ROLLUP_EVENTS_BY_NAME = _table(RollupEventByName)
 ROLLUP_FIRST_DAYS = _table(RollupFirstDay)
 AGGREGATION_STATE = _table(AggregationState)
+
+
+# --- webhook (bundled plugin eventkit_webhook) ---
+
+
+class WebhookDeadLetter(SQLModel, table=True):
+    """A webhook batch that could not be delivered after every retry, kept to be
+    replayed with ``eventkit webhook deadletter replay`` (docs/plugins.md)."""
+
+    __tablename__ = "webhook_deadletters"
+
+    id: int | None = Field(default=None, sa_column=Column(Integer, primary_key=True))
+    url: str = Field(sa_column=Column(String(2000), nullable=False))
+    #: The JSON body that was POSTed (``{"events": [...]}``), verbatim.
+    payload: str = Field(sa_column=Column(Text, nullable=False))
+    event_count: int = Field(sa_column=Column(Integer, nullable=False))
+    attempts: int = Field(sa_column=Column(Integer, nullable=False))
+    last_error: str = Field(sa_column=Column(String(1000), nullable=False))
+    created_at: int = Field(sa_column=Column(BigInteger, nullable=False))
+    last_attempt_at: int = Field(sa_column=Column(BigInteger, nullable=False))
+
+
+WEBHOOK_DEADLETTERS = _table(WebhookDeadLetter)
