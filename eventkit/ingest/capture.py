@@ -6,6 +6,7 @@ Interfaces (the HTTP API, ``eventkit events send``) call this; it never sees HTT
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from typing import Any
 
 import msgspec
@@ -175,13 +176,19 @@ class CaptureService:
         return await self.store(accepted, rejected)
 
     async def store(
-        self, accepted: list[CanonicalEvent], rejected: list[Rejection], source: str = "native"
+        self,
+        accepted: list[CanonicalEvent],
+        rejected: list[Rejection],
+        source: str = "native",
+        ops: Sequence[ProfileOp] = (),
     ) -> BatchResult:
         """Run the ingest pipeline on validated events, commit what it keeps, and build
         the verdict (every protocol ends here).
 
         ``rejected`` holds the request's invalid events by index; ``accepted`` holds the
-        others in request order.
+        others in request order. ``ops`` are identify operations committed with the
+        events; each applies only if its event is stored now (not dropped by a stage,
+        not a duplicate).
         """
         if accepted and self.pipeline.stages:
             batch = await self.pipeline.run(
@@ -196,7 +203,7 @@ class CaptureService:
             accepted, rejected, dropped = batch.events, batch.rejected, batch.dropped
         else:
             dropped = 0
-        new = await self.writer.submit(accepted) if accepted else []
+        new = await self.writer.submit(accepted, ops) if accepted else []
         stored = sum(new)
         dups = [str(e.event_id) for e, n in zip(accepted, new, strict=True) if not n]
         self.metrics.events_accepted.labels(source).inc(stored)
