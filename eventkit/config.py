@@ -205,11 +205,15 @@ class AggregationSettings(_Section):
     )
 
 
+Vendor = Literal["segment", "posthog", "amplitude", "mixpanel"]
+VENDORS: tuple[Vendor, ...] = ("segment", "posthog", "amplitude", "mixpanel")
+
+
 class CompatSettings(_Section):
     """Wire compatibility with existing SDKs (docs/integration_guide.md)."""
 
-    vendors: list[Literal["segment", "posthog", "amplitude", "mixpanel"]] = Field(
-        default_factory=lambda: ["segment", "posthog", "amplitude", "mixpanel"],
+    vendors: list[Vendor] = Field(
+        default_factory=lambda: list(VENDORS),
         description="Vendor protocols served, each under /<vendor>.",
     )
 

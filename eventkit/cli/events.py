@@ -13,9 +13,9 @@ import httpx
 import typer
 
 from eventkit.cli.context import state
-from eventkit.client import Backoff, Client, GaveUpError
 from eventkit.cli.options import AppOption, app_scope, when_option
 from eventkit.cli.output import Format, FormatOption, console, render, render_one
+from eventkit.client import Backoff, Client, GaveUpError
 from eventkit.errors import AuthError, InvalidRequestError
 from eventkit.storage.apps import list_apps
 from eventkit.storage.events import EventFilter, last_event_id, query_events

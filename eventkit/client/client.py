@@ -136,7 +136,7 @@ class Client:
         user_id: str,
         *,
         anonymous_id: str | None = None,
-        set: dict[str, Any] | None = None,  # noqa: A002 - the API's field name
+        set: dict[str, Any] | None = None,
         set_once: dict[str, Any] | None = None,
         context: dict[str, Any] | None = None,
     ) -> uuid.UUID:

@@ -62,7 +62,7 @@ class Outbox:
                     [(kind, json.dumps(body, default=str)) for kind, body in items],
                 )
                 (count,) = self._db.execute("SELECT count(*) FROM outbox").fetchone()
-                over = max(0, count - self.max_items)
+                over = max(0, int(count) - self.max_items)
                 if over:
                     self._db.execute(
                         "DELETE FROM outbox WHERE id IN "

@@ -49,7 +49,7 @@ class Backoff:
     def delay(self, n: int, server_hint: float | None = None) -> float:
         if server_hint is not None:
             return min(max(server_hint, 0.0), self.max_retry_after)
-        cap = min(self.maximum, self.base * (2 ** min(n, 30)))
+        cap = min(self.maximum, self.base * float(2 ** min(n, 30)))
         return cap / 2 + random.random() * cap / 2
 
 

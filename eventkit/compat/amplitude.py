@@ -50,7 +50,8 @@ class Problems:
         """The documented 400 body for invalid events."""
         return {
             "code": 400,
-            "error": "Request contains invalid events" if not self.missing
+            "error": "Request contains invalid events"
+            if not self.missing
             else "Request missing required field on some events",
             "events_with_invalid_fields": self.invalid,
             "events_with_missing_fields": self.missing,
@@ -58,7 +59,7 @@ class Problems:
             "silenced_devices": [],
             "silenced_events": [],
             "throttled_events": [],
-        }  # fmt: skip
+        }
 
 
 def events_of(payload: Any) -> tuple[str, list[Any], int]:

@@ -190,8 +190,11 @@ def _check(draft: Draft, limits: LimitSettings) -> list[FieldError]:
         errors.append(("event", "the event name is missing or empty"))
     elif len(draft.name) > limits.max_name_length:
         errors.append(
-            ("event", f"the name is longer than {limits.max_name_length} characters "
-             "(limits.max_name_length)")  # fmt: skip
+            (
+                "event",
+                f"the name is longer than {limits.max_name_length} characters "
+                "(limits.max_name_length)",
+            )
         )
     if not draft.user_id and not draft.anonymous_id:
         errors.append(("user_id", "a user id or an anonymous/device id is required"))
@@ -284,8 +287,10 @@ def _rejection(i: int, event_id: str | None, errors: list[FieldError], prefix: s
     return Rejection(
         index=i,
         event_id=event_id,
-        errors=[FieldReason(field=f"{prefix}[{i}].{f}" if f else f"{prefix}[{i}]", message=m)
-                for f, m in errors],  # fmt: skip
+        errors=[
+            FieldReason(field=f"{prefix}[{i}].{f}" if f else f"{prefix}[{i}]", message=m)
+            for f, m in errors
+        ],
     )
 
 

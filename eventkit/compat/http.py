@@ -17,8 +17,8 @@ from litestar.exceptions import HTTPException
 
 from eventkit.api.auth import presented_key
 from eventkit.api.runtime import Runtime
-from eventkit.compat.common import Decoded, Draft, encode, finish, parse_time, read_body
 from eventkit.capture.validate import FieldError
+from eventkit.compat.common import Decoded, Draft, encode, finish, parse_time, read_body
 from eventkit.errors import (
     AuthError,
     EventKitError,
@@ -152,7 +152,7 @@ def _as_eventkit(exc: HTTPException) -> EventKitError:
     return err
 
 
-def handlers_for(error_body: ErrorBody) -> dict[type[Exception], Any]:
+def handlers_for(error_body: ErrorBody) -> Any:
     """Exception handlers for one vendor's router, built on its ``error_body``."""
 
     def eventkit_error(request: Request, exc: Exception) -> Response[bytes]:  # type: ignore[type-arg]
@@ -161,8 +161,12 @@ def handlers_for(error_body: ErrorBody) -> dict[type[Exception], Any]:
             log.warning("%s %s: %s", request.url.path, exc.code, exc.message)
         status, body, headers = error_body(request, exc)
         if isinstance(body, int):  # Mixpanel's non-verbose "0"
-            return Response(content=str(body).encode(), status_code=status, headers=headers,
-                            media_type="text/plain")  # fmt: skip
+            return Response(
+                content=str(body).encode(),
+                status_code=status,
+                headers=headers,
+                media_type="text/plain",
+            )
         return json_response(body, status, headers or None)
 
     def http_error(request: Request, exc: Exception) -> Response[bytes]:  # type: ignore[type-arg]

@@ -22,11 +22,9 @@ from eventkit.compat.common import (
     parse_time,
 )
 from eventkit.errors import (
-    AuthError,
     EventKitError,
     InvalidRequestError,
     OverloadedError,
-    PayloadTooLargeError,
     StorageError,
 )
 
@@ -128,7 +126,8 @@ def event_draft(msg: Any) -> Draft | list[FieldError]:
         return [("properties.time", str(exc))]
     distinct = id_text(props.get("distinct_id"))
     user, device = _who(distinct, props)
-    profile, link = None, None
+    link: str | None = None
+    profile: tuple[dict[str, Any], dict[str, Any]] | None = None
     if name == "$identify":
         user = id_text(props.get("$identified_id")) or user
         link = id_text(props.get("$anon_id")) or device
@@ -201,7 +200,9 @@ def group_draft(msg: Any) -> Draft | list[FieldError]:
     )
 
 
-def error_body(exc: EventKitError, *, verbose: bool, imports: bool) -> tuple[int, Any, dict[str, str]]:
+def error_body(
+    exc: EventKitError, *, verbose: bool, imports: bool
+) -> tuple[int, Any, dict[str, str]]:
     """Status, body and headers: ``/import``'s ``{code, error, status}``, or the
     verbose ``{status: 0, error}`` of the other endpoints (``0`` when not verbose)."""
     headers: dict[str, str] = {}
@@ -218,7 +219,5 @@ def error_body(exc: EventKitError, *, verbose: bool, imports: bool) -> tuple[int
             413: "Payload Too Large",
             429: "Rate limit exceeded",
         }.get(status, "Service Unavailable" if status >= 500 else "Error")
-        if isinstance(exc, AuthError) and not isinstance(exc, PayloadTooLargeError):
-            text = "Unauthorized" if status == 401 else text
         return status, {"code": status, "error": exc.message, "status": text}, headers
     return status, ({"status": 0, "error": exc.message} if verbose else 0), headers

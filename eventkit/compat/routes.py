@@ -55,12 +55,15 @@ async def _segment(request: Request, kind: str | None) -> Response[bytes]:  # ty
     key = await resolve(request, body_key if isinstance(body_key, str) else None)
     check_count(len(msgs), request)
     items = [segment.draft(m, kind, ctx) for m in msgs]
-    decoded = decode(request, items, app_id=key.app_id, source="segment", sent_at=sent,
-                     prefix="batch")  # fmt: skip
+    decoded = decode(
+        request, items, app_id=key.app_id, source="segment", sent_at=sent, prefix="batch"
+    )
     result = await store(request, decoded, "segment")
     if result.rejected and not result.accepted and not result.duplicates:
         first = result.rejected[0].errors[0]
-        raise InvalidRequestError(f"every message was rejected; first: {first.field} {first.message}")
+        raise InvalidRequestError(
+            f"every message was rejected; first: {first.field} {first.message}"
+        )
     body: dict[str, Any] = {"success": True}
     if result.rejected:
         body["rejected"] = [
@@ -70,27 +73,41 @@ async def _segment(request: Request, kind: str | None) -> Response[bytes]:  # ty
     return json_response(body)
 
 
-@post(["/v1/batch", "/v1/b", "/v1/import"], name="segment-batch", tags=_TAGS, status_code=200,
-      summary="Segment batch (analytics-kotlin/swift /b, legacy /import)")  # fmt: skip
+@post(
+    ["/v1/batch", "/v1/b", "/v1/import"],
+    name="segment-batch",
+    tags=_TAGS,
+    status_code=200,
+    summary="Segment batch (analytics-kotlin/swift /b, legacy /import)",
+)
 async def segment_batch(request: Request) -> Response[bytes]:  # type: ignore[type-arg]
     """A Segment batch: ``{"batch": [...], "context"?, "sentAt"?, "writeKey"?}``."""
     return await _segment(request, None)
 
 
-@post([f"/v1/{p}" for p in segment.PATH_TYPES], name="segment-call", tags=_TAGS, status_code=200,
-      summary="Segment single call (track, identify, page, screen, group, alias; t/i/p/s/g/a)")  # fmt: skip
+@post(
+    [f"/v1/{p}" for p in segment.PATH_TYPES],
+    name="segment-call",
+    tags=_TAGS,
+    status_code=200,
+    summary="Segment single call (track, identify, page, screen, group, alias; t/i/p/s/g/a)",
+)
 async def segment_call(request: Request) -> Response[bytes]:  # type: ignore[type-arg]
     """One Segment message; its type comes from the path."""
     kind = segment.PATH_TYPES[request.url.path.rstrip("/").rsplit("/", 1)[-1]]
     return await _segment(request, kind)
 
 
-@get("/v1/projects/{write_key:str}/settings", name="segment-settings", tags=_TAGS,
-     summary="Segment mobile SDK settings")  # fmt: skip
+@get(
+    "/v1/projects/{write_key:str}/settings",
+    name="segment-settings",
+    tags=_TAGS,
+    summary="Segment mobile SDK settings",
+)
 async def segment_settings(
     request: Request,  # type: ignore[type-arg]
     write_key: Annotated[str, PathParameter()],
-) -> Response[bytes]:  # type: ignore[type-arg]
+) -> Response[bytes]:
     """The settings analytics-kotlin/swift fetch at start (``cdnHost``)."""
     found = await request.app.state.key_cache.resolve(write_key)
     if found is None:
@@ -133,9 +150,15 @@ async def _posthog_decode(request: Request) -> tuple[Any, list[Any], Any]:  # ty
     items = [posthog.draft(ev, received) for ev in events]
     # Events that opt out of skew correction carry no sent_at of their own.
     skewless = [posthog.skip_skew(ev) for ev in events]
-    decoded = decode(request, items, app_id=key.app_id, source="posthog",
-                     sent_at=None if all(skewless) else sent, prefix="batch",
-                     received_at=received)  # fmt: skip
+    decoded = decode(
+        request,
+        items,
+        app_id=key.app_id,
+        source="posthog",
+        sent_at=None if all(skewless) else sent,
+        prefix="batch",
+        received_at=received,
+    )
     if any(skewless) and not all(skewless):
         for ev, pos in zip(decoded.accepted, decoded.positions, strict=True):
             if skewless[pos]:
@@ -143,8 +166,13 @@ async def _posthog_decode(request: Request) -> tuple[Any, list[Any], Any]:  # ty
     return decoded, events, key
 
 
-@post(["/batch", "/e", "/capture", "/i/v0/e", "/track"], name="posthog-capture", tags=_TAGS,
-      status_code=200, summary="PostHog capture (batch, single event or array)")  # fmt: skip
+@post(
+    ["/batch", "/e", "/capture", "/i/v0/e", "/track"],
+    name="posthog-capture",
+    tags=_TAGS,
+    status_code=200,
+    summary="PostHog capture (batch, single event or array)",
+)
 async def posthog_capture(request: Request) -> Response[bytes]:  # type: ignore[type-arg]
     """PostHog's legacy capture endpoints; answers ``{"status": 1}``."""
     decoded, _, _ = await _posthog_decode(request)
@@ -155,8 +183,13 @@ async def posthog_capture(request: Request) -> Response[bytes]:  # type: ignore[
     return json_response({"status": 1})
 
 
-@post("/i/v1/analytics/events", name="posthog-capture-v1", tags=_TAGS, status_code=200,
-      summary="PostHog capture v1 (per-event results)")  # fmt: skip
+@post(
+    "/i/v1/analytics/events",
+    name="posthog-capture-v1",
+    tags=_TAGS,
+    status_code=200,
+    summary="PostHog capture v1 (per-event results)",
+)
 async def posthog_capture_v1(request: Request) -> Response[bytes]:  # type: ignore[type-arg]
     """Capture v1: a ``results`` map keyed by event uuid (``ok`` or ``drop``)."""
     decoded, events, _ = await _posthog_decode(request)
@@ -175,8 +208,13 @@ async def posthog_capture_v1(request: Request) -> Response[bytes]:  # type: igno
     return json_response({"results": results})
 
 
-@post(["/flags", "/decide"], name="posthog-flags", tags=_TAGS, status_code=200,
-      summary="PostHog flags (/flags?v=2..4, /decide?v=3)")  # fmt: skip
+@post(
+    ["/flags", "/decide"],
+    name="posthog-flags",
+    tags=_TAGS,
+    status_code=200,
+    summary="PostHog flags (/flags?v=2..4, /decide?v=3)",
+)
 async def posthog_flags(request: Request) -> Response[bytes]:  # type: ignore[type-arg]
     """Evaluate every flag (or ``flag_keys_to_evaluate``) for ``distinct_id``."""
     payload = await _posthog_payload(request)
@@ -195,8 +233,12 @@ async def posthog_flags(request: Request) -> Response[bytes]:  # type: ignore[ty
     return json_response(posthog.decide_body(evals, evaluator.version))
 
 
-@get(["/flags/definitions", "/api/feature_flag/local_evaluation"], name="posthog-definitions",
-     tags=_TAGS, summary="PostHog local-evaluation flag definitions (secret key)")  # fmt: skip
+@get(
+    ["/flags/definitions", "/api/feature_flag/local_evaluation"],
+    name="posthog-definitions",
+    tags=_TAGS,
+    summary="PostHog local-evaluation flag definitions (secret key)",
+)
 async def posthog_definitions(request: Request) -> Response[bytes]:  # type: ignore[type-arg]
     """Definitions for PostHog server SDKs' local evaluation; needs the secret key as
     the SDK's personal API key. Supports If-None-Match."""
@@ -239,8 +281,13 @@ _AMPLITUDE_FIELDS = {
 }
 
 
-@post(["/2/httpapi", "/batch"], name="amplitude-upload", tags=_TAGS, status_code=200,
-      summary="Amplitude HTTP V2 and Batch upload")  # fmt: skip
+@post(
+    ["/2/httpapi", "/batch"],
+    name="amplitude-upload",
+    tags=_TAGS,
+    status_code=200,
+    summary="Amplitude HTTP V2 and Batch upload",
+)
 async def amplitude_upload(request: Request) -> Response[bytes]:  # type: ignore[type-arg]
     """Amplitude's upload: the whole batch is refused (400, bad indices) if any event
     is invalid, as Amplitude does; its SDKs then resend the valid ones."""
@@ -254,8 +301,9 @@ async def amplitude_upload(request: Request) -> Response[bytes]:  # type: ignore
     items = [amplitude.draft(i, ev, min_len, problems) for i, ev in enumerate(events)]
     if problems:
         return json_response(problems.body(), 400)
-    decoded = decode(request, items, app_id=key.app_id, source="amplitude", sent_at=None,
-                     prefix="events")  # fmt: skip
+    decoded = decode(
+        request, items, app_id=key.app_id, source="amplitude", sent_at=None, prefix="events"
+    )
     if decoded.rejected:
         for r in decoded.rejected:
             for e in r.errors:
@@ -297,8 +345,13 @@ _MIXPANEL_DRAFTS = {
 }
 
 
-@post(["/track", "/engage", "/groups", "/import"], name="mixpanel-ingest", tags=_TAGS,
-      status_code=200, summary="Mixpanel track, engage, groups and import")  # fmt: skip
+@post(
+    ["/track", "/engage", "/groups", "/import"],
+    name="mixpanel-ingest",
+    tags=_TAGS,
+    status_code=200,
+    summary="Mixpanel track, engage, groups and import",
+)
 async def mixpanel_ingest(request: Request) -> Response[bytes]:  # type: ignore[type-arg]
     """Mixpanel ingestion. ``/import`` answers ``{code, num_records_imported, status}``
     (400 with ``failed_records`` when some fail); the others ``{"status": 1, "error":
@@ -311,8 +364,9 @@ async def mixpanel_ingest(request: Request) -> Response[bytes]:  # type: ignore[
     key = await resolve(request, mixpanel.key_of(items_raw))
     check_count(len(items_raw), request)
     drafts = [_MIXPANEL_DRAFTS[endpoint](m) for m in items_raw]
-    decoded = decode(request, drafts, app_id=key.app_id, source="mixpanel", sent_at=None,
-                     prefix="records")  # fmt: skip
+    decoded = decode(
+        request, drafts, app_id=key.app_id, source="mixpanel", sent_at=None, prefix="records"
+    )
     result = await store(request, decoded, "mixpanel")
     imported = result.accepted + result.duplicates
     strict = endpoint == "import" or _flag(request, form, "strict")

@@ -87,7 +87,8 @@ def draft(msg: Any, kind: str | None, batch_context: dict[str, Any]) -> Draft | 
     anon = id_text(msg.get("anonymousId"))
     props = dict(as_object(msg.get("properties")))
     traits = as_object(msg.get("traits"))
-    name, profile, link = "", None, None
+    name, link = "", None
+    profile: tuple[dict[str, Any], dict[str, Any]] | None = None
     if mtype == "track":
         name = msg["event"] if isinstance(msg.get("event"), str) else ""
         if not name:

@@ -27,3 +27,17 @@ async def api(settings: Settings, engine: Engine) -> AsyncIterator[Api]:
     keys = create_tracked_app(engine, "compat-app")
     async with api_client(settings) as client:
         yield Api(client, keys, engine)
+
+
+def basic(key: str) -> dict[str, str]:
+    """HTTP Basic auth with ``key`` as the username (Segment, Mixpanel /import)."""
+    import base64
+
+    return {"Authorization": "Basic " + base64.b64encode(f"{key}:".encode()).decode()}
+
+
+def iso(offset_seconds: float = 0.0) -> str:
+    """Now (plus ``offset_seconds``) as RFC 3339."""
+    from datetime import UTC, datetime, timedelta
+
+    return (datetime.now(UTC) + timedelta(seconds=offset_seconds)).isoformat()
