@@ -21,10 +21,22 @@ def ms(offset: float = 0) -> int:
 
 @pytest.mark.parametrize("path", ["/amplitude/2/httpapi", "/amplitude/batch"])
 async def test_success_body_and_mapping(api: Api, path: str) -> None:
-    events = [{"event_type": "Song Played", "user_id": "user-1", "device_id": "device-1",
-               "time": ms(-1), "insert_id": "ins-1", "session_id": 1_700_000_000_000,
-               "event_properties": {"genre": "jazz"}, "platform": "iOS", "os_name": "ios",
-               "app_version": "5.0", "country": "de", "price": 1.5}]  # fmt: skip
+    events = [
+        {
+            "event_type": "Song Played",
+            "user_id": "user-1",
+            "device_id": "device-1",
+            "time": ms(-1),
+            "insert_id": "ins-1",
+            "session_id": 1_700_000_000_000,
+            "event_properties": {"genre": "jazz"},
+            "platform": "iOS",
+            "os_name": "ios",
+            "app_version": "5.0",
+            "country": "de",
+            "price": 1.5,
+        }
+    ]
     body = {"api_key": api.keys.write_key, "events": events}
     r = await api.client.post(path, json=body)
     assert r.status_code == 200
@@ -33,8 +45,11 @@ async def test_success_body_and_mapping(api: Api, path: str) -> None:
     assert set(got) == {"code", "events_ingested", "payload_size_bytes", "server_upload_time"}
     [row] = stored(api.engine, name="Song Played")
     assert row.event_id == uuid.uuid5(COMPAT_NAMESPACE, "amplitude:ins-1")
-    assert (row.user_id, row.anonymous_id, row.session_id) == ("user-1", "device-1",
-                                                              "1700000000000")  # fmt: skip
+    assert (row.user_id, row.anonymous_id, row.session_id) == (
+        "user-1",
+        "device-1",
+        "1700000000000",
+    )
     assert (row.platform, row.app_version, row.country) == ("ios", "5.0", "DE")
     assert row.properties == {"genre": "jazz", "price": 1.5}
     # insert_id dedup: the retry is ingested (Amplitude semantics) but stored once.
@@ -50,8 +65,9 @@ async def test_one_invalid_event_refuses_the_batch_with_indices(api: Api) -> Non
         {"event_type": "bad time", "user_id": "user-1", "time": "soon"},
         {"event_type": "no ids"},
     ]
-    r = await api.client.post("/amplitude/2/httpapi",
-                              json={"api_key": api.keys.write_key, "events": events})  # fmt: skip
+    r = await api.client.post(
+        "/amplitude/2/httpapi", json={"api_key": api.keys.write_key, "events": events}
+    )
     assert r.status_code == 400
     got = r.json()
     assert got["code"] == 400
@@ -62,8 +78,11 @@ async def test_one_invalid_event_refuses_the_batch_with_indices(api: Api) -> Non
 
 
 async def test_min_id_length_option(api: Api) -> None:
-    body = {"api_key": api.keys.write_key, "options": {"min_id_length": 1},
-            "events": [{"event_type": "tiny", "device_id": "d"}]}  # fmt: skip
+    body = {
+        "api_key": api.keys.write_key,
+        "options": {"min_id_length": 1},
+        "events": [{"event_type": "tiny", "device_id": "d"}],
+    }
     assert (await api.client.post("/amplitude/2/httpapi", json=body)).status_code == 200
 
 
@@ -77,11 +96,21 @@ async def test_missing_top_level_fields(api: Api) -> None:
 
 
 async def test_identify_user_property_operations(api: Api) -> None:
-    events = [{"event_type": "$identify", "user_id": "user-5", "device_id": "device-5",
-               "user_properties": {"$set": {"plan": "pro"}, "$setOnce": {"src": "ad"},
-                                   "$add": {"logins": 1}}}]  # fmt: skip
-    r = await api.client.post("/amplitude/2/httpapi",
-                              json={"api_key": api.keys.write_key, "events": events})  # fmt: skip
+    events = [
+        {
+            "event_type": "$identify",
+            "user_id": "user-5",
+            "device_id": "device-5",
+            "user_properties": {
+                "$set": {"plan": "pro"},
+                "$setOnce": {"src": "ad"},
+                "$add": {"logins": 1},
+            },
+        }
+    ]
+    r = await api.client.post(
+        "/amplitude/2/httpapi", json={"api_key": api.keys.write_key, "events": events}
+    )
     assert r.status_code == 200
     profile = get_profile(api.engine, api.keys.app_id, "user-5")
     assert profile is not None
@@ -106,6 +135,7 @@ def test_overload_bodies() -> None:
 async def test_too_many_events_is_413_in_amplitude_shape(api: Api) -> None:
     limit = api.client.app.state.runtime.settings.limits.max_batch_events
     events = [{"event_type": "x", "user_id": "user-1"}] * (limit + 1)
-    r = await api.client.post("/amplitude/batch",
-                              json={"api_key": api.keys.write_key, "events": events})  # fmt: skip
+    r = await api.client.post(
+        "/amplitude/batch", json={"api_key": api.keys.write_key, "events": events}
+    )
     assert (r.status_code, r.json()) == (413, {"code": 413, "error": "Payload too large"})

@@ -14,8 +14,16 @@ from tests.e2e.conftest import stored
 
 
 def event(api: Api, name: str, distinct: str, **props: object) -> dict[str, object]:
-    return {"event": name, "properties": {"token": api.keys.write_key, "distinct_id": distinct,
-            "time": time.time() - 1, "$insert_id": uuid.uuid4().hex, **props}}  # fmt: skip
+    return {
+        "event": name,
+        "properties": {
+            "token": api.keys.write_key,
+            "distinct_id": distinct,
+            "time": time.time() - 1,
+            "$insert_id": uuid.uuid4().hex,
+            **props,
+        },
+    }
 
 
 async def test_track_form_json_base64_and_verbose(api: Api) -> None:
@@ -29,7 +37,11 @@ async def test_track_form_json_base64_and_verbose(api: Api) -> None:
     assert r.json() == {"status": 1, "error": None}
     [row] = stored(api.engine, name="form")
     assert (row.user_id, row.platform, row.app_version, row.source) == (
-        "user-1", "ios", "1.2", "mixpanel")  # fmt: skip
+        "user-1",
+        "ios",
+        "1.2",
+        "mixpanel",
+    )
     # Mixpanel's insert ids are often UUID hex: used as the event id as they are.
     insert_id = one["properties"]["$insert_id"]  # type: ignore[index]
     assert row.event_id == uuid.UUID(insert_id)
@@ -52,9 +64,11 @@ async def test_import_ndjson_with_basic_auth_reports_failed_records(api: Api) ->
     good = event(api, "imported", "user-2")
     bad = {"event": "", "properties": {"distinct_id": "user-2", "$insert_id": "bad-1"}}
     body = (json.dumps(good) + "\n" + json.dumps(bad) + "\n").encode()
-    r = await api.client.post("/mixpanel/import?strict=1", content=body,
-                              headers={"Content-Type": "application/x-ndjson",
-                                       **basic(api.keys.write_key)})  # fmt: skip
+    r = await api.client.post(
+        "/mixpanel/import?strict=1",
+        content=body,
+        headers={"Content-Type": "application/x-ndjson", **basic(api.keys.write_key)},
+    )
     assert r.status_code == 400
     got = r.json()
     assert (got["code"], got["num_records_imported"], got["status"]) == (400, 1, "Bad Request")
@@ -66,11 +80,16 @@ async def test_import_ndjson_with_basic_auth_reports_failed_records(api: Api) ->
 
 
 async def test_engage_updates_the_profile_once(api: Api) -> None:
-    update = {"$token": api.keys.write_key, "$distinct_id": "user-3",
-              "$set": {"plan": "team"}, "$set_once": {"first_seen_via": "ad"}}  # fmt: skip
+    update = {
+        "$token": api.keys.write_key,
+        "$distinct_id": "user-3",
+        "$set": {"plan": "team"},
+        "$set_once": {"first_seen_via": "ad"},
+    }
     for _ in range(2):
-        r = await api.client.post("/mixpanel/engage", data={"data": json.dumps([update]),
-                                                             "verbose": "1"})  # fmt: skip
+        r = await api.client.post(
+            "/mixpanel/engage", data={"data": json.dumps([update]), "verbose": "1"}
+        )
         assert r.json() == {"status": 1, "error": None}
     profile = get_profile(api.engine, api.keys.app_id, "user-3")
     assert profile is not None and profile["traits"] == {"plan": "team", "first_seen_via": "ad"}
@@ -83,8 +102,12 @@ async def test_identify_alias_and_groups(api: Api) -> None:
     assert (await api.client.post("/mixpanel/track", json=[ident, alias])).status_code == 200
     profile = get_profile(api.engine, api.keys.app_id, "user-4")
     assert profile is not None and set(profile["anonymous_ids"]) == {"dev-4", "dev-44"}
-    group = {"$token": api.keys.write_key, "$group_key": "company", "$group_id": "acme",
-             "$set": {"seats": 5}}  # fmt: skip
+    group = {
+        "$token": api.keys.write_key,
+        "$group_key": "company",
+        "$group_id": "acme",
+        "$set": {"seats": 5},
+    }
     r = await api.client.post("/mixpanel/groups?verbose=1", json=[group])
     assert r.json() == {"status": 1, "error": None}
     [row] = stored(api.engine, name="$groupidentify")
@@ -92,8 +115,10 @@ async def test_identify_alias_and_groups(api: Api) -> None:
 
 
 async def test_errors(api: Api) -> None:
-    r = await api.client.post("/mixpanel/track?verbose=1", json=[{"event": "x",
-                              "properties": {"token": "nope", "distinct_id": "u"}}])  # fmt: skip
+    r = await api.client.post(
+        "/mixpanel/track?verbose=1",
+        json=[{"event": "x", "properties": {"token": "nope", "distinct_id": "u"}}],
+    )
     assert (r.status_code, r.json()["status"]) == (401, 0)
     r = await api.client.post("/mixpanel/import", json=[{"event": "x"}])
     assert r.status_code == 401

@@ -19,20 +19,44 @@ from tests.e2e.conftest import stored
 
 
 def ev(name: str, distinct: str, **fields: object) -> dict[str, object]:
-    return {"event": name, "distinct_id": distinct, "uuid": str(uuid.uuid4()),
-            "timestamp": iso(), "properties": {}, **fields}  # fmt: skip
+    return {
+        "event": name,
+        "distinct_id": distinct,
+        "uuid": str(uuid.uuid4()),
+        "timestamp": iso(),
+        "properties": {},
+        **fields,
+    }
 
 
 @pytest.mark.parametrize("path", ["/posthog/batch/", "/posthog/batch", "/posthog/capture/"])
 async def test_batch_body(api: Api, path: str) -> None:
-    body = {"api_key": api.keys.write_key, "sent_at": iso(),
-            "batch": [ev("clicked", "u1", properties={"$os": "Android", "$app_version": "3.2",
-                                                       "$session_id": "s-1", "color": "red"})]}  # fmt: skip
+    body = {
+        "api_key": api.keys.write_key,
+        "sent_at": iso(),
+        "batch": [
+            ev(
+                "clicked",
+                "u1",
+                properties={
+                    "$os": "Android",
+                    "$app_version": "3.2",
+                    "$session_id": "s-1",
+                    "color": "red",
+                },
+            )
+        ],
+    }
     r = await api.client.post(path, json=body)
     assert (r.status_code, r.json()) == (200, {"status": 1}), r.text
     [row] = stored(api.engine, name="clicked")
     assert (row.user_id, row.session_id, row.platform, row.app_version, row.source) == (
-        "u1", "s-1", "android", "3.2", "posthog")  # fmt: skip
+        "u1",
+        "s-1",
+        "android",
+        "3.2",
+        "posthog",
+    )
     assert row.properties["color"] == "red"
     assert row.context["os"] == {"name": "Android"}
 
@@ -43,9 +67,10 @@ async def test_single_event_array_token_in_properties_and_gzip_js(api: Api) -> N
     assert r.status_code == 200, r.text
     arr = [ev("arr", "dev-1", properties={"token": api.keys.write_key})]
     r = await api.client.post(
-        "/posthog/e/?compression=gzip-js", content=gzip.compress(json.dumps(arr).encode()),
+        "/posthog/e/?compression=gzip-js",
+        content=gzip.compress(json.dumps(arr).encode()),
         headers={"Content-Type": "text/plain"},
-    )  # fmt: skip
+    )
     assert r.status_code == 200, r.text
     form = {"data": base64.b64encode(json.dumps(arr).encode()).decode()}
     r = await api.client.post("/posthog/i/v0/e/", data=form)
@@ -67,11 +92,18 @@ async def test_events_without_uuid_get_a_stable_one(api: Api) -> None:
 async def test_identify_set_and_alias(api: Api) -> None:
     key = api.keys.write_key
     batch = [
-        ev("$identify", "user-7", properties={"$anon_distinct_id": "anon-7",
-                                              "$set": {"name": "Ada"}, "$set_once": {"first": 1}}),
+        ev(
+            "$identify",
+            "user-7",
+            properties={
+                "$anon_distinct_id": "anon-7",
+                "$set": {"name": "Ada"},
+                "$set_once": {"first": 1},
+            },
+        ),
         ev("$set", "user-7", properties={"$set": {"plan": "pro"}}),
         ev("$create_alias", "user-7", properties={"alias": "other-7"}),
-    ]  # fmt: skip
+    ]
     r = await api.client.post("/posthog/batch/", json={"api_key": key, "batch": batch})
     assert r.status_code == 200
     profile = get_profile(api.engine, api.keys.app_id, "user-7")
@@ -99,9 +131,10 @@ async def test_capture_v1_results_map(api: Api) -> None:
     good, bad = ev("v1ok", "u1"), ev("", "u1")
     body = {"created_at": iso(), "batch": [good, bad]}
     r = await api.client.post(
-        "/posthog/i/v1/analytics/events", json=body,
+        "/posthog/i/v1/analytics/events",
+        json=body,
         headers={"Authorization": f"Bearer {api.keys.write_key}"},
-    )  # fmt: skip
+    )
     assert r.status_code == 200, r.text
     results = r.json()["results"]
     assert results[good["uuid"]] == {"result": "ok"}
@@ -111,8 +144,12 @@ async def test_capture_v1_results_map(api: Api) -> None:
 async def test_errors_in_posthog_shape(api: Api) -> None:
     r = await api.client.post("/posthog/batch/", json={"api_key": "nope", "batch": []})
     assert r.status_code == 401
-    assert r.json() == {"type": "authentication_error", "code": "invalid_api_key",
-                        "detail": r.json()["detail"], "attr": None}  # fmt: skip
+    assert r.json() == {
+        "type": "authentication_error",
+        "code": "invalid_api_key",
+        "detail": r.json()["detail"],
+        "attr": None,
+    }
     r = await api.client.post("/posthog/batch/", json=[1, 2])
     assert r.status_code in (400, 401)
     status, body, headers = posthog.error_body(OverloadedError("busy", retry_after=4))
@@ -121,15 +158,39 @@ async def test_errors_in_posthog_shape(api: Api) -> None:
 
 def _flags(api: Api) -> None:
     app = api.keys.app_id
-    create_flag(api.engine, app, FlagSpec(key="beta", enabled=True,
-                variants=default_variants("boolean"), default_variant="on"), actor="t")  # fmt: skip
-    create_flag(api.engine, app, FlagSpec(
-        key="color", type="string", enabled=True,
-        variants=[Variant("blue", "blue", 50), Variant("green", "green", 50)],
-        default_variant="blue", off_variant="blue", rules=[Rule()]), actor="t")  # fmt: skip
-    create_flag(api.engine, app, FlagSpec(
-        key="ios-only", enabled=True, variants=default_variants("boolean"),
-        rules=[Rule([Condition("platform", "eq", "ios")])]), actor="t")  # fmt: skip
+    create_flag(
+        api.engine,
+        app,
+        FlagSpec(
+            key="beta", enabled=True, variants=default_variants("boolean"), default_variant="on"
+        ),
+        actor="t",
+    )
+    create_flag(
+        api.engine,
+        app,
+        FlagSpec(
+            key="color",
+            type="string",
+            enabled=True,
+            variants=[Variant("blue", "blue", 50), Variant("green", "green", 50)],
+            default_variant="blue",
+            off_variant="blue",
+            rules=[Rule()],
+        ),
+        actor="t",
+    )
+    create_flag(
+        api.engine,
+        app,
+        FlagSpec(
+            key="ios-only",
+            enabled=True,
+            variants=default_variants("boolean"),
+            rules=[Rule([Condition("platform", "eq", "ios")])],
+        ),
+        actor="t",
+    )
 
 
 @pytest.mark.parametrize(
@@ -137,15 +198,19 @@ def _flags(api: Api) -> None:
 )
 async def test_flags_answer_both_shapes_like_the_native_evaluator(api: Api, path: str) -> None:
     _flags(api)
-    body = {"api_key": api.keys.write_key, "distinct_id": "user-42",
-            "person_properties": {"platform": "ios"}}  # fmt: skip
+    body = {
+        "api_key": api.keys.write_key,
+        "distinct_id": "user-42",
+        "person_properties": {"platform": "ios"},
+    }
     r = await api.client.post(path, json=body)
     assert r.status_code == 200, r.text
     got = r.json()
     native = await api.client.post(
-        "/v1/flags/evaluate", json={"user_id": "user-42", "attributes": {"platform": "ios"}},
+        "/v1/flags/evaluate",
+        json={"user_id": "user-42", "attributes": {"platform": "ios"}},
         headers={"Authorization": f"Bearer {api.keys.write_key}"},
-    )  # fmt: skip
+    )
     color = native.json()["flags"]["color"]["variant"]
     assert got["featureFlags"] == {"beta": True, "color": color, "ios-only": True}
     assert got["featureFlagPayloads"] == {"color": json.dumps(color)}
@@ -156,8 +221,10 @@ async def test_flags_answer_both_shapes_like_the_native_evaluator(api: Api, path
 
 async def test_local_evaluation_definitions_need_the_secret_key(api: Api) -> None:
     _flags(api)
-    r = await api.client.get("/posthog/api/feature_flag/local_evaluation/?token=x",
-                             headers={"Authorization": f"Bearer {api.keys.write_key}"})  # fmt: skip
+    r = await api.client.get(
+        "/posthog/api/feature_flag/local_evaluation/?token=x",
+        headers={"Authorization": f"Bearer {api.keys.write_key}"},
+    )
     assert r.status_code == 403
     auth = {"Authorization": f"Bearer {api.keys.secret_key}"}
     r = await api.client.get("/posthog/flags/definitions?token=x&send_cohorts", headers=auth)

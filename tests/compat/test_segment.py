@@ -20,16 +20,35 @@ from tests.e2e.conftest import stored
 async def test_batch_with_basic_auth_maps_every_call_type(api: Api) -> None:
     now = iso()
     batch = [
-        {"type": "track", "event": "Order Completed", "userId": "u1", "messageId": "m-1",
-         "properties": {"total": 9.5}, "timestamp": now},
-        {"type": "screen", "name": "Home", "anonymousId": "dev-1", "messageId": "m-2",
-         "timestamp": now},
+        {
+            "type": "track",
+            "event": "Order Completed",
+            "userId": "u1",
+            "messageId": "m-1",
+            "properties": {"total": 9.5},
+            "timestamp": now,
+        },
+        {
+            "type": "screen",
+            "name": "Home",
+            "anonymousId": "dev-1",
+            "messageId": "m-2",
+            "timestamp": now,
+        },
         {"type": "page", "name": "Pricing", "anonymousId": "dev-1", "messageId": "m-3"},
-        {"type": "group", "groupId": "acme", "userId": "u1", "traits": {"plan": "pro"},
-         "messageId": "m-4"},
-    ]  # fmt: skip
-    body = {"batch": batch, "sentAt": now, "context": {"os": {"name": "iOS"},
-            "app": {"version": "2.1.0"}}}  # fmt: skip
+        {
+            "type": "group",
+            "groupId": "acme",
+            "userId": "u1",
+            "traits": {"plan": "pro"},
+            "messageId": "m-4",
+        },
+    ]
+    body = {
+        "batch": batch,
+        "sentAt": now,
+        "context": {"os": {"name": "iOS"}, "app": {"version": "2.1.0"}},
+    }
     r = await api.client.post("/segment/v1/batch", json=body, headers=basic(api.keys.write_key))
     assert (r.status_code, r.json()) == (200, {"success": True})
     rows = {e.name: e for e in stored(api.engine)}
@@ -45,8 +64,12 @@ async def test_batch_with_basic_auth_maps_every_call_type(api: Api) -> None:
 
 @pytest.mark.parametrize("path", ["/segment/v1/t", "/segment/v1/track", "/segment/v1/track/"])
 async def test_single_calls_take_the_write_key_from_the_body(api: Api, path: str) -> None:
-    msg = {"event": "Tapped", "anonymousId": "dev-2", "writeKey": api.keys.write_key,
-           "messageId": str(uuid.uuid4())}  # fmt: skip
+    msg = {
+        "event": "Tapped",
+        "anonymousId": "dev-2",
+        "writeKey": api.keys.write_key,
+        "messageId": str(uuid.uuid4()),
+    }
     r = await api.client.post(path, content=json.dumps(msg), headers={"Content-Type": "text/plain"})
     assert r.status_code == 200, r.text
     [row] = stored(api.engine, name="Tapped")
@@ -55,8 +78,12 @@ async def test_single_calls_take_the_write_key_from_the_body(api: Api, path: str
 
 async def test_identify_and_alias_update_profiles(api: Api) -> None:
     auth = basic(api.keys.write_key)
-    ident = {"userId": "u9", "anonymousId": "dev-9", "traits": {"email": "a@b.c"},
-             "messageId": "id-1"}  # fmt: skip
+    ident = {
+        "userId": "u9",
+        "anonymousId": "dev-9",
+        "traits": {"email": "a@b.c"},
+        "messageId": "id-1",
+    }
     assert (await api.client.post("/segment/v1/i", json=ident, headers=auth)).status_code == 200
     alias = {"userId": "u9", "previousId": "old-device", "messageId": "al-1"}
     assert (await api.client.post("/segment/v1/a", json=alias, headers=auth)).status_code == 200
@@ -79,10 +106,11 @@ async def test_retried_batch_is_deduplicated_by_message_id(api: Api) -> None:
 async def test_sent_at_corrects_a_wrong_device_clock(api: Api) -> None:
     # The device clock is an hour behind; the event happened 10 s before sending.
     body = {
-        "batch": [{"type": "track", "event": "Skewed", "userId": "u1",
-                   "originalTimestamp": iso(-3610)}],
+        "batch": [
+            {"type": "track", "event": "Skewed", "userId": "u1", "originalTimestamp": iso(-3610)}
+        ],
         "sentAt": iso(-3600),
-    }  # fmt: skip
+    }
     r = await api.client.post("/segment/v1/b", json=body, headers=basic(api.keys.write_key))
     assert r.status_code == 200
     [row] = stored(api.engine, name="Skewed")
@@ -94,17 +122,24 @@ async def test_gzip_text_plain_body(api: Api) -> None:
     r = await api.client.post(
         "/segment/v1/b",
         content=gzip.compress(json.dumps(body).encode()),
-        headers={"Content-Encoding": "gzip", "Content-Type": "text/plain",
-                 **basic(api.keys.write_key)},
-    )  # fmt: skip
+        headers={
+            "Content-Encoding": "gzip",
+            "Content-Type": "text/plain",
+            **basic(api.keys.write_key),
+        },
+    )
     assert r.status_code == 200, r.text
     assert len(stored(api.engine, name="Zipped")) == 1
 
 
 async def test_invalid_messages_are_reported_and_the_rest_stored(api: Api) -> None:
-    body = {"batch": [{"type": "track", "event": "Good", "userId": "u1"},
-                      {"type": "track", "userId": "u1"},
-                      {"type": "launch"}]}  # fmt: skip
+    body = {
+        "batch": [
+            {"type": "track", "event": "Good", "userId": "u1"},
+            {"type": "track", "userId": "u1"},
+            {"type": "launch"},
+        ]
+    }
     r = await api.client.post("/segment/v1/b", json=body, headers=basic(api.keys.write_key))
     assert r.status_code == 200
     assert [x["index"] for x in r.json()["rejected"]] == [1, 2]
@@ -117,8 +152,9 @@ async def test_error_shapes(api: Api) -> None:
     assert r.json()["success"] is False and r.json()["code"] == "unauthorized"
     r = await api.client.post("/segment/v1/batch", content=b"{", headers=basic(api.keys.write_key))
     assert (r.status_code, r.json()["code"]) == (400, "invalid_request")
-    r = await api.client.post("/segment/v1/batch", json={"batch": [{"type": "track"}]},
-                              headers=basic(api.keys.write_key))  # fmt: skip
+    r = await api.client.post(
+        "/segment/v1/batch", json={"batch": [{"type": "track"}]}, headers=basic(api.keys.write_key)
+    )
     assert r.status_code == 400 and "every message was rejected" in r.json()["message"]
 
 
