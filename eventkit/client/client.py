@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import logging
+import ssl
 import threading
 import time
 import uuid
@@ -58,7 +59,8 @@ class Client:
             (offline-first: items stay queued until the server is back).
         backoff: retry delays.
         timeout: seconds per HTTP request.
-        verify: TLS verification (a CA bundle path for a private CA).
+        verify: TLS verification: False, an SSL context, or the path of a CA bundle
+            (a private CA or a self-signed certificate).
         transport: an httpx transport (tests, custom networking).
         start: start the background thread now.
     """
@@ -75,7 +77,7 @@ class Client:
         max_attempts: int | None = None,
         backoff: Backoff | None = None,
         timeout: float = 10.0,
-        verify: bool | str = True,
+        verify: bool | str | ssl.SSLContext = True,
         transport: httpx.BaseTransport | None = None,
         start: bool = True,
     ) -> None:
@@ -90,7 +92,7 @@ class Client:
             base_url=self.url,
             headers={"Authorization": f"Bearer {write_key}", "Content-Type": "application/json"},
             timeout=timeout,
-            verify=verify,
+            verify=ssl.create_default_context(cafile=verify) if isinstance(verify, str) else verify,
             transport=transport,
         )
         self.flags = FlagCache(self._http)

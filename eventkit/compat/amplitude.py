@@ -136,6 +136,12 @@ def draft(i: int, ev: Any, min_len: int, problems: Problems) -> Draft | list[Fie
         problems.add(problems.missing, "event_type", i)
         errors.append(("event_type", "is required"))
     user, device = id_text(ev.get("user_id")), id_text(ev.get("device_id"))
+    groups = as_object(ev.get("groups"))
+    if name == "$groupidentify" and user is None and device is None and groups:
+        # Group updates have no person: the group stands in as the anonymous id.
+        gtype, gname = next(iter(groups.items()))
+        device = f"$group:{gtype}:{id_text(gname) or ''}"
+        min_len = 1
     if user is None and device is None:
         problems.add(problems.missing, "user_id", i)
         errors.append(("user_id", "user_id or device_id is required"))

@@ -330,10 +330,10 @@ def _flag(request: Request, form: dict[str, str], name: str) -> bool:  # type: i
 
 
 def _mixpanel_error(request: Request, exc: EventKitError) -> tuple[int, Any, dict[str, str]]:  # type: ignore[type-arg]
-    imports = request.url.path.rstrip("/").endswith("/import")
     verbose = request.query_params.get("verbose") == "1" or bool(
         getattr(request.state, "mixpanel_verbose", False)
     )
+    imports = request.url.path.rstrip("/").endswith("/import") and not verbose
     return mixpanel.error_body(exc, verbose=verbose, imports=imports)
 
 
@@ -369,8 +369,11 @@ async def mixpanel_ingest(request: Request) -> Response[bytes]:  # type: ignore[
     )
     result = await store(request, decoded, "mixpanel")
     imported = result.accepted + result.duplicates
-    strict = endpoint == "import" or _flag(request, form, "strict")
-    if result.rejected and strict:
+    # /import answers {code, num_records_imported, status} unless the client asks for
+    # the verbose {status, error} shape (mixpanel-python does, on every endpoint).
+    imports = endpoint == "import" and not verbose
+    strict = imports or _flag(request, form, "strict")
+    if result.rejected and strict and not verbose:
         failed = [
             {
                 "index": r.index,
@@ -393,17 +396,19 @@ async def mixpanel_ingest(request: Request) -> Response[bytes]:  # type: ignore[
             },
             400,
         )
-    if endpoint == "import":
+    if imports:
         return json_response({"code": 200, "num_records_imported": imported, "status": "OK"})
-    if result.rejected and not imported:
+    status = 200
+    if result.rejected and (not imported or strict):
         first = result.rejected[0].errors[0]
         message = f"{first.field} {first.message}"
         body: Any = {"status": 0, "error": message} if verbose else 0
+        status = 400 if strict else 200
     else:
         body = {"status": 1, "error": None} if verbose else 1
     if isinstance(body, int):
-        return Response(content=str(body).encode(), media_type="text/plain")
-    return json_response(body)
+        return Response(content=str(body).encode(), status_code=status, media_type="text/plain")
+    return json_response(body, status)
 
 
 MIXPANEL = Router(
