@@ -34,7 +34,7 @@ class Outbox:
         if max_items < 1:
             raise ValueError("max_items must be at least 1")
         self.max_items = max_items
-        self.path = Path(path) if path is not None else None
+        self.path = Path(path).expanduser() if path is not None else None
         if self.path is not None:
             self.path.parent.mkdir(parents=True, exist_ok=True)
         self._db = sqlite3.connect(
