@@ -217,6 +217,14 @@ class CompatSettings(_Section):
         description="Vendor protocols served, each under /<vendor>.",
     )
 
+    @field_validator("vendors", mode="before")
+    @classmethod
+    def _split(cls, value: Any) -> Any:
+        # EVENTKIT_COMPAT__VENDORS=segment,posthog
+        if isinstance(value, str):
+            return [v.strip() for v in value.split(",") if v.strip()]
+        return value
+
 
 class TlsSettings(_Section):
     """HTTPS served by ``eventkit serve`` itself (or use a reverse proxy)."""

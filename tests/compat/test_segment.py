@@ -8,13 +8,17 @@ import json
 import uuid
 
 import pytest
+from sqlalchemy.engine import Engine
 
 from eventkit.compat import segment
 from eventkit.compat.common import COMPAT_NAMESPACE
 from eventkit.errors import OverloadedError, PayloadTooLargeError
+from eventkit.storage.apps import create_app as create_tracked_app
 from eventkit.storage.users import get_profile
 from tests.compat.conftest import Api, basic, iso
+from tests.conftest import make_settings
 from tests.e2e.conftest import stored
+from tests.inprocess import api_client
 
 
 async def test_batch_with_basic_auth_maps_every_call_type(api: Api) -> None:
@@ -187,3 +191,16 @@ async def test_mobile_settings_point_uploads_back_at_eventkit(api: Api) -> None:
     assert seg["apiHost"].endswith("/segment/v1")
     r = await api.client.get("/segment/v1/projects/nope/settings")
     assert r.status_code == 400
+
+
+async def test_vendors_can_be_switched_off(database_url: str, engine: Engine) -> None:
+    settings = make_settings(database_url, COMPAT__VENDORS="posthog, amplitude")
+    assert settings.compat.vendors == ["posthog", "amplitude"]
+    keys = create_tracked_app(engine, "switched")
+    async with api_client(settings) as client:
+        body = {"batch": [{"type": "track", "event": "x", "userId": "u1"}]}
+        r = await client.post("/segment/v1/b", json=body, headers=basic(keys.write_key))
+        assert r.status_code == 404
+        ph = {"api_key": keys.write_key, "batch": [{"event": "x", "distinct_id": "u1"}]}
+        r = await client.post("/posthog/batch/", json=ph)
+        assert r.status_code == 200
