@@ -64,13 +64,13 @@ def messages(data: bytes) -> tuple[list[Any], dict[str, str]]:
         payload = maybe_base64_json(form["data"])
     else:
         text = data.strip()
-        if text[:1] == b"{" and b"\n" in text:
-            lines = [ln for ln in text.split(b"\n") if ln.strip()]
-            payload = [json_body(ln, "NDJSON line") for ln in lines] if len(lines) > 1 else None
-            if payload is None:
-                payload = json_body(text, "Mixpanel")
-        else:
+        try:
             payload = json_body(text, "Mixpanel")
+        except InvalidRequestError:
+            lines = [ln for ln in text.split(b"\n") if ln.strip()]
+            if text[:1] != b"{" or len(lines) < 2:
+                raise
+            payload = [json_body(ln, f"NDJSON line {i + 1}") for i, ln in enumerate(lines)]
         form = {}
     items = payload if isinstance(payload, list) else [payload]
     return items, form

@@ -26,7 +26,7 @@ from eventkit.compat.http import (
     runtime,
     store,
 )
-from eventkit.errors import EventKitError, InvalidRequestError
+from eventkit.errors import EventKitError, InvalidRequestError, PermissionDeniedError
 from eventkit.flags.service import encode, etag_matches, etag_of
 from eventkit.timeutil import now_us
 
@@ -226,7 +226,9 @@ async def posthog_flags(request: Request) -> Response[bytes]:  # type: ignore[ty
     ctx = posthog.evaluation_context(body)
     wanted = body.get("flag_keys_to_evaluate")
     if isinstance(wanted, list) and wanted:
+        # Unknown keys are left out of the answer, as PostHog does.
         evals = [evaluator.evaluate(k, ctx) for k in wanted if isinstance(k, str)]
+        evals = [ev for ev in evals if ev.error_code != "FLAG_NOT_FOUND"]
     else:
         evals = evaluator.evaluate_all(ctx)
     service.record(key.app_id, evaluator, evals, ctx)
@@ -244,8 +246,6 @@ async def posthog_definitions(request: Request) -> Response[bytes]:  # type: ign
     the SDK's personal API key. Supports If-None-Match."""
     key = await resolve(request, None)
     if key.kind != "secret":
-        from eventkit.errors import PermissionDeniedError
-
         raise PermissionDeniedError(
             "flag definitions need the app's secret key as the SDK's personal_api_key"
         )

@@ -20,18 +20,61 @@ from eventkit.timeutil import now_us
 
 FIELDS = [
     # Segment
-    "type", "event", "userId", "anonymousId", "messageId", "timestamp", "originalTimestamp",
-    "sentAt", "properties", "traits", "context", "batch", "groupId", "previousId", "name",
+    "type",
+    "event",
+    "userId",
+    "anonymousId",
+    "messageId",
+    "timestamp",
+    "originalTimestamp",
+    "sentAt",
+    "properties",
+    "traits",
+    "context",
+    "batch",
+    "groupId",
+    "previousId",
+    "name",
     # PostHog
-    "distinct_id", "uuid", "offset", "$set", "$set_once", "$device_id", "$anon_distinct_id",
-    "$is_identified", "alias", "api_key", "token", "sent_at", "options",
+    "distinct_id",
+    "uuid",
+    "offset",
+    "$set",
+    "$set_once",
+    "$device_id",
+    "$anon_distinct_id",
+    "$is_identified",
+    "alias",
+    "api_key",
+    "token",
+    "sent_at",
+    "options",
     # Amplitude
-    "event_type", "user_id", "device_id", "time", "insert_id", "session_id", "event_properties",
-    "user_properties", "events", "os_name", "app_version", "country", "language",
+    "event_type",
+    "user_id",
+    "device_id",
+    "time",
+    "insert_id",
+    "session_id",
+    "event_properties",
+    "user_properties",
+    "events",
+    "os_name",
+    "app_version",
+    "country",
+    "language",
     # Mixpanel
-    "$insert_id", "$user_id", "$identified_id", "$anon_id", "$distinct_id", "$token",
-    "$group_key", "$group_id", "$time", "$os",
-]  # fmt: skip
+    "$insert_id",
+    "$user_id",
+    "$identified_id",
+    "$anon_id",
+    "$distinct_id",
+    "$token",
+    "$group_key",
+    "$group_id",
+    "$time",
+    "$os",
+]
 
 scalars = (
     st.none()
@@ -53,8 +96,16 @@ LIMITS = LimitSettings()
 
 
 def _finish(items: list[Any]) -> None:
-    finish(items, app_id=1, source="fuzz", received_at=now_us(), sent_at=None, limits=LIMITS,
-           ip="203.0.113.9", prefix="batch")  # fmt: skip
+    finish(
+        items,
+        app_id=1,
+        source="fuzz",
+        received_at=now_us(),
+        sent_at=None,
+        limits=LIMITS,
+        ip="203.0.113.9",
+        prefix="batch",
+    )
 
 
 @given(json_values)
@@ -84,11 +135,19 @@ def test_decoders_never_crash(payload: Any) -> None:
 
 
 PATHS = [
-    "/segment/v1/batch", "/segment/v1/t", "/segment/v1/identify", "/posthog/batch/",
-    "/posthog/e/", "/posthog/i/v1/analytics/events", "/posthog/flags/?v=4",
-    "/amplitude/2/httpapi", "/mixpanel/track?verbose=1", "/mixpanel/engage",
-    "/mixpanel/groups", "/mixpanel/import",
-]  # fmt: skip
+    "/segment/v1/batch",
+    "/segment/v1/t",
+    "/segment/v1/identify",
+    "/posthog/batch/",
+    "/posthog/e/",
+    "/posthog/i/v1/analytics/events",
+    "/posthog/flags/?v=4",
+    "/amplitude/2/httpapi",
+    "/mixpanel/track?verbose=1",
+    "/mixpanel/engage",
+    "/mixpanel/groups",
+    "/mixpanel/import",
+]
 
 
 @pytest.fixture

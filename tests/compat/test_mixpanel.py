@@ -125,3 +125,13 @@ async def test_errors(api: Api) -> None:
     assert r.json()["status"] == "Unauthorized" and r.json()["code"] == 401
     r = await api.client.post("/mixpanel/track", content=b"not json")
     assert (r.status_code, r.text) == (400, "0")
+
+
+async def test_pretty_printed_json_and_bad_ndjson(api: Api) -> None:
+    ev = event(api, "pretty", "user-6")
+    r = await api.client.post("/mixpanel/track?verbose=1", content=json.dumps(ev, indent=2))
+    assert r.json() == {"status": 1, "error": None}
+    r = await api.client.post(
+        "/mixpanel/import", content=b'{"event": "a"}\n{oops}\n', headers=basic(api.keys.write_key)
+    )
+    assert r.status_code == 400 and "NDJSON line 2" in r.json()["error"]

@@ -238,3 +238,15 @@ async def test_local_evaluation_definitions_need_the_secret_key(api: Api) -> Non
         "/posthog/flags/definitions", headers={**auth, "If-None-Match": r.headers["etag"]}
     )
     assert again.status_code == 304
+
+
+async def test_flag_keys_to_evaluate_leaves_unknown_keys_out(api: Api) -> None:
+    _flags(api)
+    body = {
+        "api_key": api.keys.write_key,
+        "distinct_id": "u1",
+        "flag_keys_to_evaluate": ["beta", "no-such-flag"],
+    }
+    r = await api.client.post("/posthog/flags/?v=4", json=body)
+    assert r.json()["featureFlags"] == {"beta": True}
+    assert r.json()["errorsWhileComputingFlags"] is False
