@@ -46,7 +46,10 @@ class Outbox:
         with self._lock:
             if self.path is not None:
                 self._db.execute("PRAGMA journal_mode=WAL")
-                self._db.execute("PRAGMA synchronous=FULL")
+                # WAL + NORMAL: a committed put survives the process crashing or being
+                # killed (restarts); only an OS crash or power loss may lose the last
+                # few. FULL would cost an fsync per tracked call.
+                self._db.execute("PRAGMA synchronous=NORMAL")
             for stmt in _SCHEMA:
                 self._db.execute(stmt)
 
@@ -93,7 +96,13 @@ class Outbox:
         if not ids:
             return
         with self._lock:
-            self._db.executemany("DELETE FROM outbox WHERE id = ?", [(i,) for i in ids])
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                self._db.executemany("DELETE FROM outbox WHERE id = ?", [(i,) for i in ids])
+                self._db.execute("COMMIT")
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
 
     def __len__(self) -> int:
         with self._lock:
