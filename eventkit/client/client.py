@@ -25,13 +25,17 @@ from eventkit.client.flags import FlagCache
 from eventkit.client.queue import Outbox
 from eventkit.client.transport import Backoff, GaveUpError, StoppedError, post_with_retry
 
-__all__ = ["Client", "ClientStats"]
+__all__ = ["Client", "ClientStats", "KeyRefusedError"]
 
 log = logging.getLogger("eventkit.client")
 
 
 def _now() -> str:
     return datetime.now(UTC).isoformat(timespec="microseconds").replace("+00:00", "Z")
+
+
+class KeyRefusedError(Exception):
+    """The server refused the write key (401/403); the items stay queued."""
 
 
 class ClientStats:
@@ -219,10 +223,15 @@ class Client:
             )
             self.stats.rejected += len(verdict.get("rejected", []))
             return
-        # A final 4xx: resending cannot succeed (bad events, wrong key).
+        message = f"HTTP {resp.status_code}: {verdict.get('message', resp.text)}"
+        if resp.status_code in (401, 403):
+            # A wrong or revoked key is a configuration error, not bad events: keep
+            # them queued until the key is fixed.
+            raise KeyRefusedError(message)
+        # Any other final 4xx: resending the same events cannot succeed.
         self.stats.failed_batches += 1
         self.stats.rejected += n
-        self.stats.last_error = f"HTTP {resp.status_code}: {verdict.get('message', resp.text)}"
+        self.stats.last_error = message
         log.error("eventkit refused %d queued items: %s", n, self.stats.last_error)
 
     def _step(self) -> bool:
@@ -250,6 +259,11 @@ class Client:
                     pass
             except StoppedError:
                 break
+            except KeyRefusedError as exc:
+                self.stats.last_error = str(exc)
+                log.error("eventkit refused the write key; events stay queued: %s", exc)
+                if self._stop.wait(self.backoff.maximum):
+                    break
             except GaveUpError as exc:
                 self.stats.failed_batches += 1
                 self.stats.last_error = str(exc)
@@ -272,13 +286,9 @@ class Client:
     def flush(self, timeout: float | None = 30.0) -> bool:
         """Wait until every queued item is acknowledged; False if ``timeout`` passed
         first (the server is unreachable: the items stay queued)."""
-        if self._thread is None or not self._thread.is_alive():
-            try:
-                while self._step():
-                    pass
-            except (GaveUpError, StoppedError) as exc:
-                self.stats.last_error = str(exc)
-            return len(self.outbox) == 0
+        if not len(self.outbox):
+            return True
+        self.start()  # a client made with start=False sends from its thread too
         deadline = None if timeout is None else time.monotonic() + timeout
         while len(self.outbox):
             self._wake.set()

@@ -106,3 +106,16 @@ def test_flags_use_the_cached_etag(server: ServerProcess, db: Engine) -> None:
         assert ek.flags.not_modified == 1
         assert ek.flags.value("client-color", "red", user_id="client-user-9") == "blue"
         assert ek.flags.value("missing", "red", user_id="client-user-9") == "red"
+
+
+def test_a_refused_key_keeps_the_events_queued(server: ServerProcess, tmp_path: Path) -> None:
+    queue = tmp_path / "q.db"
+    ek = Client(server.url, "ek_write_not-a-real-key", queue_path=queue)
+    ek.track("kept", anonymous_id="client-dev-3")
+    assert ek.flush(timeout=1) is False
+    assert ek.stats.last_error is not None and "401" in ek.stats.last_error
+    assert ek.shutdown(timeout=0) is False
+    assert server.write_key
+    with Client(server.url, server.write_key, queue_path=queue) as fixed:
+        assert fixed.flush(30)
+        assert fixed.stats.sent == 1
