@@ -250,3 +250,18 @@ async def test_flag_keys_to_evaluate_leaves_unknown_keys_out(api: Api) -> None:
     r = await api.client.post("/posthog/flags/?v=4", json=body)
     assert r.json()["featureFlags"] == {"beta": True}
     assert r.json()["errorsWhileComputingFlags"] is False
+
+
+async def test_sdk_exposure_events_do_not_count_as_eventkit_exposures(api: Api) -> None:
+    called = ev(
+        "$feature_flag_called",
+        "u1",
+        properties={"$feature_flag": "beta", "$feature_flag_response": True},
+    )
+    r = await api.client.post(
+        "/posthog/batch/", json={"api_key": api.keys.write_key, "batch": [called]}
+    )
+    assert r.status_code == 200
+    assert stored(api.engine, name="$feature_flag_called") == []
+    [row] = stored(api.engine, name="$posthog_feature_flag_called")
+    assert row.properties["$feature_flag"] == "beta"
