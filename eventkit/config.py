@@ -27,6 +27,7 @@ from eventkit.errors import ConfigError
 
 __all__ = [
     "AggregationSettings",
+    "CompatSettings",
     "IngestSettings",
     "LimitSettings",
     "LogSettings",
@@ -37,6 +38,7 @@ __all__ = [
     "SessionTimeouts",
     "Settings",
     "SqliteSettings",
+    "TlsSettings",
     "load_settings",
     "masked",
 ]
@@ -263,6 +265,39 @@ class PluginSettings(_Section):
         return dict(value) if isinstance(value, dict) else {}
 
 
+Vendor = Literal["segment", "posthog", "amplitude", "mixpanel"]
+VENDORS: tuple[Vendor, ...] = ("segment", "posthog", "amplitude", "mixpanel")
+
+
+class CompatSettings(_Section):
+    """Wire compatibility with existing SDKs (docs/integration_guide.md)."""
+
+    vendors: list[Vendor] = Field(
+        default_factory=lambda: list(VENDORS),
+        description="Vendor protocols served, each under /<vendor>.",
+    )
+
+    @field_validator("vendors", mode="before")
+    @classmethod
+    def _split(cls, value: Any) -> Any:
+        # EVENTKIT_COMPAT__VENDORS=segment,posthog
+        if isinstance(value, str):
+            return [v.strip() for v in value.split(",") if v.strip()]
+        return value
+
+
+class TlsSettings(_Section):
+    """HTTPS served by ``eventkit serve`` itself (or use a reverse proxy)."""
+
+    cert_file: str = Field("", description="PEM certificate chain; with key_file, serve HTTPS.")
+    key_file: str = Field("", description="PEM private key of cert_file.")
+
+    @property
+    def enabled(self) -> bool:
+        """True when both files are set."""
+        return bool(self.cert_file and self.key_file)
+
+
 class Settings(_Section):
     """All of eventkit's settings."""
 
@@ -283,6 +318,8 @@ class Settings(_Section):
     sessions: SessionSettings = Field(default_factory=SessionSettings)
     aggregation: AggregationSettings = Field(default_factory=AggregationSettings)
     plugins: PluginSettings = Field(default_factory=PluginSettings)
+    compat: CompatSettings = Field(default_factory=CompatSettings)
+    tls: TlsSettings = Field(default_factory=TlsSettings)
 
     #: Where these settings came from, for ``config show``; not a setting.
     source: str = Field("defaults", exclude=True)
@@ -304,7 +341,8 @@ class Settings(_Section):
             return self.server.public_url.rstrip("/")
         wildcard = ("0.0.0.0", "::", "127.0.0.1")  # noqa: S104 - compared, never bound
         host = "localhost" if self.server.host in wildcard else self.server.host
-        return f"http://{host}:{self.server.port}"
+        scheme = "https" if self.tls.enabled else "http"
+        return f"{scheme}://{host}:{self.server.port}"
 
 
 def _env_overrides(environ: dict[str, str]) -> dict[str, Any]:

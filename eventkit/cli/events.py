@@ -15,6 +15,7 @@ import typer
 from eventkit.cli.context import state
 from eventkit.cli.options import AppOption, app_scope, when_option
 from eventkit.cli.output import Format, FormatOption, console, render, render_one
+from eventkit.client import Backoff, Client, GaveUpError
 from eventkit.errors import AuthError, InvalidRequestError
 from eventkit.storage.apps import list_apps
 from eventkit.storage.events import EventFilter, last_event_id, query_events
@@ -193,18 +194,17 @@ def send(
         }
         for _ in range(count)
     ]
+    client = Client(base, key, start=False, max_attempts=3, backoff=Backoff(base=0.2, maximum=2))
     try:
-        resp = httpx.post(
-            f"{base}/v1/events",
-            json={"sent_at": now, "events": events},
-            headers={"Authorization": f"Bearer {key}"},
-            timeout=30,
-        )
-    except httpx.HTTPError as exc:
+        status, body = client.send_batch(events)
+    except (GaveUpError, httpx.HTTPError) as exc:
         raise InvalidRequestError(
             f"cannot reach {base}: {exc}; is `eventkit serve` running?"
         ) from None
-    body = resp.json()
-    if resp.status_code >= 400 and "accepted" not in body:
-        raise InvalidRequestError(f"{resp.status_code}: {body.get('message', body)}")
-    render_one({"status": resp.status_code, **body}, fmt, title=f"POST {base}/v1/events")
+    except ValueError:
+        raise InvalidRequestError(f"{base} did not answer with JSON; is it eventkit?") from None
+    finally:
+        client.shutdown(timeout=0)
+    if status >= 400 and "accepted" not in body:
+        raise InvalidRequestError(f"{status}: {body.get('message', body)}")
+    render_one({"status": status, **body}, fmt, title=f"POST {base}/v1/events")

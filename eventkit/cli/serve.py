@@ -6,6 +6,7 @@ import os
 import socket
 import uuid
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -74,9 +75,18 @@ def _check_port_free(host: str, port: int) -> None:
 
 
 def run_asgi(
-    factory: str, *, server: str, host: str, port: int, workers: int, access_log: bool = False
+    factory: str,
+    *,
+    server: str,
+    host: str,
+    port: int,
+    workers: int,
+    access_log: bool = False,
+    tls_cert: str | None = None,
+    tls_key: str | None = None,
 ) -> None:
-    """Serve the app factory ``module:function`` with granian or uvicorn until stopped.
+    """Serve the app factory ``module:function`` with granian or uvicorn until stopped;
+    over HTTPS when ``tls_cert`` and ``tls_key`` are given.
 
     The one place that decides the server options, so bench/ceiling_app.py measures
     its ceiling on exactly the stack ``eventkit serve`` runs.
@@ -95,6 +105,8 @@ def run_asgi(
             log_enabled=access_log,
             log_access=access_log,
             backlog=2048,
+            ssl_cert=Path(tls_cert) if tls_cert else None,
+            ssl_key=Path(tls_key) if tls_key else None,
         ).serve()
     else:
         import uvicorn
@@ -108,6 +120,8 @@ def run_asgi(
             access_log=access_log,
             log_config=None,
             lifespan="on",
+            ssl_certfile=tls_cert,
+            ssl_keyfile=tls_key,
         )
 
 
@@ -120,7 +134,22 @@ def _run_server(settings: Settings) -> None:
         port=s.port,
         workers=s.workers,
         access_log=settings.log.access_log,
+        tls_cert=settings.tls.cert_file or None,
+        tls_key=settings.tls.key_file or None,
     )
+
+
+def _check_tls(settings: Settings) -> None:
+    """Fail fast, with the fix, when only one TLS file is set or a file is unreadable."""
+    tls = settings.tls
+    if bool(tls.cert_file) != bool(tls.key_file):
+        raise ConfigError(
+            "TLS needs both tls.cert_file and tls.key_file (--tls-cert and --tls-key); "
+            "set both or neither"
+        )
+    for what, path in (("tls.cert_file", tls.cert_file), ("tls.key_file", tls.key_file)):
+        if path and not Path(path).is_file():
+            raise ConfigError(f"{what} = {path!r}: no such file; give a PEM file path")
 
 
 def serve(
@@ -134,6 +163,12 @@ def serve(
     migrate: Annotated[
         bool, typer.Option("--migrate/--no-migrate", help="Apply pending migrations first.")
     ] = True,
+    tls_cert: Annotated[
+        Path | None, typer.Option(help="PEM certificate: serve HTTPS (tls.cert_file).")
+    ] = None,
+    tls_key: Annotated[
+        Path | None, typer.Option(help="PEM private key of --tls-cert (tls.key_file).")
+    ] = None,
 ) -> None:
     """Run the capture API and the scheduler on the configured database."""
     st = state(ctx)
@@ -143,6 +178,8 @@ def serve(
         "SERVER__PORT": port,
         "SERVER__SERVER": server,
         "SERVER__WORKERS": workers,
+        "TLS__CERT_FILE": tls_cert.resolve() if tls_cert else None,
+        "TLS__KEY_FILE": tls_key.resolve() if tls_key else None,
     }
     if not migrate:
         overrides["AUTO_MIGRATE"] = "false"
@@ -154,6 +191,7 @@ def serve(
     st._settings = None
     settings = st.settings
     configure_logging(settings.log)
+    _check_tls(settings)
     _check_port_free(settings.server.host, settings.server.port)
     prepare_database(settings)
     supervisor = WriterSupervisor() if settings.ingest.writer == "process" else None

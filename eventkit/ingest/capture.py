@@ -6,6 +6,7 @@ Interfaces (the HTTP API, ``eventkit events send``) call this; it never sees HTT
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from typing import Any
 
 import msgspec
@@ -184,6 +185,7 @@ class CaptureService:
         accepted: list[CanonicalEvent],
         rejected: list[Rejection],
         source: str = "native",
+        ops: Sequence[ProfileOp] = (),
         *,
         user_agent: str | None = None,
     ) -> BatchResult:
@@ -191,7 +193,9 @@ class CaptureService:
         the verdict (every protocol ends here).
 
         ``rejected`` holds the request's invalid events by index; ``accepted`` holds the
-        others in request order.
+        others in request order. ``ops`` are identify operations committed with the
+        events; each applies only if its event is stored now (not dropped by a stage,
+        not a duplicate).
         """
         if accepted and self.pipeline.stages:
             batch = await self.pipeline.run(
@@ -207,7 +211,7 @@ class CaptureService:
             accepted, rejected, dropped = batch.events, batch.rejected, batch.dropped
         else:
             dropped = 0
-        new = await self.writer.submit(accepted) if accepted else []
+        new = await self.writer.submit(accepted, ops) if accepted else []
         stored = sum(new)
         dups = [str(e.event_id) for e, n in zip(accepted, new, strict=True) if not n]
         if self.sinks is not None and stored:

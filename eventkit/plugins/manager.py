@@ -41,6 +41,7 @@ DEFAULT_PLUGINS: tuple[str, ...] = (
     "eventkit.sessions.plugin",
     "eventkit.flags.plugin",
     "eventkit.reports.plugin",
+    "eventkit.compat.plugin",
 )
 
 

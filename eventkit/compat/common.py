@@ -1,0 +1,304 @@
+"""What every vendor adapter shares: the draft event a decoder produces, its validation
+into a :class:`CanonicalEvent`, ids, timestamps and request bodies.
+
+A vendor decoder turns one message of its wire format into a :class:`Draft` (or field
+errors); :func:`finish` applies the same limits and clock-skew correction as the native
+API and returns what :meth:`CaptureService.store` takes. Decoders never raise on odd
+JSON: anything that is not the expected shape becomes a field error of that message.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import uuid
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+from urllib.parse import parse_qs
+
+import msgspec
+
+from eventkit.capture.context import context_info
+from eventkit.capture.decode import decode_body
+from eventkit.capture.schema import CanonicalEvent
+from eventkit.capture.validate import FieldError, check_properties, check_time
+from eventkit.config import LimitSettings
+from eventkit.errors import InvalidRequestError
+from eventkit.ingest.capture import FieldReason, Rejection
+from eventkit.storage.users import ProfileOp
+
+__all__ = [
+    "Decoded",
+    "Draft",
+    "event_uuid",
+    "finish",
+    "id_text",
+    "json_body",
+    "parse_time",
+    "read_body",
+]
+
+#: Namespace of event ids derived from a vendor's non-UUID message id or content.
+COMPAT_NAMESPACE = uuid.UUID("3f1d2a9c-6b0e-4c57-8d21-5e7a9b4c2f60")
+
+_any = msgspec.json.Decoder()
+_encoder = msgspec.json.Encoder()
+
+
+@dataclass
+class Draft:
+    """One vendor message, mapped onto the canonical fields but not yet validated.
+
+    ``timestamp`` and ``sent_at`` are epoch microseconds from the device clock.
+    ``profile`` is ``(set, set_once)`` for identify-like messages; ``link`` is the
+    anonymous id an identify or alias links to ``user_id``.
+    """
+
+    name: str
+    event_id: uuid.UUID
+    timestamp: int | None
+    user_id: str | None
+    anonymous_id: str | None
+    session_id: str | None = None
+    properties: dict[str, Any] = field(default_factory=dict)
+    context: dict[str, Any] = field(default_factory=dict)
+    sent_at: int | None = None
+    profile: tuple[dict[str, Any], dict[str, Any]] | None = None
+    link: str | None = None
+
+
+@dataclass
+class Decoded:
+    """A request's verdict before storage: accepted events, rejections and the
+    profile operations of the accepted identify-like events."""
+
+    accepted: list[CanonicalEvent] = field(default_factory=list)
+    rejected: list[Rejection] = field(default_factory=list)
+    ops: list[ProfileOp] = field(default_factory=list)
+    #: Request index of each accepted event.
+    positions: list[int] = field(default_factory=list)
+
+
+def id_text(value: Any) -> str | None:
+    """A vendor id as text: strings as-is, numbers as their decimal form, else None."""
+    if isinstance(value, str):
+        return value or None
+    if isinstance(value, bool) or value is None:
+        return None
+    if isinstance(value, int | float):
+        return str(int(value)) if float(value).is_integer() else str(value)
+    return None
+
+
+def event_uuid(value: Any, source: str, fallback: Any) -> uuid.UUID:
+    """The event id: the vendor's id when it is a UUID, a UUID derived from it when it
+    is not (``insert_id``, ``$insert_id``), or one derived from ``fallback`` (the
+    message content) when there is none, so a retried message deduplicates."""
+    if isinstance(value, str) and value:
+        try:
+            return uuid.UUID(value)
+        except ValueError:
+            return uuid.uuid5(COMPAT_NAMESPACE, f"{source}:{value}")
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return uuid.uuid5(COMPAT_NAMESPACE, f"{source}:{value}")
+    try:
+        text = json.dumps(fallback, sort_keys=True, default=str)
+    except (TypeError, ValueError):
+        text = repr(fallback)
+    return uuid.uuid5(COMPAT_NAMESPACE, f"{source}:content:{text}")
+
+
+def parse_time(value: Any, *, seconds_if_small: bool = False) -> int | None:
+    """Epoch microseconds of an ISO 8601 string or an epoch number (milliseconds; with
+    ``seconds_if_small``, numbers below 1e11 are seconds, as Mixpanel sends them).
+
+    Raises:
+        ValueError: the value is neither.
+    """
+    if value is None:
+        return None
+    if isinstance(value, bool):
+        raise ValueError("is a boolean, not a time")
+    if isinstance(value, int | float):
+        if value != value or abs(value) > 1e16:  # NaN or absurd
+            raise ValueError("is not a valid epoch time")
+        if seconds_if_small and abs(value) < 1e11:
+            return int(value * 1_000_000)
+        return int(value * 1000)
+    if isinstance(value, str):
+        text = value.strip()
+        try:
+            dt = datetime.fromisoformat(text.replace("Z", "+00:00"))
+        except ValueError:
+            try:
+                return parse_time(float(text), seconds_if_small=seconds_if_small)
+            except ValueError:
+                raise ValueError(f"{value!r} is not ISO 8601 nor an epoch number") from None
+        if dt.tzinfo is None:
+            dt = dt.replace(tzinfo=UTC)
+        try:
+            return int(dt.timestamp() * 1_000_000)
+        except (OverflowError, OSError):
+            raise ValueError(f"{value!r} is out of range") from None
+    raise ValueError(f"must be a time, got {type(value).__name__}")
+
+
+def read_body(body: bytes, content_encoding: str | None, limits: LimitSettings) -> bytes:
+    """Undo gzip/deflate (same size cap as the native API)."""
+    return decode_body(body, content_encoding, limits.max_body_bytes)
+
+
+def json_body(data: bytes, what: str) -> Any:
+    """Parse a JSON body (any Content-Type: mobile SDKs send ``text/plain``)."""
+    if not data.strip():
+        raise InvalidRequestError(f"the {what} body is empty; send JSON")
+    try:
+        return _any.decode(data)
+    except msgspec.DecodeError as exc:
+        raise InvalidRequestError(f"the {what} body is not valid JSON: {exc}") from None
+
+
+def form_data(data: bytes) -> dict[str, str] | None:
+    """The fields of a form-encoded body, or None when the body is not a form."""
+    stripped = data.lstrip()
+    if not stripped or stripped[:1] in (b"{", b"["):
+        return None
+    try:
+        fields = parse_qs(data.decode(), keep_blank_values=True)
+    except UnicodeDecodeError:
+        return None
+    return {k: v[-1] for k, v in fields.items()} or None
+
+
+def maybe_base64_json(text: str) -> Any:
+    """A ``data=`` form value: JSON, or base64-encoded JSON (older SDKs)."""
+    stripped = text.strip()
+    if stripped[:1] in ("{", "["):
+        return json_body(stripped.encode(), "data")
+    try:
+        decoded = base64.b64decode(stripped + "=" * (-len(stripped) % 4), validate=False)
+    except (binascii.Error, ValueError):
+        raise InvalidRequestError("the data field is neither JSON nor base64 JSON") from None
+    return json_body(decoded, "data")
+
+
+def _check(draft: Draft, limits: LimitSettings) -> list[FieldError]:
+    errors: list[FieldError] = []
+    if not draft.name:
+        errors.append(("event", "the event name is missing or empty"))
+    elif len(draft.name) > limits.max_name_length:
+        errors.append(
+            (
+                "event",
+                f"the name is longer than {limits.max_name_length} characters "
+                "(limits.max_name_length)",
+            )
+        )
+    if not draft.user_id and not draft.anonymous_id:
+        errors.append(("user_id", "a user id or an anonymous/device id is required"))
+    for name, value in (
+        ("user_id", draft.user_id),
+        ("anonymous_id", draft.anonymous_id),
+        ("session_id", draft.session_id),
+    ):
+        if value is not None and len(value) > limits.max_id_length:
+            errors.append(
+                (name, f"is longer than {limits.max_id_length} characters (limits.max_id_length)")
+            )
+    errors += check_properties("properties", draft.properties, limits)
+    errors += check_properties("context", draft.context, limits)
+    return errors
+
+
+def finish(
+    items: list[Draft | list[FieldError]],
+    *,
+    app_id: int,
+    source: str,
+    received_at: int,
+    sent_at: int | None,
+    limits: LimitSettings,
+    ip: str | None,
+    prefix: str,
+) -> Decoded:
+    """Validate drafts into canonical events (the native API's limits and clock-skew
+    correction) and collect the profile operations of identify-like messages.
+
+    ``items[i]`` is message ``i`` of the request: a draft, or the errors its decoder
+    found. ``prefix`` names the list in field paths (``batch[3].userId``).
+    """
+    out = Decoded()
+    for i, item in enumerate(items):
+        if isinstance(item, list):
+            out.rejected.append(_rejection(i, None, item, prefix))
+            continue
+        errors = _check(item, limits)
+        received = received_at
+        client_ts = item.timestamp if item.timestamp is not None else received
+        batch_sent = item.sent_at if item.sent_at is not None else sent_at
+        ts = received + (client_ts - batch_sent) if batch_sent is not None else client_ts
+        errors += check_time(ts, received, limits)
+        ctx = context_info(item.context) if not errors else None
+        if ctx is not None:
+            errors += ctx.errors
+        if errors or ctx is None:
+            out.rejected.append(_rejection(i, str(item.event_id), errors, prefix))
+            continue
+        event = CanonicalEvent(
+            app_id=app_id,
+            event_id=item.event_id,
+            name=item.name,
+            timestamp=client_ts,
+            sent_at=batch_sent,
+            received_at=received,
+            ts=ts,
+            user_id=item.user_id,
+            anonymous_id=item.anonymous_id,
+            session_id=item.session_id,
+            platform=ctx.platform,
+            app_version=ctx.app_version,
+            country=ctx.country,
+            ip=ip,
+            source=source,
+            properties=item.properties,
+            context=item.context,
+        )
+        out.accepted.append(event)
+        out.positions.append(i)
+        if item.user_id and (item.profile is not None or item.link):
+            set_, set_once = item.profile or ({}, {})
+            out.ops.append(
+                ProfileOp(
+                    app_id=app_id,
+                    user_id=item.user_id,
+                    event_id=item.event_id,
+                    at=ts,
+                    anonymous_id=item.link,
+                    set=set_,
+                    set_once=set_once,
+                )
+            )
+    return out
+
+
+def _rejection(i: int, event_id: str | None, errors: list[FieldError], prefix: str) -> Rejection:
+    return Rejection(
+        index=i,
+        event_id=event_id,
+        errors=[
+            FieldReason(field=f"{prefix}[{i}].{f}" if f else f"{prefix}[{i}]", message=m)
+            for f, m in errors
+        ],
+    )
+
+
+def as_object(value: Any) -> dict[str, Any]:
+    """``value`` when it is a JSON object, else an empty one."""
+    return value if isinstance(value, dict) else {}
+
+
+def encode(obj: Any) -> bytes:
+    """JSON bytes."""
+    return _encoder.encode(obj)
