@@ -22,6 +22,8 @@ DEFAULT_PLUGINS: tuple[str, ...] = (
     "eventkit.sessions.plugin",
     "eventkit.flags.plugin",
     "eventkit.reports.plugin",
+    "eventkit.tracking.plugin",
+    "eventkit.privacy.plugin",
 )
 
 

@@ -1,0 +1,35 @@
+"""The tracking-plan feature, registered through eventkit's plugin hooks. Its ingest
+stage is listed in ``eventkit.ingest.pipeline.STAGES``."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from eventkit.config import Settings
+from eventkit.plugins.hookspecs import hookimpl
+
+__all__ = ["eventkit_cli_commands", "eventkit_routes", "eventkit_shutdown"]
+
+
+@hookimpl
+def eventkit_routes(settings: Settings) -> list[Any]:
+    """``GET|PUT /v1/tracking-plan`` and ``GET /v1/tracking-plan/violations``."""
+    from eventkit.api import tracking
+
+    return list(tracking.ROUTES)
+
+
+@hookimpl
+def eventkit_cli_commands(app: Any) -> None:
+    """The ``eventkit schema`` group."""
+    from eventkit.cli import schema
+
+    app.add_typer(schema.app, name="schema")
+
+
+@hookimpl
+def eventkit_shutdown(settings: Settings) -> None:
+    """Write the violation counts still in memory."""
+    from eventkit.tracking.stage import flush_all
+
+    flush_all()
