@@ -4,9 +4,10 @@ them. Both run the same domain functions as ``eventkit users delete|export``."""
 from __future__ import annotations
 
 import asyncio
-from typing import Any
+from typing import Annotated, Any
 
 from litestar import Request, delete, get
+from litestar.params import PathParameter
 from litestar.status_codes import HTTP_200_OK
 
 from eventkit.api.auth import require_key
@@ -15,6 +16,8 @@ from eventkit.privacy.access import export_user
 from eventkit.privacy.erasure import delete_user
 
 __all__ = ["ROUTES", "erase_user", "export_user_data"]
+
+UserPath = Annotated[str, PathParameter(description="The user_id.")]
 
 
 @delete(
@@ -28,7 +31,7 @@ __all__ = ["ROUTES", "erase_user", "export_user_data"]
     tags=["privacy"],
     status_code=HTTP_200_OK,
 )
-async def erase_user(request: Request, user_id: str) -> dict[str, Any]:  # type: ignore[type-arg]
+async def erase_user(request: Request, user_id: UserPath) -> dict[str, Any]:  # type: ignore[type-arg]
     """Erase one user of the key's app; answers what was deleted."""
     key = await require_key(request, "secret")
     runtime: Runtime = request.app.state.runtime
@@ -57,7 +60,7 @@ async def erase_user(request: Request, user_id: str) -> dict[str, Any]:  # type:
     "as JSON. Needs the app's secret key; recorded in the privacy audit log.",
     tags=["privacy"],
 )
-async def export_user_data(request: Request, user_id: str) -> dict[str, Any]:  # type: ignore[type-arg]
+async def export_user_data(request: Request, user_id: UserPath) -> dict[str, Any]:  # type: ignore[type-arg]
     """Everything held about one user of the key's app."""
     key = await require_key(request, "secret")
     runtime: Runtime = request.app.state.runtime

@@ -14,6 +14,7 @@ a valid event costs one call). Only an event that fails it is checked again with
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -101,7 +102,10 @@ def _explain(err: ValidationError) -> list[Violation]:
         want = err.validator_value
         want_s = " or ".join(want) if isinstance(want, list) else str(want)
         return [Violation("wrong_type", _path(where), f"must be {want_s}, not {_type_name(inst)}")]
-    return [Violation("invalid_value", _path(where), err.message[:300])]
+    # Name the rule, never the value: messages are stored as examples and the value
+    # may be personal data.
+    rule = json.dumps(err.validator_value, separators=(",", ":"), default=str)
+    return [Violation("invalid_value", _path(where), f"fails {err.validator}: {rule}"[:300])]
 
 
 @dataclass
