@@ -189,9 +189,10 @@ def _erase(
     d["rollup_counts"] = subtract_events(
         conn, subject.app_id, [i for i in ids if i <= mark], dims_for(settings.aggregation)
     )
-    d.update(remove_actors(conn, subject.app_id, subject.ids))
     d.update(_resessionize(conn, settings, subject, victims))
     d["events"] = _delete_rows(conn, EVENTS, ids)
+    # After the events are gone: distinct counts are recomputed from what remains.
+    d.update(remove_actors(conn, subject.app_id, subject.ids))
     d["user_profiles"] = conn.execute(
         delete(USER_PROFILES).where(
             USER_PROFILES.c.app_id == subject.app_id, USER_PROFILES.c.user_id == subject.user_id

@@ -17,7 +17,7 @@ from sqlalchemy.engine import Connection
 from eventkit.aggregation.distinct import refresh_days, refresh_windows
 from eventkit.aggregation.rollups import JOB
 from eventkit.aggregation.sql import ACTOR, bucket, dim_expr
-from eventkit.timeutil import now_us
+from eventkit.timeutil import US_PER_DAY, now_us
 
 __all__ = ["lock_rollups", "remove_actors", "subtract_events"]
 
@@ -140,4 +140,17 @@ def remove_actors(conn: Connection, app_id: int, actors: Sequence[str]) -> dict[
         )
         refresh_days(conn, keys)
         refresh_windows(conn, keys)
+        # Windows ending after the app's newest remaining event are never refreshed
+        # again (the rollup job computes windows up to the newest event): drop them.
+        newest = conn.execute(
+            text("SELECT MAX(ts) FROM events WHERE app_id = :a"), {"a": app_id}
+        ).scalar()
+        last = -1 if newest is None else int(newest) - int(newest) % US_PER_DAY
+        conn.execute(
+            text(
+                "DELETE FROM rollup_counts WHERE app_id = :a AND period = 'd' "
+                "AND dim IN ('$wau', '$mau') AND bucket > :last"
+            ),
+            {"a": app_id, "last": last},
+        )
     return out
