@@ -108,12 +108,13 @@ async def test_delete_user_leaves_nothing_and_rollups_stay_exact(
     run_sessions_job(engine, settings, now=clock)
     aggregate(engine, agg)
     # Late arrivals not yet rolled up or sessionized when the erasure runs.
+    late = start + 2 * US_PER_DAY + 10 * US_PER_HOUR
     EventStore(engine).write(
         [
-            ev(app_id, start + 2 * US_PER_DAY + 10 * US_PER_HOUR, "app_open", ALICE, PHONE),
-            ev(app_id, start + 2 * US_PER_DAY + 11 * US_PER_HOUR, "app_open", "u-bob-22", "d-bob-phone"),
+            ev(app_id, late, "app_open", ALICE, PHONE),
+            ev(app_id, late + US_PER_HOUR, "app_open", "u-bob-22", "d-bob-phone"),
         ]
-    )  # fmt: skip
+    )
     before = holders(engine, NEEDLES)
     assert {"events", "sessions", "event_sessions", "user_profiles", "identity_links"} <= set(
         before
@@ -177,7 +178,7 @@ async def test_late_events_of_a_deleted_user_are_dropped(
             headers=bearer(keys.write_key),
         )
         assert ident.status_code == 200, ident.text
-    assert holders(engine, NEEDLES + ("d-alice-new",)) == {}
+    assert holders(engine, (*NEEDLES, "d-alice-new")) == {}
     with engine.connect() as conn:
         names = conn.execute(
             text("SELECT user_id FROM events WHERE received_at >= :t"), {"t": now}

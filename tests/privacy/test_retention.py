@@ -54,7 +54,7 @@ async def test_purge_keeps_rollups_and_drops_late_old_events(
         for d in range(1, 45)
         for u in range(3)
     ]
-    EventStore(engine).write(events + [ev(other.app_id, now - 60 * US_PER_DAY, "x")])
+    EventStore(engine).write([*events, ev(other.app_id, now - 60 * US_PER_DAY, "x")])
     agg = settings.aggregation.model_copy(update={"settle_seconds": 0.0})
     run_sessions_job(engine, settings, now=now)
     aggregate(engine, agg)
@@ -84,7 +84,7 @@ async def test_purge_keeps_rollups_and_drops_late_old_events(
     after = stored_rollups(engine, keys.app_id)
     for table in ("rollup_counts", "rollup_user_days", "rollup_first_days"):
         assert after[table] == rollups[table], table
-    assert {r for r in after["rollup_events_by_name"]} == {
+    assert set(after["rollup_events_by_name"]) == {
         r for r in rollups["rollup_events_by_name"] if r[2] >= cutoff
     }
     (entry,) = list_audit(engine, keys.app_id)
