@@ -61,17 +61,15 @@ def _event_schema(samples: list[dict[str, Any]], enum_max: int) -> dict[str, Any
             types.setdefault(key, Counter())[_json_type(value)] += 1
             if isinstance(value, str):
                 values.setdefault(key, Counter())[value] += 1
-    schema: dict[str, Any] = {
-        "type": "object",
-        "properties": {
-            k: _property_schema(types[k], values.get(k) if enum_max else None, enum_max)
-            for k in sorted(types)
-        },
-        "additionalProperties": False,
-    }
+    schema: dict[str, Any] = {"type": "object"}
     required = sorted(k for k, n in present.items() if n == len(samples))
     if required:
         schema["required"] = required
+    schema["properties"] = {
+        k: _property_schema(types[k], values.get(k) if enum_max else None, enum_max)
+        for k in sorted(types)
+    }
+    schema["additionalProperties"] = False
     return schema
 
 

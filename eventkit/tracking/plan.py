@@ -110,7 +110,7 @@ def normalize_plan(doc: Any, source: str = "the plan") -> dict[str, Any]:
 
 def dump_plan(plan: dict[str, Any]) -> str:
     """The plan as YAML (what ``schema pull`` prints and ``schema push`` reads)."""
-    return yaml.safe_dump(plan, sort_keys=False, allow_unicode=True, default_flow_style=False)
+    return yaml.safe_dump(plan, sort_keys=False, allow_unicode=True, width=88)
 
 
 @dataclass(frozen=True)

@@ -7,8 +7,29 @@ from typing import Any
 
 from eventkit.config import Settings
 from eventkit.plugins.hookspecs import hookimpl
+from eventkit.scheduler import JobSpec
 
-__all__ = ["eventkit_cli_commands", "eventkit_routes", "eventkit_shutdown"]
+__all__ = [
+    "eventkit_cli_commands",
+    "eventkit_routes",
+    "eventkit_scheduled_jobs",
+    "eventkit_shutdown",
+]
+
+
+@hookimpl
+def eventkit_scheduled_jobs(settings: Settings) -> list[JobSpec]:
+    """Write this process's violation counts even when no batch arrives to do it."""
+    from eventkit.tracking.stage import flush_all
+
+    return [
+        JobSpec(
+            id="tracking.violations",
+            func=flush_all,
+            seconds=max(settings.tracking.flush_seconds, 1.0),
+            description="Write counted tracking plan violations",
+        )
+    ]
 
 
 @hookimpl
