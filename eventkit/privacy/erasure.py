@@ -10,8 +10,9 @@
    other table keyed by app and user or device id, and records an audit entry that
    names the user only by hash.
 
-The rollup job's watermark row is locked and the sessions job's generation bumped in
-that transaction, so neither job can write back what was just deleted.
+That transaction first locks the rollup and sessions watermarks and bumps the sessions
+generation (:func:`~eventkit.privacy.rollups.lock_jobs`), so neither job can write back
+what was just deleted.
 """
 
 from __future__ import annotations
@@ -29,9 +30,9 @@ from eventkit.config import Settings
 from eventkit.errors import NotFoundError
 from eventkit.privacy.audit import record_audit
 from eventkit.privacy.policy import subject_hash
-from eventkit.privacy.rollups import lock_rollups, remove_actors, subtract_events
+from eventkit.privacy.rollups import lock_jobs, remove_actors, subtract_events
 from eventkit.privacy.subjects import Subject, find_subject
-from eventkit.sessions.job import BATCH_COLUMNS, bump_generation, device_key, plan_rows
+from eventkit.sessions.job import BATCH_COLUMNS, device_key, plan_rows
 from eventkit.storage.engine import writer
 from eventkit.storage.errors import map_db_errors
 from eventkit.storage.models import (
@@ -176,10 +177,13 @@ def _delete_rows(conn: Connection, table: Table, ids: list[int]) -> int:
 
 
 def _erase(
-    conn: Connection, settings: Settings, subject: Subject, victims: list[Any], actor: str
+    conn: Connection,
+    settings: Settings,
+    subject: Subject,
+    victims: list[Any],
+    actor: str,
+    mark: int,
 ) -> ErasureResult:
-    mark = lock_rollups(conn)
-    bump_generation(conn)
     ids = [int(v.id) for v in victims]
     result = ErasureResult(
         subject.app_id, subject.user_id, subject_hash(subject.app_id, subject.user_id),
@@ -253,6 +257,8 @@ def delete_user(
             seen = _victims(conn, subject)
     last = int(seen[-1].id) if seen else 0
     with map_db_errors(), writer(engine).begin() as conn:
+        # Locks first: everything read below is what the jobs will see after us.
+        mark, _ = lock_jobs(conn)
         newer = find_subject(conn, app_id, user_id, after=last)
         added = set(newer.anonymous_ids) - set(subject.anonymous_ids)
         if added:  # new devices: tombstone them too, and look at every row again
@@ -260,4 +266,4 @@ def delete_user(
             write_tombstones(conn, app_id, subject.ids)
             seen, last = [], 0
         victims = seen + _victims(conn, subject, after=last)
-        return _erase(conn, settings, subject, victims, actor)
+        return _erase(conn, settings, subject, victims, actor, mark)

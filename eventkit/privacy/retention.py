@@ -20,8 +20,7 @@ from sqlalchemy.engine import Connection, Engine
 from eventkit.config import Settings
 from eventkit.privacy.audit import record_audit
 from eventkit.privacy.policy import policy_from
-from eventkit.privacy.rollups import lock_rollups
-from eventkit.sessions.job import WATERMARK, bump_generation
+from eventkit.privacy.rollups import lock_jobs
 from eventkit.storage.engine import writer
 from eventkit.storage.errors import map_db_errors
 from eventkit.storage.models import (
@@ -29,7 +28,6 @@ from eventkit.storage.models import (
     EVENT_KEYS,
     EVENT_SESSIONS,
     EVENTS,
-    SESSION_STATE,
     SESSIONS,
 )
 from eventkit.timeutil import US_PER_DAY, now_us
@@ -61,20 +59,15 @@ def retention_days(settings: Settings, conn: Connection) -> dict[int, int]:
     }
 
 
-def _safe_id(conn: Connection, settings: Settings, rollup_mark: int) -> int:
+def _safe_id(settings: Settings, rollups: int, sessions: int) -> int:
     """The newest arrival id whose event the background jobs are done with."""
-    safe = rollup_mark if settings.aggregation.enabled else 2**62
-    if settings.sessions.enabled:
-        mark = conn.execute(
-            select(SESSION_STATE.c.value).where(SESSION_STATE.c.name == WATERMARK)
-        ).scalar()
-        safe = min(safe, int(mark or 0))
-    return safe
+    safe = rollups if settings.aggregation.enabled else 2**62
+    return min(safe, sessions) if settings.sessions.enabled else safe
 
 
 def _purge_batch(conn: Connection, settings: Settings, app_id: int, cutoff: int) -> tuple[int, int]:
     """Delete one batch of the app's expired events; returns (events, sessions)."""
-    safe = _safe_id(conn, settings, lock_rollups(conn))
+    safe = _safe_id(settings, *lock_jobs(conn))
     rows = conn.execute(
         select(_E.id, _E.event_id, _E.name, _E.ts)
         .where(_E.app_id == app_id, _E.ts < cutoff, _E.id <= safe)
@@ -87,7 +80,6 @@ def _purge_batch(conn: Connection, settings: Settings, app_id: int, cutoff: int)
             delete(SESSIONS).where(SESSIONS.c.app_id == app_id, SESSIONS.c.last_event_at < cutoff)
         ).rowcount
         return 0, sessions
-    bump_generation(conn)
     ids = [int(r.id) for r in rows]
     for start in range(0, len(ids), 500):
         chunk = ids[start : start + 500]

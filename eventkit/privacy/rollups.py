@@ -17,9 +17,10 @@ from sqlalchemy.engine import Connection
 from eventkit.aggregation.distinct import refresh_days, refresh_windows
 from eventkit.aggregation.rollups import JOB
 from eventkit.aggregation.sql import ACTOR, bucket, dim_expr
+from eventkit.sessions.job import WATERMARK, bump_generation
 from eventkit.timeutil import US_PER_DAY, now_us
 
-__all__ = ["lock_rollups", "remove_actors", "subtract_events"]
+__all__ = ["lock_jobs", "lock_rollups", "remove_actors", "subtract_events"]
 
 _CHUNK = 500
 
@@ -41,6 +42,24 @@ def lock_rollups(conn: Connection) -> int:
             {"job": JOB},
         ).scalar_one()
     )
+
+
+def lock_jobs(conn: Connection) -> tuple[int, int]:
+    """Before deleting stored events: lock the rollup and sessions watermarks (row locks
+    on PostgreSQL, so either job waits for this transaction and then sees its result)
+    and bump the sessions generation (a sessions run planned earlier plans again).
+    Returns the rollup and sessions watermarks."""
+    rollups = lock_rollups(conn)
+    conn.execute(
+        text("INSERT INTO session_state (name, value) VALUES (:n, 0) ON CONFLICT DO NOTHING"),
+        {"n": WATERMARK},
+    )
+    lock = " FOR UPDATE" if conn.dialect.name == "postgresql" else ""
+    sessions = conn.execute(
+        text(f"SELECT value FROM session_state WHERE name = :n{lock}"), {"n": WATERMARK}
+    ).scalar_one()
+    bump_generation(conn)
+    return rollups, int(sessions)
 
 
 def _chunks(ids: Sequence[int]) -> list[list[int]]:
