@@ -43,6 +43,7 @@ bench: $(VENV)/.test-installed
 bench-quick: $(VENV)/.test-installed
 	$(PY) bench/ingest.py --quick
 	$(PY) bench/flags.py --quick
+	$(PY) bench/pipeline.py --quick
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

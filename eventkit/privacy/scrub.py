@@ -65,16 +65,19 @@ class Scrubber:
         self.rules = rules
         self.secret = secret
         self._regex = [re.compile(fnmatch.translate(r.pattern)) for r in rules]
-        self._literals = [r.literals for r in rules]
+        # One C-level search decides whether an event may hold a matching key: the
+        # longest literal of each rule, or an escape that could spell one.
+        longest = [max(r.literals, key=len) for r in rules if r.literals]
+        self._always = len(longest) < len(rules)  # a rule like "*" matches any key
+        self._candidates = re.compile(
+            b"|".join([re.escape(b"\\u"), *(re.escape(lit) for lit in longest)])
+        )
         self._keys: dict[int, bytes] = {}
         self._match: dict[str, ScrubRule | None] = {}
 
     def might_match(self, raw: bytes) -> bool:
         """False when no rule can match a key of this JSON text (cheap: no decoding)."""
-        low = raw.lower()
-        if b"\\u" in low:  # escaped characters could spell a key: decode to be sure
-            return True
-        return any(all(lit in low for lit in lits) for lits in self._literals)
+        return self._always or self._candidates.search(raw.lower()) is not None
 
     def _rule(self, key: str) -> ScrubRule | None:
         hit = self._match.get(key, False)
