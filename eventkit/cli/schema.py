@@ -44,17 +44,23 @@ def _write(text: str, output: Path | None) -> None:
 
 
 @app.command("push")
-def push(ctx: typer.Context, path: PlanFile, app_name: AppName = None) -> None:
+def push(
+    ctx: typer.Context, path: PlanFile, app_name: AppName = None, fmt: FormatOption = Format.table
+) -> None:
     """Check a plan file and make it the app's tracking plan (a new version)."""
     st = state(ctx)
     engine = st.engine()
     plan = parse_plan(_read(path), str(path))
-    diff = push_plan(engine, pick_app(engine, st.settings, app_name), plan, getpass.getuser())
+    app_id = pick_app(engine, st.settings, app_name)
+    diff = push_plan(engine, app_id, plan, getpass.getuser())
+    if fmt is not Format.table:
+        render(diff.rows(), fmt, columns=["event", "change"])
+        return
     if diff.empty:
         console.print("the plan is unchanged")
         return
     render(diff.rows(), Format.table, title="plan changes")
-    mode = get_plan(engine, pick_app(engine, st.settings, app_name)).mode
+    mode = get_plan(engine, app_id).mode
     if mode == "off":
         console.print(
             "[dim]the app's plan mode is off: `eventkit apps set APP --plan-mode warn` "
