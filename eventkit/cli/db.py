@@ -23,7 +23,8 @@ def upgrade_cmd(ctx: typer.Context) -> None:
     applied = len(before.pending)
     console.print(
         f"database at {', '.join(after.current) or 'base'}: "
-        + (f"applied {applied} migration(s)" if applied else "already up to date")
+        + (f"applied {applied} migration(s)" if applied else "already up to date"),
+        soft_wrap=True,  # one line however many heads: scripts read it
     )
 
 

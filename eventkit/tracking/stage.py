@@ -96,8 +96,9 @@ def flush_all() -> None:
         rec.flush()
 
 
-def _reasons(violations: list[Any]) -> list[tuple[str, str]]:
-    return [(v.field_name(), v.message) for v in violations]
+def _reasons(position: int, violations: list[Any]) -> list[tuple[str, str]]:
+    """Field names as validation writes them: ``events[3].properties.price``."""
+    return [(f"events[{position}].{v.field_name()}", v.message) for v in violations]
 
 
 def plan_stage(settings: Settings, engine: Engine | None) -> Stage | None:
@@ -125,7 +126,7 @@ def plan_stage(settings: Settings, engine: Engine | None) -> Stage | None:
             for v in found:
                 recorder.add(batch.app_id, ev.name, v.kind, v.property, v.message, at)
             if enforce:
-                batch.reject(i, _reasons(found))
+                batch.reject(i, _reasons(batch.positions[i], found))
         if recorder.due():
             await recorder.flush_soon()
 

@@ -77,7 +77,7 @@ def test_enforce_mode_and_violations(server: ServerProcess) -> None:
         assert body["accepted"] == 2
         assert body["rejected"][0]["index"] == 1
         assert body["rejected"][0]["errors"] == [
-            {"field": "properties.total", "message": "is required by the tracking plan"}
+            {"field": "events[1].properties.total", "message": "is required by the tracking plan"}
         ]
         rows = cli(server, "schema", "violations")
         assert [(v["event"], v["kind"], v["count"]) for v in rows] == [

@@ -82,11 +82,11 @@ async def test_enforce_warn_and_off(settings: Settings, engine: Engine) -> None:
         assert body["accepted"] == 3
         assert [x["index"] for x in body["rejected"]] == [1, 2, 5]
         assert body["rejected"][0]["errors"] == [
-            {"field": "properties.price", "message": "must be number, not string"},
-            {"field": "properties.coupon", "message": "is not in the tracking plan"},
+            {"field": "events[1].properties.price", "message": "must be number, not string"},
+            {"field": "events[1].properties.coupon", "message": "is not in the tracking plan"},
         ]
         assert body["rejected"][1]["errors"] == [
-            {"field": "name", "message": "event 'refund' is not in the tracking plan"}
+            {"field": "events[2].name", "message": "event 'refund' is not in the tracking plan"}
         ]
         assert _stored(engine, keys.app_id) == ["$screen", "app_open", "purchase"]
         expected = {
