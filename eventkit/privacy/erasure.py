@@ -27,7 +27,7 @@ from sqlalchemy.engine import Connection, Engine
 
 from eventkit.aggregation.rollups import dims_for
 from eventkit.config import Settings
-from eventkit.errors import NotFoundError
+from eventkit.errors import InvalidRequestError
 from eventkit.privacy.audit import record_audit
 from eventkit.privacy.policy import subject_hash
 from eventkit.privacy.rollups import lock_jobs, remove_actors, subtract_events
@@ -237,10 +237,10 @@ def delete_user(
     """Erase a user of an app and leave tombstones (see the module docstring).
 
     Raises:
-        NotFoundError: ``user_id`` is empty.
+        InvalidRequestError: ``user_id`` is empty.
     """
     if not user_id:
-        raise NotFoundError("give the user_id to delete")
+        raise InvalidRequestError("give the user_id to delete")
     wait = settings.privacy.propagation_seconds if wait_seconds is None else wait_seconds
     with map_db_errors(), engine.connect() as conn:
         subject = find_subject(conn, app_id, user_id)
