@@ -45,6 +45,7 @@ bench-quick: $(VENV)/.test-installed
 	$(PY) bench/ingest.py --quick
 	$(PY) bench/flags.py --quick
 	$(PY) bench/plugins.py --quick
+	$(PY) bench/pipeline.py --quick
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

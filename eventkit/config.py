@@ -29,9 +29,11 @@ __all__ = [
     "AggregationSettings",
     "CompatSettings",
     "IngestSettings",
+    "IpPolicy",
     "LimitSettings",
     "LogSettings",
     "PluginSettings",
+    "PrivacySettings",
     "SchedulerSettings",
     "ServerSettings",
     "SessionSettings",
@@ -39,6 +41,7 @@ __all__ = [
     "Settings",
     "SqliteSettings",
     "TlsSettings",
+    "TrackingSettings",
     "load_settings",
     "masked",
 ]
@@ -298,6 +301,72 @@ class TlsSettings(_Section):
         return bool(self.cert_file and self.key_file)
 
 
+class TrackingSettings(_Section):
+    """Tracking plans (docs/tracking_plan.md)."""
+
+    refresh_seconds: float = Field(
+        1.0, ge=0, description="How often a server checks for a changed plan or plan mode."
+    )
+    flush_seconds: float = Field(
+        5.0, ge=0, description="How often a server writes its violation counts to the database."
+    )
+
+
+IpPolicy = Literal["drop", "anonymize", "keep"]
+
+
+class PrivacySettings(_Section):
+    """Privacy defaults; each app may override them (docs/privacy.md)."""
+
+    ip: IpPolicy = Field(
+        "anonymize",
+        description="Client IP of apps without their own setting: drop, anonymize "
+        "(IPv4 /24, IPv6 /48) or keep.",
+    )
+    retention_days: int = Field(
+        0,
+        ge=0,
+        description="Raw events of apps without their own setting are purged after "
+        "this many days; 0 keeps them.",
+    )
+    scrub: list[str] = Field(
+        default_factory=list,
+        description="Property scrubbing rules for every app, as PATTERN=drop|hash "
+        '(e.g. "*email*=hash"); apps add their own.',
+    )
+    hash_key: str = Field(
+        "",
+        description="Secret mixed into hashed property values (scrub rules with hash); set "
+        "a long random string so hashes cannot be reversed by guessing.",
+    )
+    refresh_seconds: float = Field(
+        1.0, ge=0, description="How often a server checks for changed settings and tombstones."
+    )
+    propagation_seconds: float = Field(
+        3.0,
+        ge=0,
+        description="users delete waits this long between writing the tombstone and "
+        "deleting, so every server drops the user's new events first.",
+    )
+    purge_interval_hours: float = Field(
+        24.0, gt=0, description="How often the retention purge job runs."
+    )
+    purge_batch_events: int = Field(
+        50_000, ge=100, description="Raw events deleted per purge transaction."
+    )
+
+    @field_validator("scrub")
+    @classmethod
+    def _check_scrub(cls, value: list[str]) -> list[str]:
+        for rule in value:
+            pattern, _, action = rule.rpartition("=")
+            if not pattern or action not in ("drop", "hash"):
+                raise ValueError(
+                    f'rule {rule!r} must be PATTERN=drop or PATTERN=hash, e.g. "*email*=hash"'
+                )
+        return value
+
+
 class Settings(_Section):
     """All of eventkit's settings."""
 
@@ -320,6 +389,8 @@ class Settings(_Section):
     plugins: PluginSettings = Field(default_factory=PluginSettings)
     compat: CompatSettings = Field(default_factory=CompatSettings)
     tls: TlsSettings = Field(default_factory=TlsSettings)
+    tracking: TrackingSettings = Field(default_factory=TrackingSettings)
+    privacy: PrivacySettings = Field(default_factory=PrivacySettings)
 
     #: Where these settings came from, for ``config show``; not a setting.
     source: str = Field("defaults", exclude=True)

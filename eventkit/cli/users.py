@@ -16,7 +16,7 @@ from eventkit.timeutil import from_us
 
 __all__ = ["app"]
 
-app = typer.Typer(help="Look up users.", no_args_is_help=True)
+app = typer.Typer(help="Look up, export and erase users.", no_args_is_help=True)
 
 
 @app.command("show")

@@ -13,7 +13,7 @@ import msgspec
 
 from eventkit.capture.context import context_info
 from eventkit.capture.decode import decode_body
-from eventkit.capture.schema import CanonicalEvent, Envelope, IdentifyRequest
+from eventkit.capture.schema import CanonicalEvent, Envelope, IdentifyRequest, as_dict
 from eventkit.capture.validate import (
     FieldError,
     check_event,
@@ -265,6 +265,10 @@ class CaptureService:
             if not batch.events:  # dropped on purpose: answered as stored
                 return IdentifyResult(event_id=str(event.event_id), duplicate=False)
             event = batch.events[0]  # as the stages left it
+        # Traits as the pipeline left them (scrubbing rules apply to $set/$set_once).
+        props = as_dict(event.properties)
+        traits_set = props.get("$set", req.set)
+        traits_once = props.get("$set_once", req.set_once)
         new = await self.writer.submit(
             [event],
             [
@@ -274,8 +278,8 @@ class CaptureService:
                     event_id=event.event_id,
                     at=event.ts,
                     anonymous_id=req.anonymous_id,
-                    set=req.set,
-                    set_once=req.set_once,
+                    set=traits_set if isinstance(traits_set, dict) else {},
+                    set_once=traits_once if isinstance(traits_once, dict) else {},
                 )
             ],
         )

@@ -24,7 +24,6 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.engine import Engine
 
-from eventkit.capture.ip import anonymize_ip
 from eventkit.capture.schema import CanonicalEvent
 from eventkit.config import Settings
 
@@ -37,10 +36,14 @@ log = logging.getLogger("eventkit.ingest")
 
 #: Stage factories in run order. Feature areas add one line each.
 STAGES: tuple[str, ...] = (
+    # Deleted users' events and events past retention go first: nothing else sees them.
+    "eventkit.privacy.stages:forget_stage",
     # Plugins' eventkit_validate_event and eventkit_enrich_event (full IP for GeoIP).
     "eventkit.plugins.stage:plugin_stage",
-    # Last: after enrichment (GeoIP needs the full address), the IP is reduced.
-    "eventkit.ingest.pipeline:ip_stage",
+    "eventkit.tracking.stage:plan_stage",
+    # Last: after enrichment (GeoIP needs the full address), properties are scrubbed and
+    # the IP is dropped, reduced (the default) or kept, per app.
+    "eventkit.privacy.stages:protect_stage",
 )
 
 
@@ -124,19 +127,3 @@ class Pipeline:
                 stage(batch)
             batch.compact()
         return batch
-
-
-def ip_stage(settings: Settings, engine: Engine | None) -> Stage:
-    """Keep only the network of the client address (IPv4 /24, IPv6 /48)."""
-
-    def reduce_ip(batch: Batch) -> None:
-        last: str | None = None
-        reduced: str | None = None
-        for ev in batch.events:
-            if ev.ip is None:
-                continue
-            if ev.ip != last:  # one request, one address: computed once
-                last, reduced = ev.ip, anonymize_ip(ev.ip)
-            ev.ip = reduced
-
-    return reduce_ip

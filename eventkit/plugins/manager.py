@@ -42,6 +42,8 @@ DEFAULT_PLUGINS: tuple[str, ...] = (
     "eventkit.flags.plugin",
     "eventkit.reports.plugin",
     "eventkit.compat.plugin",
+    "eventkit.tracking.plugin",
+    "eventkit.privacy.plugin",
 )
 
 

@@ -33,10 +33,13 @@ from eventkit.storage.models import APPS, EVENT_SESSIONS, EVENTS, SESSION_STATE,
 from eventkit.timeutil import US_PER_SECOND, now_us
 
 __all__ = [
+    "BATCH_COLUMNS",
     "JobResult",
+    "bump_generation",
     "close_idle_sessions",
     "device_key",
     "load_rules",
+    "plan_rows",
     "rebuild_sessions",
     "run_sessions_job",
     "sessionize_pending",
@@ -45,6 +48,8 @@ __all__ = [
 log = logging.getLogger("eventkit.sessions")
 
 WATERMARK = "watermark"
+#: Bumped when stored events are deleted; a run whose plan predates it plans again.
+GENERATION = "generation"
 _E = EVENTS.c
 _M = EVENT_SESSIONS.c
 _S = SESSIONS.c
@@ -121,15 +126,40 @@ def _advance(rows: Sequence[Any], watermark: int, now: int, settle_us: int) -> i
 # ---------------------------------------------------------------- one batch
 
 
-_BATCH_SQL = (
-    "SELECT id, event_id, ts, name, user_id, anonymous_id, platform, app_version, app_id, "
-    "session_id, received_at FROM events WHERE id > {p} ORDER BY id LIMIT {p}"
+#: The event columns a sessions batch reads (see :func:`plan_rows`).
+BATCH_COLUMNS = (
+    "id, event_id, ts, name, user_id, anonymous_id, platform, app_version, app_id, "
+    "session_id, received_at"
 )
+_BATCH_SQL = f"SELECT {BATCH_COLUMNS} FROM events WHERE id > {{p}} ORDER BY id LIMIT {{p}}"
 
 
 def _read_watermark(conn: Connection) -> int:
     stmt = select(SESSION_STATE.c.value).where(SESSION_STATE.c.name == WATERMARK)
     return int(conn.execute(stmt).scalar() or 0)
+
+
+def _read_generation(conn: Connection) -> int:
+    stmt = select(SESSION_STATE.c.value).where(SESSION_STATE.c.name == GENERATION)
+    return int(conn.execute(stmt).scalar() or 0)
+
+
+def bump_generation(conn: Connection) -> None:
+    """Make a job run that planned before this transaction plan again: called by
+    whatever deletes stored events (erasure, retention) in its write transaction."""
+    conn.execute(
+        text(
+            "INSERT INTO session_state (name, value) VALUES (:n, 1) "
+            "ON CONFLICT (name) DO UPDATE SET value = session_state.value + 1"
+        ),
+        {"n": GENERATION},
+    )
+
+
+def plan_rows(conn: Connection, rows: Sequence[Any], settings: Settings, now: int) -> Changes:
+    """The session changes that sessionizing ``rows`` (columns of the job's batch
+    query, ordered by id) makes, given the sessions already stored (reads only)."""
+    return _plan(conn, rows, settings, now)[0]
 
 
 def _plan(
@@ -191,6 +221,7 @@ def _one_batch(engine: Engine, settings: Settings, now: int) -> tuple[JobResult,
     settle = round(settings.sessions.settle_seconds * US_PER_SECOND)
     with map_db_errors(), engine.connect() as conn, conn.begin():
         watermark = _read_watermark(conn)
+        generation = _read_generation(conn)
         mark = "?" if conn.dialect.paramstyle == "qmark" else "%s"
         rows = conn.exec_driver_sql(_BATCH_SQL.format(p=mark), (watermark, limit)).all()
         take = _advance(rows, watermark, now, settle)
@@ -200,7 +231,7 @@ def _one_batch(engine: Engine, settings: Settings, now: int) -> tuple[JobResult,
         changes, devices = _plan(conn, rows, settings, now)
     new_mark = int(rows[-1].id)
     with map_db_errors(), writer(engine).connect() as conn, conn.begin():
-        if _lock_watermark(conn) != watermark:
+        if _lock_watermark(conn) != watermark or _read_generation(conn) != generation:
             log.info("sessions: another run moved the watermark; planning the batch again")
             return JobResult(watermark=watermark), True
         written = changes.write(conn)

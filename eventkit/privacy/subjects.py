@@ -1,0 +1,62 @@
+"""Who a user is in the stored data: their user id and the devices linked to them."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import or_, select, text
+from sqlalchemy.engine import Connection
+from sqlalchemy.sql.elements import ColumnElement
+
+from eventkit.storage.models import EVENTS, IDENTITY_LINKS
+
+__all__ = ["Subject", "find_subject"]
+
+_E = EVENTS.c
+
+
+@dataclass(frozen=True)
+class Subject:
+    """A user of one app: their id and every anonymous (device) id linked to them."""
+
+    app_id: int
+    user_id: str
+    anonymous_ids: tuple[str, ...]
+
+    @property
+    def ids(self) -> tuple[str, ...]:
+        """The user id and the anonymous ids."""
+        return (self.user_id, *self.anonymous_ids)
+
+    def events_clause(self) -> ColumnElement[bool]:
+        """The user's events: theirs by user id, and their devices' anonymous events
+        (another user's events on a shared device are not theirs)."""
+        mine = _E.user_id == self.user_id
+        if self.anonymous_ids:
+            mine = or_(
+                mine, (_E.user_id.is_(None)) & (_E.anonymous_id.in_(list(self.anonymous_ids)))
+            )
+        return (_E.app_id == self.app_id) & mine
+
+
+def find_subject(conn: Connection, app_id: int, user_id: str, after: int = 0) -> Subject:
+    """The user's anonymous ids: from identity links and from their own events (those
+    with an arrival id above ``after``)."""
+    anon = set(
+        conn.execute(
+            select(IDENTITY_LINKS.c.anonymous_id).where(
+                IDENTITY_LINKS.c.app_id == app_id, IDENTITY_LINKS.c.user_id == user_id
+            )
+        ).scalars()
+    )
+    anon |= set(
+        conn.execute(
+            text(
+                "SELECT DISTINCT anonymous_id FROM events WHERE app_id = :a AND user_id = :u "
+                "AND anonymous_id IS NOT NULL AND id > :after"
+            ),
+            {"a": app_id, "u": user_id, "after": after},
+        ).scalars()
+    )
+    anon.discard(user_id)
+    return Subject(app_id, user_id, tuple(sorted(a for a in anon if a)))
