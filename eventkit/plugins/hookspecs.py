@@ -14,6 +14,8 @@ from typing import TYPE_CHECKING, Any
 import pluggy
 
 if TYPE_CHECKING:
+    from sqlalchemy.engine import Connection
+
     from eventkit.capture.schema import CanonicalEvent
     from eventkit.config import Settings
     from eventkit.reports.custom import ReportSpec
@@ -42,6 +44,14 @@ def eventkit_enrich_event(
 @hookspec
 def eventkit_events_stored(events: list[CanonicalEvent], settings: Settings) -> None:
     """React to newly stored events (a sink); called after commit, off the request path."""
+
+
+@hookspec
+def eventkit_erase_user(
+    conn: Connection, app_id: int, user_id: str, anonymous_ids: list[str]
+) -> dict[str, int] | None:
+    """Remove what the plugin holds about a user (``eventkit users delete``), inside the
+    erasure transaction; return the number of items removed per place."""
 
 
 @hookspec

@@ -28,6 +28,7 @@ from sqlalchemy.engine import Connection, Engine
 from eventkit.aggregation.rollups import dims_for
 from eventkit.config import Settings
 from eventkit.errors import InvalidRequestError
+from eventkit.plugins.manager import get_plugin_manager
 from eventkit.privacy.audit import record_audit
 from eventkit.privacy.policy import subject_hash
 from eventkit.privacy.rollups import lock_jobs, remove_actors, subtract_events
@@ -209,6 +210,14 @@ def _erase(
         delete(IDENTITY_LINKS).where(IDENTITY_LINKS.c.app_id == subject.app_id, links)
     ).rowcount
     d.update(_sweep_other_tables(conn, subject))
+    # Plugins erase what they hold in the same transaction; one that fails fails it all.
+    for removed in get_plugin_manager().hook.eventkit_erase_user(
+        conn=conn,
+        app_id=subject.app_id,
+        user_id=subject.user_id,
+        anonymous_ids=sorted(subject.anonymous_ids),
+    ):
+        d.update(removed or {})
     result.flags_mentioning = _flags_mentioning(conn, subject)
     record_audit(
         conn,

@@ -14,14 +14,17 @@ import logging
 import threading
 from typing import Any
 
+from sqlalchemy.engine import Connection
+
 from eventkit.capture.schema import CanonicalEvent
 from eventkit.config import Settings
 from eventkit.plugins.hookspecs import hookimpl
-from eventkit_webhook.delivery import Webhook, options_of
+from eventkit_webhook.delivery import Webhook, erase_from_deadletters, options_of
 
 __all__ = [
     "EVENTKIT_DEFAULT_ENABLED",
     "eventkit_cli_commands",
+    "eventkit_erase_user",
     "eventkit_events_stored",
     "eventkit_shutdown",
     "eventkit_startup",
@@ -62,6 +65,14 @@ def eventkit_startup(settings: Settings) -> None:
 def eventkit_events_stored(events: list[CanonicalEvent], settings: Settings) -> None:
     """POST the newly stored events (in the sink's thread, never the request's)."""
     webhook_for(settings).send(events)
+
+
+@hookimpl
+def eventkit_erase_user(
+    conn: Connection, app_id: int, user_id: str, anonymous_ids: list[str]
+) -> dict[str, int]:
+    """Remove the user's events from dead-lettered batches (``eventkit users delete``)."""
+    return {"webhook_deadletters": erase_from_deadletters(conn, app_id, user_id, anonymous_ids)}
 
 
 @hookimpl

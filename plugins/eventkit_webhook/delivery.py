@@ -15,7 +15,7 @@ import httpx
 import msgspec
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from sqlalchemy import delete, insert, select, update
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Connection, Engine
 
 from eventkit.capture.schema import CanonicalEvent
 from eventkit.config import Settings
@@ -29,6 +29,7 @@ __all__ = [
     "DeadLetter",
     "Webhook",
     "WebhookOptions",
+    "erase_from_deadletters",
     "list_deadletters",
     "options_of",
     "replay",
@@ -237,3 +238,47 @@ def replay(
                 )
         results.append((dl, outcome))
     return results
+
+
+def erase_from_deadletters(
+    conn: Connection, app_id: int, user_id: str, anonymous_ids: Sequence[str]
+) -> int:
+    """Remove a user's events from the dead-lettered payloads (erasure requests).
+
+    A batch left empty is deleted; the others are rewritten without those events.
+    Returns the number of events removed.
+    """
+    devices = set(anonymous_ids)
+    removed = 0
+    rows = conn.execute(
+        select(WEBHOOK_DEADLETTERS.c.id, WEBHOOK_DEADLETTERS.c.payload).order_by(
+            WEBHOOK_DEADLETTERS.c.id
+        )
+    ).all()
+    for row_id, payload in rows:
+        body = msgspec.json.decode(payload)
+        events = body.get("events", [])
+        keep = [
+            e
+            for e in events
+            if not (
+                e.get("app_id") == app_id
+                and (e.get("user_id") == user_id or e.get("anonymous_id") in devices)
+            )
+        ]
+        if len(keep) == len(events):
+            continue
+        removed += len(events) - len(keep)
+        table = WEBHOOK_DEADLETTERS
+        if keep:
+            conn.execute(
+                update(table)
+                .where(table.c.id == row_id)
+                .values(
+                    payload=_encoder.encode({**body, "events": keep}).decode(),
+                    event_count=len(keep),
+                )
+            )
+        else:
+            conn.execute(delete(table).where(table.c.id == row_id))
+    return removed

@@ -15,7 +15,10 @@ from typer.testing import CliRunner
 import eventkit_webhook
 from eventkit.config import Settings
 from eventkit.errors import ConfigError
+from eventkit.privacy.erasure import delete_user
 from eventkit.storage.apps import create_app as create_tracked_app
+from eventkit.storage.events import EventStore
+from eventkit.storage.users import ProfileOp
 from eventkit_webhook.delivery import Webhook, WebhookOptions, list_deadletters, options_of, replay
 from tests.conftest import make_settings
 from tests.factories import make_event
@@ -165,3 +168,39 @@ def test_deadletter_cli(database_url: str, engine: Engine, rx: Receiver) -> None
     assert rx.bodies()[-1]["events"][0]["name"] == "late"
     empty = runner.invoke(app, ["webhook", "deadletter", "list"], env=env)
     assert "no dead letters" in empty.output
+
+
+def test_user_erasure_reaches_dead_letters(
+    settings: Settings, engine: Engine, rx: Receiver, use_plugins: Use
+) -> None:
+    use_plugins(eventkit_webhook)
+    keys = create_tracked_app(engine, "erased")
+    other = create_tracked_app(engine, "other")
+    rx.statuses = [400, 400]
+    wh = hook(rx.url, engine, [], max_attempts=1)
+    alice = [make_event(keys.app_id, "a", user_id="alice") for _ in range(2)]
+    alice_device = make_event(keys.app_id, "b", user_id=None, anonymous_id="alice-phone")
+    bob = make_event(keys.app_id, "c", user_id="bob")
+    namesake = make_event(other.app_id, "d", user_id="alice")  # another app's alice
+    # Alice's device is linked to her, so its anonymous events are hers too.
+    ident = make_event(keys.app_id, "$identify", user_id="alice", anonymous_id="alice-phone")
+    op = ProfileOp(
+        app_id=keys.app_id,
+        user_id="alice",
+        event_id=ident.event_id,
+        at=ident.ts,
+        anonymous_id="alice-phone",
+    )
+    EventStore(engine).write([ident], [op])
+    wh.send([*alice, alice_device, bob, namesake])  # one mixed batch
+    wh.send(alice)  # a batch of hers only
+    assert [d.event_count for d in list_deadletters(engine)] == [5, 2]
+
+    result = delete_user(engine, settings, keys.app_id, "alice", actor="t", wait_seconds=0)
+
+    assert result.deleted["webhook_deadletters"] == 5
+    [left] = list_deadletters(engine)
+    assert left.event_count == 2
+    kept = json.loads(left.payload)["events"]
+    assert [(e["name"], e["user_id"]) for e in kept] == [("c", "bob"), ("d", "alice")]
+    assert "alice-phone" not in left.payload
