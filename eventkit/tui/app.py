@@ -1,0 +1,119 @@
+"""The dashboard app: six screens (modes), the command palette, help and errors."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from functools import partial
+from typing import Any, ClassVar
+
+from textual.app import App, SystemCommand
+from textual.binding import Binding, BindingType
+from textual.screen import Screen
+
+from eventkit.tui.data import Dashboard
+from eventkit.tui.screens.experiments import ExperimentsScreen
+from eventkit.tui.screens.explorer import ExplorerScreen
+from eventkit.tui.screens.flags import FlagsScreen
+from eventkit.tui.screens.help import HelpScreen
+from eventkit.tui.screens.live import LiveScreen
+from eventkit.tui.screens.modals import ErrorModal
+from eventkit.tui.screens.overview import OverviewScreen
+from eventkit.tui.screens.reports import ReportsScreen
+from eventkit.tui.widgets.navbar import SCREENS
+
+__all__ = ["DashboardApp"]
+
+_SCREEN_CLASSES: dict[str, type[Screen[Any]]] = {
+    "overview": OverviewScreen,
+    "live": LiveScreen,
+    "explorer": ExplorerScreen,
+    "reports": ReportsScreen,
+    "flags": FlagsScreen,
+    "experiments": ExperimentsScreen,
+}
+
+
+class DashboardApp(App[None]):
+    """``eventkit dashboard``: one app's data, read through the domain services.
+
+    Args:
+        data: the database, settings, app and clock to show.
+        refresh_seconds: Overview auto-refresh period (0: off).
+        live_seconds: how often the Live screen polls for new events (0: off).
+        start: the screen to open on.
+    """
+
+    TITLE = "eventkit dashboard"
+    CSS_PATH = "app.tcss"
+    ENABLE_COMMAND_PALETTE = True
+    MODES: ClassVar[dict[str, str | Callable[[], Screen[Any]]]] = dict(_SCREEN_CLASSES)
+    BINDINGS: ClassVar[list[BindingType]] = [
+        *(Binding(str(i), f"go('{mode}')", title, show=False)
+          for i, (mode, title) in enumerate(SCREENS, 1)),  # fmt: skip
+        Binding("question_mark,f1", "help", "Help"),
+        Binding("ctrl+p", "command_palette", "Commands"),
+        Binding("q", "quit", "Quit"),
+    ]
+
+    def __init__(
+        self,
+        data: Dashboard,
+        *,
+        refresh_seconds: float = 5.0,
+        live_seconds: float = 1.0,
+        start: str = "overview",
+    ) -> None:
+        super().__init__()
+        self.data = data
+        self.refresh_seconds = refresh_seconds
+        self.live_seconds = live_seconds
+        self.start = start
+        self.sub_title = data.app_name or "no app"
+
+    def on_mount(self) -> None:
+        self.theme = "textual-dark"
+        self.switch_mode(self.start)
+
+    def action_go(self, mode: str) -> None:
+        """Show one of the six screens."""
+        if self.current_mode != mode:
+            self.switch_mode(mode)
+
+    def action_help(self) -> None:
+        """Keys of every screen."""
+        sections: list[tuple[str, list[BindingType]]] = [
+            ("Everywhere", [*(Binding(str(i), "", f"{t} screen")
+                              for i, (_, t) in enumerate(SCREENS, 1)),
+                            *self.BINDINGS[len(SCREENS):]]),
+        ]  # fmt: skip
+        for mode, title in SCREENS:
+            sections.append((title, list(_SCREEN_CLASSES[mode].BINDINGS)))
+        self.push_screen(HelpScreen(sections))
+
+    def show_error(self, message: str) -> None:
+        """Show an error in a modal (never a traceback)."""
+        self.push_screen(ErrorModal(message))
+
+    def post(self, callback: Callable[..., Any], *args: Any) -> None:
+        """Run ``callback(*args)`` on the UI thread (from a worker); a no-op once the
+        app is shutting down."""
+        if not self.is_running:
+            return
+        try:
+            self.call_from_thread(callback, *args)
+        except RuntimeError:  # the app stopped between the check and the call
+            pass
+
+    def get_system_commands(self, screen: Screen[Any]) -> Iterable[SystemCommand]:
+        yield from super().get_system_commands(screen)
+        for i, (mode, title) in enumerate(SCREENS, 1):
+            yield SystemCommand(f"Go to {title}", f"Show the {title} screen (key {i})",
+                                partial(self.action_go, mode))  # fmt: skip
+        yield SystemCommand("Help", "Every screen and its keys (?)", self.action_help)
+        yield SystemCommand("Refresh", "Fetch this screen's data again (r)", self._reload)
+
+    def _reload(self) -> None:
+        from eventkit.tui.screens.base import DashboardScreen
+
+        if isinstance(self.screen, DashboardScreen):
+            self.screen.refresh_data()
