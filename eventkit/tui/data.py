@@ -34,10 +34,12 @@ from eventkit.storage.events import EventFilter, count_events, query_events
 from eventkit.storage.models import Event
 from eventkit.timeutil import US_PER_DAY, now_us, parse_when
 
-__all__ = ["Dashboard", "EventSearch", "Overview", "tui_actor"]
+__all__ = ["RATE_MINUTES", "SCAN", "Dashboard", "EventSearch", "Overview", "tui_actor"]
 
 #: Minutes shown by the overview's live chart.
 RATE_MINUTES = 60
+#: A property filter looks at this many newest events that pass the other filters.
+SCAN = 5000
 
 
 def tui_actor() -> str:
@@ -127,14 +129,14 @@ class Dashboard:
             self.engine, SessionFilter(app_id=app_id, since=now - US_PER_DAY, until=now),
             by="total",
         )  # fmt: skip
+        # The last RATE_MINUTES minutes, the current (partial) one last.
         since = now - now % US_PER_MINUTE - (RATE_MINUTES - 1) * US_PER_MINUTE
         return Overview(
             stored=count_events(self.engine, [app_id]),
             today=int(today.meta["total"] or 0),
             active=self.reports.active(self.query(30)).meta,
             sessions=stats[-1] if stats else None,
-            per_minute=events_per_minute(self.engine, app_id, since, since + RATE_MINUTES
-                                         * US_PER_MINUTE),  # fmt: skip
+            per_minute=events_per_minute(self.engine, app_id, since, now + 1),
             top_events=self.reports.top(week, kind="events", limit=8),
             platforms=self.reports.top(week, kind="platforms", limit=5),
             versions=self.reports.top(week, kind="app_versions", limit=6),
@@ -152,7 +154,7 @@ class Dashboard:
             raise InvalidRequestError(f"{what}: {exc}") from None
 
     def events(self, search: EventSearch, *, limit: int = 200, after_id: int | None = None,
-               scan: int = 5000) -> list[Event]:  # fmt: skip
+               scan: int = SCAN) -> list[Event]:  # fmt: skip
         """Events matching ``search``, newest first (oldest first with ``after_id``).
 
         The name, user and time filters run in the database; the property filter is
