@@ -8,14 +8,28 @@ from typing import Any
 from eventkit.storage.models import Event
 from eventkit.timeutil import from_us
 
-__all__ = ["EVENT_COLUMNS", "event_dict", "event_json", "event_row", "short_time"]
+__all__ = ["EVENT_COLUMNS", "duration", "event_dict", "event_json", "event_row", "short_time"]
 
-EVENT_COLUMNS = ("time", "name", "user / device", "platform", "version", "properties")
+#: Columns of the events tables and their widths (fixed: a streaming tail must not jump).
+EVENT_COLUMNS = (("time", 19), ("name", 20), ("user / device", 14), ("platform", 8),
+                 ("version", 7), ("properties", 40))  # fmt: skip
 
 
 def short_time(us: int) -> str:
     """``2026-06-30 11:58:02`` (UTC)."""
     return from_us(us).strftime("%Y-%m-%d %H:%M:%S")
+
+
+def duration(seconds: float) -> str:
+    """``42s``, ``3m 05s``, ``5h 02m`` or ``2d 04h``."""
+    s = round(seconds)
+    if s < 60:
+        return f"{s}s"
+    if s < 3600:
+        return f"{s // 60}m {s % 60:02d}s"
+    if s < 86_400:
+        return f"{s // 3600}h {s % 3600 // 60:02d}m"
+    return f"{s // 86_400}d {s % 86_400 // 3600:02d}h"
 
 
 def event_row(e: Event) -> tuple[str, ...]:

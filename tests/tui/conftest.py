@@ -12,6 +12,7 @@ import pytest
 from rich.console import Console
 from sqlalchemy.engine import Engine
 from textual.pilot import Pilot
+from textual.widgets import DataTable
 
 from eventkit.config import Settings
 from eventkit.storage.apps import list_apps
@@ -82,11 +83,20 @@ def empty_engine(tmp_path: Path) -> Iterator[tuple[Engine, Settings]]:
 
 
 async def settle(pilot: Pilot[Any]) -> None:
-    """Wait until every database worker finished and its result is on screen."""
+    """Wait until every database worker finished and its result is on screen.
+
+    A DataTable sizes its columns for new rows on its next idle; on a busy machine a
+    screenshot can come first, so wait for that explicitly.
+    """
     for _ in range(3):
         await pilot.pause()
         await pilot.app.workers.wait_for_complete()
-    await pilot.pause()
+    for _ in range(100):
+        await pilot.pause()
+        tables = pilot.app.screen.query(DataTable)
+        if not any(t._require_update_dimensions for t in tables):  # noqa: SLF001
+            break
+        await pilot.pause(0.02)
 
 
 def text_of(widget: Any) -> str:

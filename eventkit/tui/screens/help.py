@@ -19,11 +19,15 @@ _INTRO = (
 )
 
 
+_KEY_NAMES = {"question_mark": "?", "slash": "/", "escape": "esc", "space": "space"}
+
+
 def _keys(bindings: list[BindingType]) -> list[tuple[str, str]]:
     out = []
     for b in bindings:
         if isinstance(b, Binding) and b.description:
-            out.append((b.key.replace(",", " / "), b.description))
+            keys = [_KEY_NAMES.get(k.strip(), k.strip()) for k in b.key.split(",")]
+            out.append((" / ".join(keys), b.description))
     return out
 
 

@@ -10,6 +10,7 @@ from textual.widgets import Sparkline, Static
 
 from eventkit.reports import Report
 from eventkit.tui.data import RATE_MINUTES, Overview
+from eventkit.tui.format import duration
 from eventkit.tui.screens.base import DashboardScreen
 from eventkit.tui.screens.reports import trend_series
 from eventkit.tui.widgets.bars import bar_table
@@ -22,11 +23,6 @@ __all__ = ["OverviewScreen"]
 
 def _num(n: object) -> str:
     return f"{n:,}" if isinstance(n, int) else str(n if n is not None else "–")
-
-
-def _secs(s: float) -> str:
-    m, sec = divmod(round(s), 60)
-    return f"{m}m {sec:02d}s" if m else f"{sec}s"
 
 
 def _bars(report: Report, label: str, share: bool = False) -> list[tuple[str, float, str]]:
@@ -108,8 +104,8 @@ class OverviewScreen(DashboardScreen):
             f"bounce {s['bounce_rate']:.0%}" if s else "none computed yet",
         )
         self.query_one("#stat-median", StatCard).set_value(
-            _secs(s["median_duration_s"]) if s else "–",
-            f"p90 {_secs(s['p90_duration_s'])}" if s else "",
+            duration(s["median_duration_s"]) if s else "–",
+            f"p90 {duration(s['p90_duration_s'])}" if s else "",
         )
         self.query_one("#rate", Sparkline).data = o.per_minute
         total = sum(o.per_minute)

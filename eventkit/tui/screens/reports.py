@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any, cast
 
 from rich.table import Table
@@ -14,6 +15,8 @@ from textual.widgets import DataTable, Input, Select, Static, TabbedContent, Tab
 from eventkit.demo.simulate import FUNNEL
 from eventkit.reports import Report
 from eventkit.reports.query import INTERVALS, Interval
+from eventkit.timeutil import US_PER_DAY, to_us
+from eventkit.tui.format import duration
 from eventkit.tui.screens.base import DashboardScreen
 from eventkit.tui.widgets.bars import bar
 from eventkit.tui.widgets.chart import LineChart
@@ -60,7 +63,8 @@ def funnel_table(report: Report, width: int = 36) -> Table:
             t.add_row(
                 "", Text(f"  ↳ {row['dropped']:,} dropped at this step "
                          f"({100 - float(row['step_conversion_pct']):.1f}%)", style="red"),
-                "", Text(f"median {median:.0f}s" if median is not None else "", style="dim"),
+                "", Text(f"median {duration(median)}" if median is not None else "",
+                         style="dim"),
             )  # fmt: skip
     return t
 
@@ -176,9 +180,14 @@ class ReportsScreen(DashboardScreen):
         periods = report.columns[2:]
         unit = "d" if report.meta["interval"] == "day" else "w"
         table.add_columns("cohort", "users", *(f"{unit}{p}" for p in periods))
+        step = US_PER_DAY * (1 if unit == "d" else 7)
+        now = self.data.clock()
         for row in report.rows:
-            table.add_row(row["cohort"], f"{row['users']:,}",
-                          *(heat_cell(row.get(p)) for p in periods))  # fmt: skip
+            start = to_us(datetime.fromisoformat(row["cohort"]).replace(tzinfo=UTC))
+            # Periods that start after the dashboard's clock are not observable yet.
+            cells = [heat_cell(row.get(p) if start + int(p) * step <= now else None)
+                     for p in periods]  # fmt: skip
+            table.add_row(row["cohort"], f"{row['users']:,}", *cells)
         self.query_one("#r-summary", Static).update(
             f"share of each cohort (first seen) active again in period N · "
             f"{report.meta['return_event']}"

@@ -25,7 +25,8 @@ class EventsView(Horizontal):
 
     def compose(self) -> ComposeResult:
         table: DataTable[str] = DataTable(cursor_type="row", zebra_stripes=True)
-        table.add_columns(*EVENT_COLUMNS)
+        for label, width in EVENT_COLUMNS:
+            table.add_column(label, width=width)
         yield table
         with VerticalScroll(classes="detail"):
             yield Static(self.empty, classes="detail-body")
