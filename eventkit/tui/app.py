@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable, Iterable
 from functools import partial
 from typing import Any, ClassVar
@@ -48,8 +49,10 @@ class DashboardApp(App[None]):
     ENABLE_COMMAND_PALETTE = True
     MODES: ClassVar[dict[str, str | Callable[[], Screen[Any]]]] = dict(_SCREEN_CLASSES)
     BINDINGS: ClassVar[list[BindingType]] = [
-        *(Binding(str(i), f"go('{mode}')", title, show=False)
-          for i, (mode, title) in enumerate(SCREENS, 1)),  # fmt: skip
+        *(
+            Binding(str(i), f"go('{mode}')", title, show=False)
+            for i, (mode, title) in enumerate(SCREENS, 1)
+        ),
         Binding("question_mark,f1", "help", "Help"),
         Binding("ctrl+p", "command_palette", "Commands"),
         Binding("q", "quit", "Quit"),
@@ -99,10 +102,8 @@ class DashboardApp(App[None]):
         app is shutting down."""
         if not self.is_running:
             return
-        try:
+        with contextlib.suppress(RuntimeError):  # it stopped between the check and the call
             self.call_from_thread(callback, *args)
-        except RuntimeError:  # the app stopped between the check and the call
-            pass
 
     def get_system_commands(self, screen: Screen[Any]) -> Iterable[SystemCommand]:
         yield from super().get_system_commands(screen)

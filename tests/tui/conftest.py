@@ -85,17 +85,23 @@ def empty_engine(tmp_path: Path) -> Iterator[tuple[Engine, Settings]]:
 async def settle(pilot: Pilot[Any]) -> None:
     """Wait until every database worker finished and its result is on screen.
 
-    A DataTable sizes its columns for new rows on its next idle; on a busy machine a
-    screenshot can come first, so wait for that explicitly.
+    A result can start another load (a highlighted row loads its details), and a
+    DataTable sizes its columns for new rows on its next idle; on a busy machine a
+    screenshot could come first. So wait until two checks in a row find nothing
+    running and nothing pending.
     """
-    for _ in range(3):
+    quiet = 0
+    for _ in range(200):
         await pilot.pause()
-        await pilot.app.workers.wait_for_complete()
-    for _ in range(100):
-        await pilot.pause()
-        tables = pilot.app.screen.query(DataTable)
-        if not any(t._require_update_dimensions for t in tables):  # noqa: SLF001
-            break
+        app = pilot.app
+        busy = any(w.is_running or w.state.name == "PENDING" for w in app.workers)
+        if busy:
+            await app.workers.wait_for_complete()
+        tables = app.screen.query(DataTable)
+        pending = any(t._require_update_dimensions for t in tables)
+        quiet = 0 if busy or pending else quiet + 1
+        if quiet >= 2:
+            return
         await pilot.pause(0.02)
 
 

@@ -18,15 +18,16 @@ async def test_results_table_and_verdict(make_app: MakeApp, demo_engine: Engine)
     async with app.run_test(size=(140, 42)) as pilot:
         await settle(pilot)
         assert rows_of(app.screen.query_one("#exp-table", DataTable))[0][:2] == [
-            EXPERIMENT, "running"
+            EXPERIMENT,
+            "running",
         ]
         exposed = dict(rows(
             demo_engine, "SELECT json_extract(properties, '$.\"$feature_flag_variant\"') v, "
             "COUNT(DISTINCT COALESCE(user_id, anonymous_id)) FROM events "
             "WHERE name = '$feature_flag_called' GROUP BY v",
         ))  # fmt: skip
-        shown = {r[0].split()[0]: r for r in rows_of(app.screen.query_one("#exp-results",
-                                                                            DataTable))}  # fmt: skip
+        results = app.screen.query_one("#exp-results", DataTable)
+        shown = {r[0].split()[0]: r for r in rows_of(results)}
         assert {k: int(r[1].replace(",", "")) for k, r in shown.items()} == exposed
         assert shown["treatment"][4].startswith("+")  # absolute lift with its interval
         assert "[" in shown["treatment"][3] and "[" in shown["treatment"][4]

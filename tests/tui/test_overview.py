@@ -29,7 +29,9 @@ async def test_overview_figures_match_the_events(make_app: MakeApp, demo_engine:
         mau = scalar(
             demo_engine,
             "SELECT COUNT(DISTINCT COALESCE(user_id, anonymous_id)) FROM events "
-            "WHERE ts >= :s AND ts < :e", s=midnight - 29 * US_PER_DAY, e=midnight + US_PER_DAY,
+            "WHERE ts >= :s AND ts < :e",
+            s=midnight - 29 * US_PER_DAY,
+            e=midnight + US_PER_DAY,
         )  # fmt: skip  (the 30 days ending with today, as `eventkit report active`)
         assert text_of(app.screen.query_one("#stat-mau", StatCard)).split("\n")[1] == f"{mau:,}"
         week_start = midnight - 7 * US_PER_DAY  # since now-7d, snapped to its day
@@ -39,8 +41,12 @@ async def test_overview_figures_match_the_events(make_app: MakeApp, demo_engine:
         shown = text_of(app.screen.query_one("#top-events")).splitlines()
         for (name, count), line in zip(top, shown, strict=False):
             assert line.startswith(name) and f"{count:,}" in line
-        minute = scalar(demo_engine, "SELECT COUNT(*) FROM events WHERE ts >= :s AND ts <= :e",
-                        s=END - 59 * 60_000_000, e=END)  # fmt: skip  (END is on a minute)
+        minute = scalar(
+            demo_engine,
+            "SELECT COUNT(*) FROM events WHERE ts >= :s AND ts <= :e",
+            s=END - 59 * 60_000_000,
+            e=END,
+        )  # fmt: skip  (END is on a minute)
         assert text_of(app.screen.query_one("#rate-note")).startswith(f"{minute:,} events")
         assert not app.screen.query_one(EmptyState).display
 

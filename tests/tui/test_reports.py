@@ -34,15 +34,29 @@ async def test_trends_interval_and_breakdown(make_app: MakeApp, demo_engine: Eng
 
         await pilot.press("b")  # no breakdown -> platform
         await settle(pilot)
-        by = dict(rows(demo_engine, "SELECT platform, COUNT(*) FROM events WHERE ts >= :s "
-                       "AND ts < :e GROUP BY platform", s=SINCE - 4 * US_PER_DAY, e=UNTIL))
+        by = dict(
+            rows(
+                demo_engine,
+                "SELECT platform, COUNT(*) FROM events WHERE ts >= :s "
+                "AND ts < :e GROUP BY platform",
+                s=SINCE - 4 * US_PER_DAY,
+                e=UNTIL,
+            )
+        )
         series = app.screen.query_one(LineChart).series
         assert set(series) == set(by)
         # Week buckets start on Mondays: compare the whole-range sums per platform.
         week_since = MIDNIGHT - 14 * US_PER_DAY
         monday = week_since - ((week_since // US_PER_DAY + 3) % 7) * US_PER_DAY
-        by = dict(rows(demo_engine, "SELECT platform, COUNT(*) FROM events WHERE ts >= :s "
-                       "AND ts < :e GROUP BY platform", s=monday, e=UNTIL + 7 * US_PER_DAY))
+        by = dict(
+            rows(
+                demo_engine,
+                "SELECT platform, COUNT(*) FROM events WHERE ts >= :s "
+                "AND ts < :e GROUP BY platform",
+                s=monday,
+                e=UNTIL + 7 * US_PER_DAY,
+            )
+        )
         assert {k: sum(v) for k, v in series.items()} == by
 
 

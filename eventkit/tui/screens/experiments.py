@@ -14,11 +14,20 @@ from eventkit.experiments.analysis import Readout
 from eventkit.experiments.store import ExperimentRecord
 from eventkit.tui.format import short_time
 from eventkit.tui.screens.base import DashboardScreen
+from eventkit.tui.widgets.columns import add_columns
 
 __all__ = ["ExperimentsScreen", "result_rows"]
 
-COLUMNS = ("variant", "exposed", "conversions", "rate [95% CI]", "abs lift [95% CI]",
-           "rel lift [95% CI]", "p-value", "P(beat control)")  # fmt: skip
+COLUMNS = (
+    ("variant", 20),
+    ("exposed", 8),
+    ("conversions", 11),
+    ("rate [95% CI]", 24),
+    ("abs lift [95% CI]", 27),
+    ("rel lift [95% CI]", 24),
+    ("p-value", 8),
+    ("P(beat control)", 15),
+)
 
 
 def _pct(x: float | None) -> str:
@@ -61,7 +70,10 @@ class ExperimentsScreen(DashboardScreen):
     def body(self) -> ComposeResult:
         with Vertical(id="experiments"):
             table: DataTable[str] = DataTable(id="exp-table", cursor_type="row")
-            table.add_columns("experiment", "status", "flag", "metric", "started")
+            add_columns(
+                table,
+                (("experiment", 24), ("status", 8), ("flag", 20), ("metric", 24), ("started", 19)),
+            )
             yield table
             with Vertical(id="exp-side"):
                 yield Static("", id="exp-head", classes="panel")
@@ -128,7 +140,7 @@ class ExperimentsScreen(DashboardScreen):
             srm.display = False
             verdict.update(f"start it with `eventkit experiments start {s.key} --app APP`")
             return
-        table.add_columns(*COLUMNS)
+        add_columns(table, COLUMNS)
         table.add_rows(result_rows(r))
         self._srm(srm, r)
         secondary = [f"{v.variant}: " + ", ".join(f"{x.metric} = {x.mean:.3f}" +

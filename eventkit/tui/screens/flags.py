@@ -18,6 +18,7 @@ from eventkit.flags.store import FlagRecord, HistoryEntry
 from eventkit.tui.format import short_time
 from eventkit.tui.screens.base import DashboardScreen
 from eventkit.tui.screens.modals import ConfirmModal, PromptModal, RulesModal
+from eventkit.tui.widgets.columns import add_columns
 
 __all__ = ["FlagsScreen", "rollout_of", "rule_text"]
 
@@ -33,10 +34,13 @@ def rule_text(spec: FlagSpec) -> list[str]:
     """One line per rule: conditions, rollout and what it serves."""
     out = []
     for i, r in enumerate(spec.rules, 1):
-        cond = " and ".join(
-            f"{c.attribute} {c.operator} {c.value if c.value is not None else ''}".strip()
-            for c in r.conditions
-        ) or "everyone"
+        cond = (
+            " and ".join(
+                f"{c.attribute} {c.operator} {c.value if c.value is not None else ''}".strip()
+                for c in r.conditions
+            )
+            or "everyone"
+        )
         out.append(f"{i}. {cond} → {r.rollout:g}% get {r.variant or 'the split'}")
     return out
 
@@ -46,7 +50,7 @@ class FlagsScreen(DashboardScreen):
 
     MODE = "flags"
     BINDINGS = [
-        Binding("t,space", "toggle", "Toggle on/off"),
+        Binding("t,space", "toggle_flag", "Toggle on/off"),
         Binding("o", "rollout", "Rollout %"),
         Binding("e", "rules", "Edit rules"),
         Binding("r", "reload", "Refresh"),
@@ -59,12 +63,30 @@ class FlagsScreen(DashboardScreen):
     def body(self) -> ComposeResult:
         with Horizontal(id="flags"):
             table: DataTable[str | Text] = DataTable(id="flag-table", cursor_type="row")
-            table.add_columns("flag", "state", "type", "rollout", "rules", "version")
+            add_columns(
+                table,
+                (
+                    ("flag", 22),
+                    ("state", 6),
+                    ("type", 7),
+                    ("rollout", 8),
+                    ("rules", 5),
+                    ("version", 7),
+                ),
+            )
             yield table
             with Vertical(id="flag-side"):
                 yield Static("", id="flag-detail", classes="panel")
                 yield Static("History", classes="panel-title")
-                yield DataTable(id="flag-history", cursor_type="row")
+                history: DataTable[str] = DataTable(id="flag-history", cursor_type="row")
+                for label, width in (
+                    ("version", 7),
+                    ("when (UTC)", 19),
+                    ("who", 16),
+                    ("change", 40),
+                ):
+                    history.add_column(label, width=width)
+                yield history
 
     @property
     def table(self) -> DataTable[str | Text]:
@@ -118,7 +140,9 @@ class FlagsScreen(DashboardScreen):
         grid.add_column()
         grid.add_row("flag", Text(s.key, style="bold"))
         grid.add_row("", s.description or "")
-        grid.add_row("state", "enabled" if s.enabled else f"disabled: everyone gets {s.off_variant}")
+        grid.add_row(
+            "state", "enabled" if s.enabled else f"disabled: everyone gets {s.off_variant}"
+        )
         grid.add_row("variants", ", ".join(f"{v.key}={json.dumps(v.value)} ({v.weight:g})"
                                             for v in s.variants))  # fmt: skip
         grid.add_row("default", s.default_variant)
@@ -130,8 +154,7 @@ class FlagsScreen(DashboardScreen):
 
     def _history(self, entries: list[HistoryEntry]) -> None:
         t = self.query_one("#flag-history", DataTable)
-        t.clear(columns=True)
-        t.add_columns("version", "when (UTC)", "who", "change")
+        t.clear()
         for h in reversed(entries):
             t.add_row(f"v{h.version}", short_time(h.at), h.actor, h.summary)
 
@@ -139,14 +162,14 @@ class FlagsScreen(DashboardScreen):
         self.notify(f"{record.spec.key} is now v{record.version}", title="flag saved")
         self.refresh_data()
 
-    def action_toggle(self) -> None:
+    def action_toggle_flag(self) -> None:
         """Enable or disable the highlighted flag (after a confirmation)."""
         r = self.current
         if r is None:
             return
         key, on, data = r.spec.key, not r.spec.enabled, self.data
         what = "Enable" if on else "Disable"
-        detail = (f"Everyone matching its rules gets the flag's variants again."
+        detail = ("Everyone matching its rules gets the flag's variants again."
                   if on else f"Everyone gets the off variant {r.spec.off_variant!r}.")  # fmt: skip
 
         def answered(yes: bool | None) -> None:
@@ -154,8 +177,11 @@ class FlagsScreen(DashboardScreen):
                 self.load(lambda: data.set_enabled(key, on), self._changed, group="change")
 
         self.app.push_screen(
-            ConfirmModal(f"{what} flag {key}?", f"{detail}\nServers pick the change up within "
-                         "about a second. It is recorded in the flag's history."),  # fmt: skip
+            ConfirmModal(
+                f"{what} flag {key}?",
+                f"{detail}\nServers pick the change up within "
+                "about a second. It is recorded in the flag's history.",
+            ),
             answered,
         )
 

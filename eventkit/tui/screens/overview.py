@@ -22,7 +22,7 @@ __all__ = ["OverviewScreen"]
 
 
 def _num(n: object) -> str:
-    return f"{n:,}" if isinstance(n, int) else str(n if n is not None else "–")
+    return f"{n:,}" if isinstance(n, int) else str(n if n is not None else "-")
 
 
 def _bars(report: Report, label: str, share: bool = False) -> list[tuple[str, float, str]]:
@@ -100,11 +100,11 @@ class OverviewScreen(DashboardScreen):
         self.query_one("#stat-mau", StatCard).set_value(_num(a.get("mau")), note)
         s = o.sessions
         self.query_one("#stat-sessions", StatCard).set_value(
-            _num(s["sessions"]) if s else "–",
+            _num(s["sessions"]) if s else "-",
             f"bounce {s['bounce_rate']:.0%}" if s else "none computed yet",
         )
         self.query_one("#stat-median", StatCard).set_value(
-            duration(s["median_duration_s"]) if s else "–",
+            duration(s["median_duration_s"]) if s else "-",
             f"p90 {duration(s['p90_duration_s'])}" if s else "",
         )
         self.query_one("#rate", Sparkline).data = o.per_minute

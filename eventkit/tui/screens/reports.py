@@ -9,7 +9,7 @@ from rich.table import Table
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Horizontal, Vertical
+from textual.containers import Horizontal
 from textual.widgets import DataTable, Input, Select, Static, TabbedContent, TabPane
 
 from eventkit.demo.simulate import FUNNEL
@@ -20,6 +20,7 @@ from eventkit.tui.format import duration
 from eventkit.tui.screens.base import DashboardScreen
 from eventkit.tui.widgets.bars import bar
 from eventkit.tui.widgets.chart import LineChart
+from eventkit.tui.widgets.columns import add_columns
 from eventkit.tui.widgets.heat import heat_cell
 
 __all__ = ["ReportsScreen", "funnel_table", "trend_series"]
@@ -146,9 +147,17 @@ class ReportsScreen(DashboardScreen):
     def _trends(self, report: Report) -> None:
         labels, series = trend_series(report)
         m = report.meta
-        self.query_one("#t-chart", LineChart).plot(labels, series, f"{m['event']} per {m['interval']}")
-        total = f"total {m['total']:,}" if m.get("total") is not None else (
-            f"{len(series)} series: " + ", ".join(f"{k} {sum(v):,.0f}" for k, v in series.items()))
+        self.query_one("#t-chart", LineChart).plot(
+            labels, series, f"{m['event']} per {m['interval']}"
+        )
+        total = (
+            f"total {m['total']:,}"
+            if m.get("total") is not None
+            else (
+                f"{len(series)} series: "
+                + ", ".join(f"{k} {sum(v):,.0f}" for k, v in series.items())
+            )
+        )
         self.query_one("#t-summary", Static).update(
             f"{m['event']} · {m['measure']} per {m['interval']} · {m['since'][:10]} → "
             f"{m['until'][:10]} · {total}"
@@ -179,7 +188,7 @@ class ReportsScreen(DashboardScreen):
         table.clear(columns=True)
         periods = report.columns[2:]
         unit = "d" if report.meta["interval"] == "day" else "w"
-        table.add_columns("cohort", "users", *(f"{unit}{p}" for p in periods))
+        add_columns(table, [("cohort", 10), ("users", 6), *((f"{unit}{p}", 7) for p in periods)])
         step = US_PER_DAY * (1 if unit == "d" else 7)
         now = self.data.clock()
         for row in report.rows:

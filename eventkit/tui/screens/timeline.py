@@ -25,9 +25,15 @@ def user_summary(t: dict[str, Any]) -> tuple[str, list[str], list[tuple[str, ...
     traits = json.dumps(p.get("traits") or {}, default=str)
     head = (f"[b]user {p['user_id']}[/b]  ·  devices: {devices}  ·  traits: {traits}  ·  "
             f"{len(t['events'])} newest events")  # fmt: skip
-    rows = [
-        (e["time"], e["name"], e["session_id"] or "", e["platform"] or "",
-         e["app_version"] or "", _props(e["properties"]))  # fmt: skip
+    rows: list[tuple[str, ...]] = [
+        (
+            e["time"],
+            e["name"],
+            e["session_id"] or "",
+            e["platform"] or "",
+            e["app_version"] or "",
+            _props(e["properties"]),
+        )
         for e in t["events"]
     ]
     return head, ["time", "name", "session", "platform", "version", "properties"], rows
@@ -42,7 +48,7 @@ def session_summary(
             f"{s['platform'] or ''} {s['app_version'] or ''}  ·  {s['event_count']} events  ·  "
             f"{secs:.0f}s  ·  {s['entry_screen'] or '?'} → {s['exit_screen'] or '?'}"
             f"{'  ·  bounced' if s['bounced'] else ''}")  # fmt: skip
-    rows = [
+    rows: list[tuple[str, ...]] = [
         (f"+{e['offset_s']:.0f}s", e["time"][11:19], e["name"], _props(e["properties"]))
         for e in timeline
     ]

@@ -17,7 +17,7 @@ _PLOTEXT = threading.Lock()  # plotext keeps one global figure
 class LineChart(Widget):
     """Series of numbers over labelled buckets, drawn at the widget's current size."""
 
-    def __init__(self, *, id: str) -> None:  # noqa: A002 (Textual's name)
+    def __init__(self, *, id: str) -> None:
         super().__init__(id=id)
         self.labels: list[str] = []
         self.series: dict[str, list[float]] = {}

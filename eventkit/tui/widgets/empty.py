@@ -34,5 +34,5 @@ run [cyan]eventkit demo[/cyan] and open [cyan]eventkit dashboard --app demo[/cya
 class EmptyState(Static):
     """A hint shown instead of an empty screen."""
 
-    def __init__(self, text: str = NO_EVENTS, *, id: str = "empty") -> None:  # noqa: A002
+    def __init__(self, text: str = NO_EVENTS, *, id: str = "empty") -> None:
         super().__init__(text, id=id, classes="empty")

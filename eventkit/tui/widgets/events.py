@@ -18,7 +18,7 @@ __all__ = ["EventsView"]
 class EventsView(Horizontal):
     """Events (newest first) on the left, the highlighted one as JSON on the right."""
 
-    def __init__(self, *, id: str, empty: str) -> None:  # noqa: A002 (Textual's name)
+    def __init__(self, *, id: str, empty: str) -> None:
         super().__init__(id=id, classes="events-view")
         self.events: list[Event] = []
         self.empty = empty

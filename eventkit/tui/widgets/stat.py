@@ -11,7 +11,7 @@ __all__ = ["StatCard"]
 class StatCard(Static):
     """One headline figure."""
 
-    def __init__(self, label: str, *, id: str) -> None:  # noqa: A002 (Textual's name)
+    def __init__(self, label: str, *, id: str) -> None:
         super().__init__(id=id, classes="stat")
         self.label = label
         self.set_value("…")
