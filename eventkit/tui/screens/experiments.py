@@ -19,14 +19,14 @@ from eventkit.tui.widgets.columns import add_columns
 __all__ = ["ExperimentsScreen", "result_rows"]
 
 COLUMNS = (
-    ("variant", 20),
-    ("exposed", 8),
-    ("conversions", 11),
-    ("rate [95% CI]", 24),
-    ("abs lift [95% CI]", 27),
-    ("rel lift [95% CI]", 24),
-    ("p-value", 8),
-    ("P(beat control)", 15),
+    ("variant", 14),
+    ("exposed", 7),
+    ("converted", 9),
+    ("rate [95% CI]", 23),
+    ("abs lift [95% CI]", 26),
+    ("rel lift [95% CI]", 23),
+    ("p-value", 7),
+    ("P(beat ctl)", 11),
 )
 
 
@@ -38,7 +38,8 @@ def result_rows(r: Readout) -> list[tuple[str | Text, ...]]:
     """One row per variant, as ``eventkit experiments results`` prints it."""
     rows: list[tuple[str | Text, ...]] = []
     for v in r.variants:
-        name = Text(v.variant + (" (control)" if v.variant == r.control else ""), style="bold")
+        control = v.variant == r.control and v.variant != "control"
+        name = Text(v.variant + (" (control)" if control else ""), style="bold")
         rate = f"{_pct(v.rate)} [{_pct(v.rate_ci.low)}, {_pct(v.rate_ci.high)}]"
         lift: tuple[str | Text, ...] = ("", "", "", "")
         if v.lift is not None:
