@@ -4,6 +4,7 @@ test) and dashboard apps on it with the clock pinned to the demo's end."""
 from __future__ import annotations
 
 import io
+import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -14,6 +15,7 @@ from sqlalchemy.engine import Engine
 from textual.pilot import Pilot
 from textual.widgets import DataTable
 
+from eventkit.capture.schema import CanonicalEvent
 from eventkit.config import Settings
 from eventkit.storage.apps import list_apps
 from eventkit.storage.engine import make_engine
@@ -103,6 +105,16 @@ async def settle(pilot: Pilot[Any]) -> None:
         if quiet >= 2:
             return
         await pilot.pause(0.02)
+
+
+def new_event(name: str, user: str, ts: int = END) -> CanonicalEvent:
+    """An event of app 1 (the demo app) at ``ts``, arriving now."""
+    return CanonicalEvent(
+        app_id=1, event_id=uuid.uuid4(), name=name, timestamp=ts, sent_at=None,
+        received_at=END, ts=ts, user_id=user, anonymous_id=None, session_id=None,
+        platform="ios", app_version="9.9.9", country="NZ", ip=None, source="native",
+        properties={"plan": "pro"}, context={},
+    )  # fmt: skip
 
 
 def text_of(widget: Any) -> str:

@@ -3,27 +3,15 @@
 from __future__ import annotations
 
 import json
-import uuid
 
 from sqlalchemy.engine import Engine
 from textual.widgets import DataTable, Input
 
-from eventkit.capture.schema import CanonicalEvent
 from eventkit.storage.events import EventStore
 from eventkit.tui.data import SCAN
 from eventkit.tui.screens.live import LiveScreen
-from tests.tui.conftest import MakeApp, rows_of, settle, text_of
-from tests.tui.dataset import END
+from tests.tui.conftest import MakeApp, new_event, rows_of, settle, text_of
 from tests.tui.oracle import rows, scalar
-
-
-def _new_event(name: str, user: str) -> CanonicalEvent:
-    return CanonicalEvent(
-        app_id=1, event_id=uuid.uuid4(), name=name, timestamp=END, sent_at=None,
-        received_at=END, ts=END, user_id=user, anonymous_id=None, session_id=None,
-        platform="ios", app_version="9.9.9", country="NZ", ip=None, source="native",
-        properties={"plan": "pro"}, context={},
-    )  # fmt: skip
 
 
 async def test_tail_shows_newest_events_with_full_json(
@@ -68,7 +56,7 @@ async def test_filters_and_pause(make_app: MakeApp, demo_engine: Engine) -> None
         await pilot.press("c")
         await settle(pilot)
         await pilot.press("p")
-        EventStore(demo_engine).write([_new_event("plan_upgraded", "user-live")])
+        EventStore(demo_engine).write([new_event("plan_upgraded", "user-live")])
         screen.poll()
         await settle(pilot)
         assert rows_of(screen.query_one(DataTable))[0][1] != "plan_upgraded"

@@ -5,10 +5,11 @@ from __future__ import annotations
 from sqlalchemy.engine import Engine
 
 from eventkit.storage.apps import create_app
+from eventkit.storage.events import EventStore
 from eventkit.timeutil import US_PER_DAY
 from eventkit.tui.widgets.empty import EmptyState
 from eventkit.tui.widgets.stat import StatCard
-from tests.tui.conftest import MakeApp, dashboard_app, settle, text_of
+from tests.tui.conftest import MakeApp, dashboard_app, new_event, settle, text_of
 from tests.tui.dataset import END
 from tests.tui.oracle import rows, scalar
 
@@ -72,3 +73,18 @@ async def test_app_without_events_explains_how_to_send_one(
         assert hint.display
         assert "eventkit events send" in text_of(hint)
         assert not app.screen.query_one("#overview").display
+
+
+async def test_overview_refreshes_by_itself(make_app: MakeApp, demo_engine: Engine) -> None:
+    app = make_app(refresh_seconds=0.2)
+    async with app.run_test(size=(140, 42)) as pilot:
+        await settle(pilot)
+        card = app.screen.query_one("#stat-today", StatCard)
+        before = int(text_of(card).split("\n")[1].replace(",", ""))
+        EventStore(demo_engine).write([new_event("app_open", "user-new", END - 60_000_000)])
+        for _ in range(50):  # the timer fires every 0.2 s; no fixed sleep decides the result
+            await pilot.pause(0.1)
+            await settle(pilot)
+            if int(text_of(card).split("\n")[1].replace(",", "")) == before + 1:
+                break
+        assert int(text_of(card).split("\n")[1].replace(",", "")) == before + 1

@@ -12,7 +12,7 @@ from textual.widgets import Button, Input, Static
 
 from eventkit.errors import EventKitError
 from eventkit.storage.models import Event
-from eventkit.tui.data import EventSearch
+from eventkit.tui.data import SCAN, EventSearch
 from eventkit.tui.screens.base import DashboardScreen
 from eventkit.tui.screens.timeline import TimelineScreen, session_summary, user_summary
 from eventkit.tui.widgets.events import EventsView
@@ -67,6 +67,8 @@ class ExplorerScreen(DashboardScreen):
     def _found(self, events: list[Event]) -> None:
         self.view.set_events(events)
         more = " (the newest; narrow the search for older ones)" if len(events) >= LIMIT else ""
+        if self.search.prop.strip():
+            more += f" · the property filter looked at the newest {SCAN:,} other matches"
         self.query_one("#x-status", Static).update(
             f"{len(events)} events{more}  ·  u: user timeline  ·  s: session timeline"
         )
