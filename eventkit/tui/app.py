@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 from collections.abc import Callable, Iterable
 from functools import partial
 from typing import Any, ClassVar
@@ -54,7 +53,6 @@ class DashboardApp(App[None]):
             for i, (mode, title) in enumerate(SCREENS, 1)
         ),
         Binding("question_mark,f1", "help", "Help"),
-        Binding("ctrl+p", "command_palette", "Commands"),
         Binding("q", "quit", "Quit"),
     ]
 
@@ -84,11 +82,14 @@ class DashboardApp(App[None]):
 
     def action_help(self) -> None:
         """Keys of every screen."""
-        sections: list[tuple[str, list[BindingType]]] = [
-            ("Everywhere", [*(Binding(str(i), "", f"{t} screen")
-                              for i, (_, t) in enumerate(SCREENS, 1)),
-                            *self.BINDINGS[len(SCREENS):]]),
-        ]  # fmt: skip
+        everywhere: list[BindingType] = [
+            *(Binding(str(i), "", f"{t} screen") for i, (_, t) in enumerate(SCREENS, 1)),
+            *self.BINDINGS[len(SCREENS) :],
+            Binding("ctrl+p", "", "Command palette: go to a screen, refresh, theme"),
+            Binding("tab", "", "Next field or table"),
+            Binding("escape", "", "Close a dialog, back from a timeline"),
+        ]
+        sections: list[tuple[str, list[BindingType]]] = [("Everywhere", everywhere)]
         for mode, title in SCREENS:
             sections.append((title, list(_SCREEN_CLASSES[mode].BINDINGS)))
         self.push_screen(HelpScreen(sections))
@@ -102,8 +103,11 @@ class DashboardApp(App[None]):
         app is shutting down."""
         if not self.is_running:
             return
-        with contextlib.suppress(RuntimeError):  # it stopped between the check and the call
+        try:
             self.call_from_thread(callback, *args)
+        except RuntimeError:
+            if self.is_running:  # the callback's own error, not a stopped app
+                raise
 
     def get_system_commands(self, screen: Screen[Any]) -> Iterable[SystemCommand]:
         yield from super().get_system_commands(screen)

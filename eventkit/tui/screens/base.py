@@ -65,15 +65,13 @@ class DashboardScreen(Screen[None]):
         def work() -> None:
             try:
                 result = fetch()
+                if not get_current_worker().is_cancelled:
+                    app.post(done, result)  # runs on the UI thread; its errors come back here
             except EventKitError as exc:
                 app.post(app.show_error, str(exc))
-                return
             except Exception as exc:
                 log.exception("dashboard: %s failed", getattr(fetch, "__name__", "a query"))
                 app.post(app.show_error, f"unexpected error: {exc}")
-                return
-            if not get_current_worker().is_cancelled:
-                app.post(done, result)
 
         self.run_worker(work, thread=True, group=group, exclusive=True, exit_on_error=False)
 
