@@ -10,7 +10,10 @@ from textual.app import App, SystemCommand
 from textual.binding import Binding, BindingType
 from textual.screen import Screen
 
+from eventkit.storage.apps import AppInfo
 from eventkit.tui.data import Dashboard
+from eventkit.tui.screens.apps import AppPicker
+from eventkit.tui.screens.base import DashboardScreen
 from eventkit.tui.screens.experiments import ExperimentsScreen
 from eventkit.tui.screens.explorer import ExplorerScreen
 from eventkit.tui.screens.flags import FlagsScreen
@@ -52,6 +55,7 @@ class DashboardApp(App[None]):
             Binding(str(i), f"go('{mode}')", title, show=False)
             for i, (mode, title) in enumerate(SCREENS, 1)
         ),
+        Binding("a", "switch_app", "App"),
         Binding("question_mark,f1", "help", "Help"),
         Binding("q", "quit", "Quit"),
     ]
@@ -94,6 +98,38 @@ class DashboardApp(App[None]):
             sections.append((title, list(_SCREEN_CLASSES[mode].BINDINGS)))
         self.push_screen(HelpScreen(sections))
 
+    def action_switch_app(self) -> None:
+        """Choose another app from a list."""
+        if isinstance(self.screen, DashboardScreen):
+            self.screen.load(self.data.apps, self._pick, group="apps")
+
+    def _pick(self, apps: list[AppInfo]) -> None:
+        if not apps:
+            self.show_error("no apps yet: run `eventkit demo` or `eventkit apps create NAME`")
+            return
+
+        def picked(choice: AppInfo | None) -> None:
+            if choice is not None and choice.id != self.data.app_id:
+                self.run_worker(self.use_app(choice.id, choice.name), group="switch")
+
+        self.push_screen(AppPicker(apps, self.data.app_id), picked)
+
+    async def use_app(self, app_id: int, name: str) -> None:
+        """Show another app: every screen is built again on its data."""
+        for worker in self.workers:  # results of the old app must not land anywhere
+            if worker.node is not self:
+                worker.cancel()
+        self.data.app_id, self.data.app_name = app_id, name
+        self.sub_title = name
+        back = self.current_mode
+        self.add_mode("switching", Screen)
+        await self.switch_mode("switching")
+        for mode, cls in _SCREEN_CLASSES.items():
+            await self.remove_mode(mode)
+            self.add_mode(mode, cls)
+        await self.switch_mode(back)
+        await self.remove_mode("switching")
+
     def show_error(self, message: str) -> None:
         """Show an error in a modal (never a traceback)."""
         self.push_screen(ErrorModal(message))
@@ -115,10 +151,9 @@ class DashboardApp(App[None]):
             yield SystemCommand(f"Go to {title}", f"Show the {title} screen (key {i})",
                                 partial(self.action_go, mode))  # fmt: skip
         yield SystemCommand("Help", "Every screen and its keys (?)", self.action_help)
+        yield SystemCommand("Switch app", "Show another app (a)", self.action_switch_app)
         yield SystemCommand("Refresh", "Fetch this screen's data again (r)", self._reload)
 
     def _reload(self) -> None:
-        from eventkit.tui.screens.base import DashboardScreen
-
         if isinstance(self.screen, DashboardScreen):
             self.screen.refresh_data()

@@ -4,17 +4,24 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import msgspec
 from sqlalchemy.engine import Engine
+from textual.widgets import DataTable
 from typer.testing import CliRunner
 
 from eventkit.cli.app import app as cli_app
 from eventkit.reports.rate import events_per_minute
+from eventkit.storage.apps import create_app
+from eventkit.storage.events import EventStore
+from eventkit.tui.screens.apps import AppPicker
 from eventkit.tui.screens.experiments import ExperimentsScreen
 from eventkit.tui.screens.flags import FlagsScreen
 from eventkit.tui.screens.help import HelpScreen
+from eventkit.tui.screens.live import LiveScreen
 from eventkit.tui.screens.overview import OverviewScreen
 from eventkit.tui.screens.reports import ReportsScreen
-from tests.tui.conftest import MakeApp, settle
+from eventkit.tui.widgets.navbar import NavBar
+from tests.tui.conftest import MakeApp, new_event, rows_of, settle, text_of
 from tests.tui.dataset import END
 from tests.tui.oracle import scalar
 
@@ -80,3 +87,28 @@ def test_cli_refuses_an_unknown_app(tmp_path: Path) -> None:
     assert "nope" in result.output
     result = runner.invoke(cli_app, ["dashboard", "--screen", "graphs"], env=env)
     assert result.exit_code == 2
+
+
+async def test_switch_app_rebuilds_every_screen(make_app: MakeApp, demo_engine: Engine) -> None:
+    other = create_app(demo_engine, "other").app_id
+    EventStore(demo_engine).write(
+        [
+            msgspec.structs.replace(new_event("tap", f"u{i}", END - 60_000_000), app_id=other)
+            for i in range(3)
+        ]
+    )
+    app = make_app(start="live")
+    async with app.run_test(size=(140, 42)) as pilot:
+        await settle(pilot)
+        await pilot.press("a")
+        await settle(pilot)
+        assert isinstance(app.screen, AppPicker)
+        await pilot.press("down", "enter")  # the list is by name: demo, other
+        await settle(pilot)
+        assert isinstance(app.screen, LiveScreen)
+        assert app.data.app_name == "other"
+        assert "other" in str(app.screen.query_one(NavBar).content)
+        assert [r[1] for r in rows_of(app.screen.query_one(DataTable))] == ["tap"] * 3
+        await pilot.press("1")
+        await settle(pilot)
+        assert text_of(app.screen.query_one("#stat-today")).split("\n")[1] == "3"
