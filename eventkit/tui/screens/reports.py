@@ -136,7 +136,10 @@ class ReportsScreen(DashboardScreen):
         if not self.data.ready:
             return
         tab = self.query_one(TabbedContent).active
-        getattr(self, f"_load_{tab}")()
+        loads = {"trends": self._load_trends, "funnel": self._load_funnel,
+                 "retention": self._load_retention}  # fmt: skip
+        if tab in loads:
+            loads[tab]()
 
     def _load_trends(self) -> None:
         event, interval = self._value("#t-event"), cast(Interval, self._value("#t-interval"))
