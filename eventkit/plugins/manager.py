@@ -44,6 +44,7 @@ DEFAULT_PLUGINS: tuple[str, ...] = (
     "eventkit.compat.plugin",
     "eventkit.tracking.plugin",
     "eventkit.privacy.plugin",
+    "eventkit.tui.plugin",
 )
 
 
