@@ -10,6 +10,7 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 from litestar import Litestar
+from litestar.config.cors import CORSConfig
 from litestar.enums import ScopeType
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import ScalarRenderPlugin
@@ -19,8 +20,9 @@ from eventkit import __version__
 from eventkit.api import capture, events, ops
 from eventkit.api.auth import KeyCache
 from eventkit.api.errors import exception_handlers
+from eventkit.api.limits import Limiter
 from eventkit.api.runtime import Runtime
-from eventkit.config import Settings, load_settings
+from eventkit.config import CorsSettings, Settings, load_settings
 from eventkit.logs import configure_logging
 from eventkit.plugins.manager import get_plugin_manager
 from eventkit.scheduler import build_scheduler
@@ -54,6 +56,19 @@ def _metrics_middleware(app: ASGIApp) -> ASGIApp:
                 runtime.metrics.observe_request(route, status, time.perf_counter() - started)
 
     return middleware
+
+
+def _cors(cors: CorsSettings) -> CORSConfig | None:
+    """Cross-origin access for browsers: off (no CORS headers at all) unless origins are
+    configured."""
+    if not cors.allow_origins:
+        return None
+    return CORSConfig(
+        allow_origins=cors.allow_origins,
+        allow_methods=cors.allow_methods,  # type: ignore[arg-type]
+        allow_headers=cors.allow_headers,
+        max_age=cors.max_age,
+    )
 
 
 def create_app(settings: Settings, *, runtime: Runtime | None = None) -> Litestar:
@@ -109,11 +124,13 @@ def create_app(settings: Settings, *, runtime: Runtime | None = None) -> Litesta
             render_plugins=[ScalarRenderPlugin()],
         ),
         request_max_body_size=settings.server.max_request_bytes,
+        cors_config=_cors(settings.cors),
         logging_config=None,
         debug=False,
     )
     app.state.runtime = rt
     app.state.key_cache = KeyCache(rt.engine)
+    app.state.limiter = Limiter(settings.rate_limits)
     app.state.settings = settings
     return app
 

@@ -9,6 +9,7 @@ from collections import OrderedDict
 from litestar import Request
 from sqlalchemy.engine import Engine
 
+from eventkit.api.limits import Limiter, client_address
 from eventkit.errors import AuthError, PermissionDeniedError
 from eventkit.storage.apps import KeyKind, ResolvedKey, hash_key, resolve_key
 
@@ -67,18 +68,26 @@ async def require_key(request: Request, kind: KeyKind) -> ResolvedKey:  # type: 
     A secret key may do everything a write key may; a write key may only capture and
     evaluate flags.
 
+    Every missing or unknown key counts against the client address's failed-auth limit.
+
     Raises:
+        TooManyAuthFailuresError: this address failed too often recently (429).
         AuthError: no key, or an unknown/revoked one (401).
         PermissionDeniedError: a write key where a secret key is needed (403).
     """
+    limiter: Limiter = request.app.state.limiter
+    address = client_address(request)
+    limiter.check_address(address)
     key = presented_key(request)
     if not key:
+        limiter.auth_failed(address)
         raise AuthError(
             "missing API key: send it as 'Authorization: Bearer <key>' or 'X-Eventkit-Key: <key>'"
         )
     cache: KeyCache = request.app.state.key_cache
     found = await cache.resolve(key)
     if found is None:
+        limiter.auth_failed(address)
         raise AuthError(
             "unknown or revoked API key; `eventkit apps show <app>` lists the active key "
             "prefixes and `eventkit keys rotate` issues new keys"

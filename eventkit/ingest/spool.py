@@ -36,20 +36,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import BinaryIO
 
-from eventkit.errors import OverloadedError
+from eventkit.errors import SpoolFullError
 
-__all__ = ["Segment", "Spool", "SpoolFullError", "read_records"]
+__all__ = ["Segment", "Spool", "read_records"]
 
 log = logging.getLogger("eventkit.spool")
 
 RECORD = struct.Struct(">IIqI")
 SUFFIX = ".spool"
-
-
-class SpoolFullError(OverloadedError):
-    """The spool has no room (``spool.max_bytes`` reached, or the disk is full)."""
-
-    code = "spool_full"
 
 
 @dataclass

@@ -20,9 +20,9 @@ from sqlalchemy import text
 from sqlalchemy.engine import Engine
 
 from eventkit.config import IngestSettings, Settings
-from eventkit.errors import OverloadedError
+from eventkit.errors import OverloadedError, SpoolFullError
 from eventkit.ingest import wire
-from eventkit.ingest.spool import RECORD, Spool, SpoolFullError, read_records
+from eventkit.ingest.spool import RECORD, Spool, read_records
 from eventkit.ingest.writer import GroupCommitWriter
 from eventkit.metrics import Metrics
 from eventkit.storage.apps import create_app
