@@ -26,6 +26,7 @@ from eventkit.config import CorsSettings, Settings, load_settings
 from eventkit.logs import configure_logging
 from eventkit.plugins.manager import get_plugin_manager
 from eventkit.scheduler import build_scheduler
+from eventkit.storage.leases import make_leases
 
 __all__ = ["create_app", "create_app_from_env"]
 
@@ -83,7 +84,8 @@ def create_app(settings: Settings, *, runtime: Runtime | None = None) -> Litesta
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
         rt.writer.start()
         rt.started = True
-        scheduler = build_scheduler(settings) if settings.scheduler.enabled else None
+        leases = make_leases(settings) if settings.scheduler.enabled else None
+        scheduler = build_scheduler(settings, leases=leases) if leases is not None else None
         if scheduler is not None:
             scheduler.start()
         pm.hook.eventkit_startup(settings=settings)
@@ -95,6 +97,8 @@ def create_app(settings: Settings, *, runtime: Runtime | None = None) -> Litesta
             log.info("shutting down: draining %d queued events", rt.writer.queued_events)
             if scheduler is not None:
                 scheduler.shutdown(wait=False)
+            if leases is not None:
+                leases.close()
             await rt.writer.stop()
             pm.hook.eventkit_shutdown(settings=settings)
             rt.engine.dispose()
