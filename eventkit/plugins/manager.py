@@ -22,6 +22,7 @@ DEFAULT_PLUGINS: tuple[str, ...] = (
     "eventkit.sessions.plugin",
     "eventkit.flags.plugin",
     "eventkit.reports.plugin",
+    "eventkit.storage.plugin",
 )
 
 
