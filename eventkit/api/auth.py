@@ -10,7 +10,7 @@ from litestar import Request
 from sqlalchemy.engine import Engine
 
 from eventkit.api.limits import Limiter, client_address
-from eventkit.errors import AuthError, PermissionDeniedError
+from eventkit.errors import AuthError, DatabaseUnavailableError, PermissionDeniedError
 from eventkit.storage.apps import KeyKind, ResolvedKey, hash_key, resolve_key
 
 __all__ = ["KeyCache", "presented_key", "require_key"]
@@ -22,7 +22,8 @@ _MAX = 10_000
 
 class KeyCache:
     """Maps a key's hash to what it grants, for ``_TTL_OK`` seconds (rotation and
-    revocation take effect within that time)."""
+    revocation take effect within that time). While the database is unreachable an
+    expired entry keeps answering, so capture into the spool continues."""
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
@@ -35,7 +36,14 @@ class KeyCache:
         now = time.monotonic()
         if hit is not None and hit[0] > now:
             return hit[1]
-        found = await asyncio.to_thread(resolve_key, self.engine, key)
+        try:
+            found = await asyncio.to_thread(resolve_key, self.engine, key)
+        except DatabaseUnavailableError:
+            if hit is None:
+                raise
+            # The database is away (the spool keeps capture going): a key known a
+            # moment ago still grants what it granted, until the database answers.
+            return hit[1]
         self._cache[digest] = (now + (_TTL_OK if found else _TTL_BAD), found)
         self._cache.move_to_end(digest)
         while len(self._cache) > _MAX:
