@@ -78,7 +78,10 @@ def rollup_total(url: str) -> int:
     try:
         with engine.connect() as conn:
             n = conn.execute(
-                text("SELECT COALESCE(SUM(count), 0) FROM rollup_counts WHERE period = 'd' AND dim = ''")
+                text(
+                    "SELECT COALESCE(SUM(count), 0) FROM rollup_counts "
+                    "WHERE period = 'd' AND dim = ''"
+                )
             ).scalar_one()
         return int(n)
     finally:
@@ -93,7 +96,9 @@ def test_two_servers_and_a_worker_share_jobs_with_failover(pg_url: str, tmp_path
     nodes: dict[str, ServerProcess | Worker] = {"a": a, "b": b, "worker": worker}
 
     def logs() -> dict[str, str]:
-        return {name: n.stderr() if isinstance(n, Worker) else n.stderr for name, n in nodes.items()}
+        return {
+            name: n.stderr() if isinstance(n, Worker) else n.stderr for name, n in nodes.items()
+        }
 
     load = Load([a.url, b.url], a.write_key).start()
     try:
