@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
+import subprocess
+import sys
 import time
 from collections import Counter
 from collections.abc import Iterator
@@ -221,3 +223,38 @@ async def test_spool_full_answers_overloaded_and_keeps_nothing(
     await wait_drained(w)
     await w.stop()
     assert stored_counts(locked_engine) == dict.fromkeys(acked, 1)
+
+
+DISK_FULL = """
+import resource, signal, sys
+from pathlib import Path
+from eventkit.errors import SpoolFullError
+from eventkit.ingest.spool import Spool, read_records
+signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # a write past the limit fails with EFBIG
+resource.setrlimit(resource.RLIMIT_FSIZE, (5000, 5000))
+spool = Spool(Path(sys.argv[1]), max_bytes=10**9, segment_bytes=10**9)
+acked = 0
+try:
+    for _ in range(100):
+        spool.append(b"x" * 300, 1)
+        acked += 1
+except SpoolFullError as exc:
+    print("refused", exc.retry_after, exc.message)
+(segment,) = spool.segments
+print("acked", acked, "readable", len(read_records(segment.path)))
+"""
+
+
+def test_a_full_disk_refuses_and_keeps_every_acknowledged_record(tmp_path: Path) -> None:
+    """The file-size limit (RLIMIT_FSIZE) makes writes fail as on a full disk."""
+    out = subprocess.run(
+        [sys.executable, "-c", DISK_FULL, str(tmp_path)],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    assert "refused 5 the database is unavailable and the spool cannot be written" in out
+    acked = int(out.split("acked ")[1].split()[0])
+    readable = int(out.split("readable ")[1].split()[0])
+    assert acked > 0
+    assert readable == acked  # the partial record was cut; the rest replays

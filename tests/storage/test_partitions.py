@@ -9,6 +9,10 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.engine import Engine
 
+from eventkit.config import Settings
+from eventkit.storage.engine import make_engine
+from eventkit.storage.migrate import upgrade
+
 from eventkit.storage.apps import create_app
 from eventkit.storage.events import EventFilter, EventStore, count_events, query_events
 from eventkit.storage.partitions import (
@@ -75,3 +79,33 @@ def test_events_land_in_monthly_partitions_and_retention_drops_whole_months(
     assert drop_partitions_before(engine, now) == 0
     assert count_events(engine) == 3
     assert ensure_partitions(engine, 3) == []  # already there
+
+
+def test_the_migration_moves_existing_events_into_partitions(settings: Settings) -> None:
+    """0001 with events in it, then 0005_partitions: every row kept, in its month, and
+    the arrival sequence continues."""
+    engine = make_engine(settings)
+    try:
+        upgrade(engine, "0001")
+        app = create_app(engine, "a")
+        old = make_event(app.app_id, ts=us(2026, 1, 15))
+        new = make_event(app.app_id)
+        assert EventStore(engine).write([old, new]) == [True, True]
+        upgrade(engine)
+        if engine.dialect.name != "postgresql":
+            assert list_partitions(engine) == []
+            assert count_events(engine) == 2
+            return
+        rows = partition_of_rows(engine)
+        assert rows["events_p202601"] == 1
+        assert sum(rows.values()) == 2
+        names = [p.name for p in list_partitions(engine)]
+        assert names[0] == "events_p202601"  # back to the oldest event's month
+        later = make_event(app.app_id)
+        assert EventStore(engine).write([later, old]) == [True, False]  # dedup kept
+        events = query_events(engine, EventFilter(), limit=10, newest_first=False)
+        assert [e.event_id for e in events] == [old.event_id, new.event_id, later.event_id]
+        assert events[2].id is not None and events[1].id is not None
+        assert events[2].id > events[1].id
+    finally:
+        engine.dispose()
