@@ -10,11 +10,10 @@ from sqlalchemy import text
 from sqlalchemy.engine import Engine
 
 from eventkit.config import Settings
-from eventkit.storage.engine import make_engine
-from eventkit.storage.migrate import upgrade
-
 from eventkit.storage.apps import create_app
+from eventkit.storage.engine import make_engine
 from eventkit.storage.events import EventFilter, EventStore, count_events, query_events
+from eventkit.storage.migrate import upgrade
 from eventkit.storage.partitions import (
     drop_partitions_before,
     ensure_partitions,
