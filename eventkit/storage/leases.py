@@ -54,6 +54,7 @@ class PostgresLeases:
         self._conn: Any = None
         self._held: set[str] = set()
         self._lock = threading.Lock()
+        self._closed = False
 
     def _connection(self) -> Any:
         import psycopg
@@ -71,6 +72,8 @@ class PostgresLeases:
         import psycopg
 
         with self._lock:
+            if self._closed:  # a run that started before close(): never reconnect
+                return False
             try:
                 conn = self._connection()
                 if job_id in self._held:
@@ -98,6 +101,7 @@ class PostgresLeases:
     def close(self) -> None:
         """Close the connection: the server releases every lock at once."""
         with self._lock:
+            self._closed = True
             self._reset()
 
 
@@ -109,10 +113,13 @@ class FileLeases:
         self.stem = stem
         self._files: dict[str, IO[bytes]] = {}
         self._lock = threading.Lock()
+        self._closed = False
 
     def hold(self, job_id: str) -> bool:
         """Take or confirm the job's file lock."""
         with self._lock:
+            if self._closed:
+                return False
             if job_id in self._files:
                 return True
             safe = "".join(c if c.isalnum() or c in "-_." else "_" for c in job_id)
@@ -129,8 +136,9 @@ class FileLeases:
             return True
 
     def close(self) -> None:
-        """Release every lock."""
+        """Release every lock (for good: ``hold`` answers False afterwards)."""
         with self._lock:
+            self._closed = True
             for file in self._files.values():
                 file.close()
             self._files.clear()
