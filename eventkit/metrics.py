@@ -72,6 +72,11 @@ class Metrics:
             "Replayed events that were already stored (kept once).",
             registry=r,
         )
+        self.rejected_events = Counter(
+            "eventkit_spool_rejected_events",
+            "Spooled events the database refused for good, set aside in spool/rejected.",
+            registry=r,
+        )
         self.spool_events = Gauge(
             "eventkit_spool_events", "Events in the spool waiting for replay.", registry=r
         )

@@ -270,6 +270,25 @@ class Spool:
             if segment in queue:
                 queue.remove(segment)
 
+    @property
+    def rejected_dir(self) -> Path:
+        """Where records the database refuses for good are set aside."""
+        return self.directory / "rejected"
+
+    def reject(self, segment: Segment, body: builtins.bytes, reason: str) -> Path:
+        """Set one record aside (fsynced) that the database refuses for good, so the
+        replay moves on: ``rejected/<segment>-<record>.json`` holds the record's wire
+        body, and a ``.reason`` file beside it says why."""
+        self.rejected_dir.mkdir(parents=True, exist_ok=True)
+        path = self.rejected_dir / f"{segment.path.stem}-{segment.replayed}.json"
+        with path.open("wb") as f:
+            f.write(body)
+            f.flush()
+            os.fsync(f.fileno())
+        path.with_suffix(".reason").write_text(reason + "\n")
+        _fsync_dir(self.rejected_dir)
+        return path
+
     def close(self) -> None:
         """Release every segment; what was not replayed stays on disk for the next
         start (or another live process) to claim."""

@@ -26,6 +26,7 @@ from eventkit.config import IngestSettings
 from eventkit.errors import (
     DatabaseUnavailableError,
     EventKitError,
+    InvalidRequestError,
     OverloadedError,
     StorageError,
 )
@@ -205,7 +206,12 @@ class GroupCommitWriter:
             await self._to_spool(batch, events, ops)
             return
         except Exception as exc:  # every failure reaches the waiting requests
-            self._fail(batch, events, exc)
+            if len(batch) > 1 and not isinstance(exc, OverloadedError):
+                # The database refused the group's data (not its availability): commit
+                # each request alone, so one bad request cannot fail the others.
+                await self._commit_each(batch)
+                return
+            self._fail(batch, events, exc, alone=True)
             return
         self.last_error = None
         self.metrics.commit_latency.observe(time.perf_counter() - started)
@@ -220,9 +226,34 @@ class GroupCommitWriter:
         self.metrics.commit_failures.inc()
         self.last_error = message.splitlines()[0] if message else "commit failed"
 
-    def _fail(self, batch: list[_Pending], events: list[CanonicalEvent], exc: Exception) -> None:
+    async def _commit_each(self, batch: list[_Pending]) -> None:
+        for p in batch:
+            try:
+                new = await self.committer.commit(p.events, p.ops)
+            except Exception as exc:
+                self._fail([p], list(p.events), exc, alone=True)
+            else:
+                if not p.future.done():
+                    p.future.set_result(new)
+
+    def _fail(
+        self,
+        batch: list[_Pending],
+        events: Sequence[CanonicalEvent],
+        exc: Exception,
+        *,
+        alone: bool = False,
+    ) -> None:
+        """Fail the requests of ``batch``. Nothing of them was stored, so a retry is
+        safe: they get a 503, except a request that failed ``alone`` with an eventkit
+        error about its own data (e.g. 400 for a NUL character PostgreSQL refuses)."""
         self._note_failure(str(exc) or type(exc).__name__)
-        err = exc if isinstance(exc, EventKitError) else StorageError(f"commit failed: {exc}")
+        keep = EventKitError if alone else (StorageError, OverloadedError)
+        err = (
+            exc
+            if isinstance(exc, keep)
+            else StorageError(f"commit failed: {getattr(exc, 'message', exc)}")
+        )
         log.error("group commit of %d events failed: %s", len(events), err)
         for p in batch:
             if not p.future.done():
@@ -286,18 +317,38 @@ class GroupCommitWriter:
         limit = self.settings.flush_max_events
         while records:
             group = take_group(records, limit, lambda r: r[0] or 1)
-            requests = [wire.decode_request(body) for _, body in group]
-            events = [e for r in requests for e in r.events]
-            ops = [o for r in requests for o in r.ops]
-            new = await self.committer.commit(events, ops)
-            segment.replayed += len(group)
-            segment.replayed_events += len(events)
-            self.metrics.replayed_events.inc(len(events))
-            self.metrics.replayed_duplicates.inc(len(new) - sum(new))
-            self.last_error = None
+            try:
+                await self._replay_group(segment, group)
+            except InvalidRequestError:
+                # The database refuses some record's data for good (e.g. a NUL
+                # character on PostgreSQL): replay one by one and set that one aside.
+                for record in group:
+                    try:
+                        await self._replay_group(segment, [record])
+                    except InvalidRequestError as exc:
+                        await asyncio.to_thread(self.spool.reject, segment, record[1], exc.message)
+                        log.error(
+                            "spooled events the database refuses were set aside in %s: %s",
+                            self.spool.rejected_dir,
+                            exc.message,
+                        )
+                        segment.replayed += 1
+                        segment.replayed_events += record[0]
+                        self.metrics.rejected_events.inc(record[0])
         async with self._spool_lock:
             await asyncio.to_thread(self.spool.remove, segment)
         log.info("replayed spool segment %s (%d events)", segment.path.name, segment.events)
+
+    async def _replay_group(self, segment: Segment, group: list[tuple[int, bytes]]) -> None:
+        requests = [wire.decode_request(body) for _, body in group]
+        events = [e for r in requests for e in r.events]
+        ops = [o for r in requests for o in r.ops]
+        new = await self.committer.commit(events, ops)
+        segment.replayed += len(group)
+        segment.replayed_events += len(events)
+        self.metrics.replayed_events.inc(len(events))
+        self.metrics.replayed_duplicates.inc(len(new) - sum(new))
+        self.last_error = None
 
     async def stop(self) -> None:
         """Refuse new work, commit (or spool) everything already queued, then stop.

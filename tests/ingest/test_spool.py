@@ -22,7 +22,7 @@ from sqlalchemy import text
 from sqlalchemy.engine import Engine
 
 from eventkit.config import IngestSettings, Settings
-from eventkit.errors import OverloadedError, SpoolFullError
+from eventkit.errors import InvalidRequestError, OverloadedError, SpoolFullError
 from eventkit.ingest import wire
 from eventkit.ingest.spool import RECORD, Spool, read_records
 from eventkit.ingest.writer import GroupCommitWriter
@@ -258,3 +258,46 @@ def test_a_full_disk_refuses_and_keeps_every_acknowledged_record(tmp_path: Path)
     readable = int(out.split("readable ")[1].split()[0])
     assert acked > 0
     assert readable == acked  # the partial record was cut; the rest replays
+
+
+async def test_a_request_the_database_refuses_fails_alone(engine: Engine) -> None:
+    """PostgreSQL cannot store NUL characters: the request carrying one gets a 400,
+    the requests committed in the same group are stored."""
+    if engine.dialect.name != "postgresql":
+        pytest.skip("SQLite stores NUL characters")
+    app = create_app(engine, "a")
+    w = GroupCommitWriter(EventStore(engine), IngestSettings(), Metrics())
+    w.start()
+    good = [[make_event(app.app_id)] for _ in range(5)]
+    bad = [make_event(app.app_id, name="bad\x00name")]
+    results = await asyncio.gather(
+        *(w.submit(b) for b in [*good[:2], bad, *good[2:]]), return_exceptions=True
+    )
+    await w.stop()
+    assert isinstance(results[2], InvalidRequestError)
+    assert "NUL" in results[2].message
+    assert [r for i, r in enumerate(results) if i != 2] == [[True]] * 5
+    assert set(stored_counts(engine)) == ids_of([e for b in good for e in b])
+
+
+async def test_a_spooled_record_the_database_refuses_is_set_aside(
+    locked_engine: Engine, tmp_path: Path
+) -> None:
+    if locked_engine.dialect.name != "postgresql":
+        pytest.skip("SQLite stores NUL characters")
+    app = create_app(locked_engine, "a")
+    w = spooled_writer(locked_engine, tmp_path / "spool")
+    w.start()
+    good = [make_event(app.app_id) for _ in range(3)]
+    bad = make_event(app.app_id, name="bad\x00name")
+    with database_locked(locked_engine):
+        assert await w.submit(good[:1]) == [True]  # spooled after the timeout
+        assert await w.submit([bad]) == [True]  # acknowledged: now only in the spool
+        assert await w.submit(good[1:]) == [True, True]
+    await wait_drained(w)
+    await w.stop()
+    assert set(stored_counts(locked_engine)) == ids_of(good)
+    (aside,) = (tmp_path / "spool" / "rejected").glob("*.json")
+    assert str(bad.event_id) in aside.read_text()
+    assert "NUL" in aside.with_suffix(".reason").read_text()
+    assert w.metrics.registry.get_sample_value("eventkit_spool_rejected_events_total") == 1
