@@ -157,3 +157,20 @@ def test_every_accepted_event_is_stored(
         assert engine.dialect.name == "postgresql"
         assert "NUL" in refused.message
         assert "\\u0000" in body
+
+
+def test_absurd_numeric_times_are_rejected_not_a_500(settings: Settings) -> None:
+    """Found by the fuzzing above: 1e305 ms overflowed int() (a 500)."""
+    service = CaptureService(settings, None, Metrics())  # type: ignore[arg-type]
+    event = {"event_id": str(uuid.uuid4()), "name": "x", "anonymous_id": "d"}
+    for value in (1.797e305, -1e308, 10**30):
+        body = json.dumps({"events": [{**event, "timestamp": value}]})
+        accepted, rejected = service.validate_batch(1, body.encode())
+        assert accepted == []
+        assert rejected[0].errors[0].field.endswith("timestamp")
+        # With the same absurd clock in sent_at, skew correction makes ts sane; what is
+        # stored still fits a BIGINT.
+        body = json.dumps({"sent_at": value, "events": [{**event, "timestamp": value}]})
+        accepted, _ = service.validate_batch(1, body.encode())
+        for e in accepted:
+            assert all(abs(v) < 2**63 for v in (e.timestamp, e.sent_at or 0, e.ts))
