@@ -3,7 +3,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 PYTHON ?= python3
 
-.PHONY: serve test lint fix bench bench-quick clean
+.PHONY: serve test lint fix bench bench-quick fuzz clean
 
 $(VENV)/.run-installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -26,6 +26,14 @@ serve: $(VENV)/.run-installed
 test: $(VENV)/.test-installed
 	$(PY) -m pytest -n 2
 
+## Longer bad-input and fault runs than CI's: 1000 schemathesis examples per operation
+## and mode, 2000 hypothesis examples per decoder test, and the full 30 s database
+## outage (CI runs 8 s).
+fuzz: $(VENV)/.test-installed
+	FUZZ_EXAMPLES=1000 $(PY) -m pytest -q -s tests/e2e/test_fuzz_api.py
+	FUZZ_EXAMPLES=2000 $(PY) -m pytest -q tests/capture/test_fuzz_decoder.py
+	FAULT_OUTAGE_SECONDS=30 $(PY) -m pytest -q -s tests/e2e/test_faults_outage.py tests/e2e/test_faults_crash.py
+
 lint: $(VENV)/.test-installed
 	$(VENV)/bin/ruff check eventkit plugins tests bench
 	$(VENV)/bin/ruff format --check eventkit plugins tests bench
@@ -40,12 +48,14 @@ bench: $(VENV)/.test-installed
 	$(PY) bench/ingest.py
 	$(PY) bench/flags.py
 	$(PY) bench/plugins.py
+	$(PY) bench/nodes.py
 
 bench-quick: $(VENV)/.test-installed
 	$(PY) bench/ingest.py --quick
 	$(PY) bench/flags.py --quick
 	$(PY) bench/plugins.py --quick
 	$(PY) bench/pipeline.py --quick
+	$(PY) bench/nodes.py --quick
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

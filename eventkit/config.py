@@ -28,17 +28,21 @@ from eventkit.errors import ConfigError
 __all__ = [
     "AggregationSettings",
     "CompatSettings",
+    "CorsSettings",
     "IngestSettings",
     "IpPolicy",
     "LimitSettings",
     "LogSettings",
+    "PartitionSettings",
     "PluginSettings",
     "PrivacySettings",
+    "RateLimitSettings",
     "SchedulerSettings",
     "ServerSettings",
     "SessionSettings",
     "SessionTimeouts",
     "Settings",
+    "SpoolSettings",
     "SqliteSettings",
     "TlsSettings",
     "TrackingSettings",
@@ -367,6 +371,74 @@ class PrivacySettings(_Section):
         return value
 
 
+class SpoolSettings(_Section):
+    """The local durable spool that keeps accepting events while the database is
+    unavailable (docs/reliability.md)."""
+
+    enabled: bool = Field(True, description="Spool accepted events when the database fails.")
+    directory: str = Field(
+        "eventkit-spool",
+        description="Directory of spool segments (relative to the working directory); "
+        "local disk of this node.",
+    )
+    max_bytes: int = Field(
+        1024**3, ge=1024, description="Spool size on disk beyond which capture answers 503."
+    )
+    segment_bytes: int = Field(
+        16 * 1024**2, ge=1024, description="Size at which a spool file is closed for replay."
+    )
+    after_seconds: float = Field(
+        5.0, gt=0, description="A group commit slower than this is spooled and acknowledged."
+    )
+
+
+class RateLimitSettings(_Section):
+    """Per-app capture rate and failed-authentication limits; each server process
+    counts on its own (docs/security.md)."""
+
+    events_per_second: float = Field(
+        0.0, ge=0, description="Sustained events per second per app; 0 turns the limit off."
+    )
+    burst_events: int = Field(
+        0, ge=0, description="Events an app may send at once above the rate (0: one second's)."
+    )
+    auth_failures_per_minute: float = Field(
+        60.0, ge=0, description="Failed key checks per client address per minute; 0: no limit."
+    )
+    auth_failure_burst: int = Field(
+        20, ge=1, description="Failed key checks a client address may make at once."
+    )
+
+
+class CorsSettings(_Section):
+    """Cross-origin requests from browsers; off unless origins are listed."""
+
+    allow_origins: list[str] = Field(
+        default_factory=list,
+        description='Origins allowed to call the API, e.g. ["https://app.example.com"]; '
+        "empty turns CORS off.",
+    )
+    allow_methods: list[str] = Field(
+        default_factory=lambda: ["GET", "POST", "OPTIONS"], description="Allowed methods."
+    )
+    allow_headers: list[str] = Field(
+        default_factory=lambda: ["Authorization", "Content-Type", "Content-Encoding"],
+        description="Request headers browsers may send.",
+    )
+    max_age: int = Field(600, ge=0, description="Seconds browsers may cache a preflight.")
+
+
+class PartitionSettings(_Section):
+    """Time partitions of the events table (PostgreSQL only; docs/reliability.md)."""
+
+    months_ahead: int = Field(
+        3, ge=1, le=24, description="Monthly partitions kept created ahead of now."
+    )
+    job_interval_seconds: float = Field(
+        3600.0, gt=0, description="How often the job creating partitions ahead runs."
+    )
+
+
 class Settings(_Section):
     """All of eventkit's settings."""
 
@@ -391,6 +463,10 @@ class Settings(_Section):
     tls: TlsSettings = Field(default_factory=TlsSettings)
     tracking: TrackingSettings = Field(default_factory=TrackingSettings)
     privacy: PrivacySettings = Field(default_factory=PrivacySettings)
+    spool: SpoolSettings = Field(default_factory=SpoolSettings)
+    rate_limits: RateLimitSettings = Field(default_factory=RateLimitSettings)
+    cors: CorsSettings = Field(default_factory=CorsSettings)
+    partitions: PartitionSettings = Field(default_factory=PartitionSettings)
 
     #: Where these settings came from, for ``config show``; not a setting.
     source: str = Field("defaults", exclude=True)

@@ -17,6 +17,9 @@ printer (`eventkit.cli.output`), and later the TUI's error modal.
      ├── NotFoundError          the named thing does not exist (404)
      ├── ConflictError          the thing already exists (409)
      ├── OverloadedError        the server cannot take more right now (503)
+     │    ├── SpoolFullError             database away and the local spool full (503)
+     │    └── RateLimitedError           an app sends faster than its limit (429)
+     │         └── TooManyAuthFailuresError   too many bad keys from one address (429)
      └── PluginError            a plugin failed to load or raised
 
 Messages are written for the person who will read them: say what went wrong and
@@ -39,7 +42,10 @@ __all__ = [
     "PayloadTooLargeError",
     "PermissionDeniedError",
     "PluginError",
+    "RateLimitedError",
+    "SpoolFullError",
     "StorageError",
+    "TooManyAuthFailuresError",
 ]
 
 
@@ -143,6 +149,27 @@ class OverloadedError(EventKitError):
     def __init__(self, message: str, retry_after: int = 1) -> None:
         super().__init__(message)
         self.retry_after = retry_after
+
+
+class SpoolFullError(OverloadedError):
+    """The database is unavailable and the local spool has no room (``spool.max_bytes``
+    reached, or the disk is full): nothing was acknowledged."""
+
+    code = "spool_full"
+
+
+class RateLimitedError(OverloadedError):
+    """The app sent more events than ``rate_limits.events_per_second`` allows (429).
+    Each protocol maps it to its own error body, with ``Retry-After``."""
+
+    status_code = 429
+    code = "rate_limited"
+
+
+class TooManyAuthFailuresError(RateLimitedError):
+    """Too many requests with a missing or unknown key from one client address (429)."""
+
+    code = "too_many_auth_failures"
 
 
 class PluginError(EventKitError):

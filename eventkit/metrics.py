@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
 from eventkit.plugins.stats import PluginCollector
+
+if TYPE_CHECKING:
+    from eventkit.ingest.spool import Spool
 
 __all__ = ["Metrics"]
 
@@ -58,7 +61,42 @@ class Metrics:
         )
         # Plugin failures and sink deliveries (counted process-wide, read at scrape time).
         r.register(PluginCollector())
+        self.spooled_events = Counter(
+            "eventkit_spool_written_events",
+            "Events acknowledged from the local spool (database unavailable or slow).",
+            registry=r,
+        )
+        self.replayed_events = Counter(
+            "eventkit_spool_replayed_events",
+            "Spooled events replayed into the database.",
+            registry=r,
+        )
+        self.replayed_duplicates = Counter(
+            "eventkit_spool_replayed_duplicates",
+            "Replayed events that were already stored (kept once).",
+            registry=r,
+        )
+        self.rejected_events = Counter(
+            "eventkit_spool_rejected_events",
+            "Spooled events the database refused for good, set aside in spool/rejected.",
+            registry=r,
+        )
+        self.spool_events = Gauge(
+            "eventkit_spool_events", "Events in the spool waiting for replay.", registry=r
+        )
+        self.spool_bytes = Gauge("eventkit_spool_bytes", "Bytes of spool on disk.", registry=r)
+        self.spool_age = Gauge(
+            "eventkit_spool_oldest_seconds",
+            "Age of the oldest spooled event waiting for replay (0 when empty).",
+            registry=r,
+        )
         self._request_children: dict[tuple[str, int], tuple[Any, Any]] = {}
+
+    def watch_spool(self, spool: Spool) -> None:
+        """Read the spool's depth, size and age at each scrape."""
+        self.spool_events.set_function(lambda: spool.events)
+        self.spool_bytes.set_function(lambda: spool.bytes)
+        self.spool_age.set_function(spool.oldest_age)
 
     def observe_request(self, route: str, status: int, seconds: float) -> None:
         """Count one HTTP request and its latency (label children cached: hot path)."""

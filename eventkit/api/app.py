@@ -11,6 +11,7 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 from litestar import Litestar
+from litestar.config.cors import CORSConfig
 from litestar.enums import ScopeType
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import ScalarRenderPlugin
@@ -20,11 +21,13 @@ from eventkit import __version__
 from eventkit.api import capture, events, ops
 from eventkit.api.auth import KeyCache
 from eventkit.api.errors import exception_handlers
+from eventkit.api.limits import Limiter
 from eventkit.api.runtime import Runtime
-from eventkit.config import Settings, load_settings
+from eventkit.config import CorsSettings, Settings, load_settings
 from eventkit.logs import configure_logging
 from eventkit.plugins.manager import call_hook, get_plugin_manager, iter_results
 from eventkit.scheduler import build_scheduler
+from eventkit.storage.leases import make_leases
 
 __all__ = ["create_app", "create_app_from_env"]
 
@@ -57,6 +60,19 @@ def _metrics_middleware(app: ASGIApp) -> ASGIApp:
     return middleware
 
 
+def _cors(cors: CorsSettings) -> CORSConfig | None:
+    """Cross-origin access for browsers: off (no CORS headers at all) unless origins are
+    configured."""
+    if not cors.allow_origins:
+        return None
+    return CORSConfig(
+        allow_origins=cors.allow_origins,
+        allow_methods=cors.allow_methods,  # type: ignore[arg-type]
+        allow_headers=cors.allow_headers,
+        max_age=cors.max_age,
+    )
+
+
 def create_app(settings: Settings, *, runtime: Runtime | None = None) -> Litestar:
     """Build the Litestar application for ``settings``.
 
@@ -69,7 +85,8 @@ def create_app(settings: Settings, *, runtime: Runtime | None = None) -> Litesta
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
         rt.writer.start()
         rt.started = True
-        scheduler = build_scheduler(settings) if settings.scheduler.enabled else None
+        leases = make_leases(settings) if settings.scheduler.enabled else None
+        scheduler = build_scheduler(settings, leases=leases) if leases is not None else None
         if scheduler is not None:
             scheduler.start()
         call_hook(pm, "eventkit_startup", settings=settings)
@@ -81,6 +98,8 @@ def create_app(settings: Settings, *, runtime: Runtime | None = None) -> Litesta
             log.info("shutting down: draining %d queued events", rt.writer.queued_events)
             if scheduler is not None:
                 scheduler.shutdown(wait=False)
+            if leases is not None:
+                leases.close()
             await rt.writer.stop()
             if rt.capture.sinks is not None:
                 await asyncio.to_thread(rt.capture.sinks.stop)
@@ -110,11 +129,13 @@ def create_app(settings: Settings, *, runtime: Runtime | None = None) -> Litesta
             render_plugins=[ScalarRenderPlugin()],
         ),
         request_max_body_size=settings.server.max_request_bytes,
+        cors_config=_cors(settings.cors),
         logging_config=None,
         debug=False,
     )
     app.state.runtime = rt
     app.state.key_cache = KeyCache(rt.engine)
+    app.state.limiter = Limiter(settings.rate_limits)
     app.state.settings = settings
     return app
 

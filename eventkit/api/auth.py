@@ -9,7 +9,8 @@ from collections import OrderedDict
 from litestar import Request
 from sqlalchemy.engine import Engine
 
-from eventkit.errors import AuthError, PermissionDeniedError
+from eventkit.api.limits import Limiter, client_address
+from eventkit.errors import AuthError, DatabaseUnavailableError, PermissionDeniedError
 from eventkit.storage.apps import KeyKind, ResolvedKey, hash_key, resolve_key
 
 __all__ = ["KeyCache", "presented_key", "require_key"]
@@ -21,7 +22,8 @@ _MAX = 10_000
 
 class KeyCache:
     """Maps a key's hash to what it grants, for ``_TTL_OK`` seconds (rotation and
-    revocation take effect within that time)."""
+    revocation take effect within that time). While the database is unreachable an
+    expired entry keeps answering, so capture into the spool continues."""
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
@@ -34,7 +36,14 @@ class KeyCache:
         now = time.monotonic()
         if hit is not None and hit[0] > now:
             return hit[1]
-        found = await asyncio.to_thread(resolve_key, self.engine, key)
+        try:
+            found = await asyncio.to_thread(resolve_key, self.engine, key)
+        except DatabaseUnavailableError:
+            if hit is None:
+                raise
+            # The database is away (the spool keeps capture going): a key known a
+            # moment ago still grants what it granted, until the database answers.
+            return hit[1]
         self._cache[digest] = (now + (_TTL_OK if found else _TTL_BAD), found)
         self._cache.move_to_end(digest)
         while len(self._cache) > _MAX:
@@ -67,18 +76,26 @@ async def require_key(request: Request, kind: KeyKind) -> ResolvedKey:  # type: 
     A secret key may do everything a write key may; a write key may only capture and
     evaluate flags.
 
+    Every missing or unknown key counts against the client address's failed-auth limit.
+
     Raises:
+        TooManyAuthFailuresError: this address failed too often recently (429).
         AuthError: no key, or an unknown/revoked one (401).
         PermissionDeniedError: a write key where a secret key is needed (403).
     """
+    limiter: Limiter = request.app.state.limiter
+    address = client_address(request)
+    limiter.check_address(address)
     key = presented_key(request)
     if not key:
+        limiter.auth_failed(address)
         raise AuthError(
             "missing API key: send it as 'Authorization: Bearer <key>' or 'X-Eventkit-Key: <key>'"
         )
     cache: KeyCache = request.app.state.key_cache
     found = await cache.resolve(key)
     if found is None:
+        limiter.auth_failed(address)
         raise AuthError(
             "unknown or revoked API key; `eventkit apps show <app>` lists the active key "
             "prefixes and `eventkit keys rotate` issues new keys"

@@ -6,6 +6,7 @@ import msgspec
 from litestar import Request, Response, post
 
 from eventkit.api.auth import require_key
+from eventkit.api.limits import admit_events, charge_events
 from eventkit.api.runtime import Runtime
 
 __all__ = ["capture_events", "identify"]
@@ -35,6 +36,7 @@ def _client_ip(request: Request) -> str | None:  # type: ignore[type-arg]
 async def capture_events(request: Request) -> Response[bytes]:  # type: ignore[type-arg]
     """Store a batch; answer with accepted/duplicate counts and per-event rejections."""
     key = await require_key(request, "write")
+    admit_events(request, key.app_id)
     body = await request.body()
     result = await _runtime(request).capture.capture(
         key.app_id,
@@ -43,6 +45,7 @@ async def capture_events(request: Request) -> Response[bytes]:  # type: ignore[t
         ip=_client_ip(request),
         user_agent=request.headers.get("user-agent"),
     )
+    charge_events(request, key.app_id, result.accepted + result.duplicates + len(result.rejected))
     # Every event invalid: the batch failed as a whole (a client bug, not a retry case).
     status = 400 if result.rejected and not result.accepted and not result.duplicates else 200
     return Response(
@@ -61,6 +64,8 @@ async def capture_events(request: Request) -> Response[bytes]:  # type: ignore[t
 async def identify(request: Request) -> Response[bytes]:  # type: ignore[type-arg]
     """Link a device to a user and update the user's traits."""
     key = await require_key(request, "write")
+    admit_events(request, key.app_id)
+    charge_events(request, key.app_id, 1)
     body = await request.body()
     result = await _runtime(request).capture.identify(
         key.app_id,

@@ -27,29 +27,50 @@ def _ping(runtime: Runtime) -> None:
 
 @get("/readyz", name="readyz", tags=["operations"], summary="Readiness")
 async def readyz(request: Request) -> Response[dict[str, object]]:  # type: ignore[type-arg]
-    """200 when the database answers and the writer is running and its last commit
-    succeeded; 503 otherwise, with the failing check named."""
+    """200 ``ok`` when the database answers and the last commit succeeded; 200
+    ``degraded`` while capture is acknowledged from the local spool (database away or
+    spool replaying); 503 ``unavailable`` when nothing can be acknowledged (writer not
+    running, or database failing with no room in the spool). The failing check is named.
+    """
     runtime: Runtime = request.app.state.runtime
-    checks: dict[str, object] = {"writer_queue_events": runtime.writer.queued_events}
-    ok = True
+    writer = runtime.writer
+    checks: dict[str, object] = {"writer_queue_events": writer.queued_events}
+    problems = []
     try:
         await asyncio.wait_for(asyncio.to_thread(_ping, runtime), timeout=3)
         checks["database"] = "ok"
     except Exception as exc:
-        ok = False
+        problems.append("database")
         checks["database"] = f"unreachable: {str(exc).splitlines()[0] if str(exc) else exc!r}"
     if not runtime.started:
-        ok = False
+        problems.append("writer")
         checks["writer"] = "not running"
-    elif runtime.writer.last_error is not None:
+    elif writer.last_error is not None:
         # The database answers reads but the last commit failed (e.g. locked).
-        ok = False
-        checks["writer"] = f"last commit failed: {runtime.writer.last_error}"
+        problems.append("writer")
+        checks["writer"] = f"last commit failed: {writer.last_error}"
     else:
         checks["writer"] = "ok"
+    spool = writer.spool
+    status = "ok"
+    if spool is not None:
+        room = spool.bytes < spool.max_bytes
+        checks["spool"] = {
+            "events": spool.events,
+            "bytes": spool.bytes,
+            "max_bytes": spool.max_bytes,
+            "oldest_seconds": round(spool.oldest_age(), 3),
+            "replay_error": writer.drain_error,
+        }
+        if spool.events or problems:
+            status = "degraded"
+        if problems and (not room or not runtime.started):
+            status = "unavailable"
+    elif problems:
+        status = "unavailable"
     return Response(
-        {"status": "ok" if ok else "unavailable", "checks": checks},
-        status_code=200 if ok else 503,
+        {"status": status, "checks": checks},
+        status_code=503 if status == "unavailable" else 200,
     )
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import os
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from sqlalchemy.engine import Engine
 
@@ -12,6 +13,7 @@ from eventkit.config import Settings
 from eventkit.ingest.capture import CaptureService
 from eventkit.ingest.committers import LocalCommitter, RemoteCommitter
 from eventkit.ingest.pipeline import Pipeline
+from eventkit.ingest.spool import Spool
 from eventkit.ingest.writer import GroupCommitWriter
 from eventkit.ingest.writerd import SOCKET_ENV
 from eventkit.metrics import Metrics
@@ -44,7 +46,19 @@ class Runtime:
         committer = (
             RemoteCommitter(socket_path) if socket_path else LocalCommitter(EventStore(engine))
         )
-        writer = GroupCommitWriter(committer, settings.ingest, metrics)
+        sp = settings.spool
+        spool = (
+            Spool(Path(sp.directory), max_bytes=sp.max_bytes, segment_bytes=sp.segment_bytes)
+            if sp.enabled
+            else None
+        )
+        writer = GroupCommitWriter(
+            committer,
+            settings.ingest,
+            metrics,
+            spool=spool,
+            spool_after_seconds=sp.after_seconds,
+        )
         capture = CaptureService(
             settings, writer, metrics, Pipeline(settings, engine), sink_dispatcher(settings)
         )

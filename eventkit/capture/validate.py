@@ -51,7 +51,16 @@ def timestamp_us(value: Timestamp) -> int:
     """An RFC 3339 datetime or epoch milliseconds as epoch microseconds."""
     if isinstance(value, datetime):
         return to_us(value if value.tzinfo else value.replace(tzinfo=UTC))
-    return int(value * 1000)
+    us = value * 1000
+    if not -_FAR_US <= us <= _FAR_US:  # inf, NaN, 1e305, 10**30
+        # Clamped, so the time checks reject it (and a stored sent_at fits a BIGINT)
+        # instead of int() or the database raising: a 500 found by fuzzing.
+        return _FAR_US if us > 0 else -_FAR_US
+    return int(us)
+
+
+#: A bound far outside every valid time, within a BIGINT (found by fuzzing).
+_FAR_US = 2**62
 
 
 def _depth_ok(value: Any, limit: int) -> bool:

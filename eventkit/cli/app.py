@@ -13,6 +13,7 @@ from eventkit.cli import apps, config_cmd, db, events, keys, plugins
 from eventkit.cli.context import CliState
 from eventkit.cli.output import fail
 from eventkit.cli.serve import serve
+from eventkit.cli.worker import worker
 from eventkit.errors import EventKitError
 from eventkit.plugins.manager import call_hook, get_plugin_manager
 
@@ -68,6 +69,7 @@ def root(
 
 
 app.command("serve")(serve)
+app.command("worker")(worker)
 app.add_typer(apps.app, name="apps")
 app.add_typer(keys.app, name="keys")
 app.add_typer(events.app, name="events")

@@ -13,16 +13,24 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Protocol
 
 from eventkit.capture.schema import CanonicalEvent
-from eventkit.errors import DatabaseUnavailableError, MigrationError, StorageError
+from eventkit.errors import (
+    DatabaseUnavailableError,
+    EventKitError,
+    InvalidRequestError,
+    MigrationError,
+    StorageError,
+)
 from eventkit.ingest import wire
 from eventkit.storage.events import EventStore
 from eventkit.storage.users import ProfileOp
 
 __all__ = ["Committer", "LocalCommitter", "RemoteCommitter"]
 
-_ERRORS: dict[str, type[StorageError]] = {
+#: Errors the writer process reports by code (others arrive as StorageError).
+_ERRORS: dict[str, type[EventKitError]] = {
     "database_unavailable": DatabaseUnavailableError,
     "migration_error": MigrationError,
+    "invalid_request": InvalidRequestError,
 }
 
 

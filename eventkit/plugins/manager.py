@@ -45,6 +45,7 @@ DEFAULT_PLUGINS: tuple[str, ...] = (
     "eventkit.tracking.plugin",
     "eventkit.privacy.plugin",
     "eventkit.tui.plugin",
+    "eventkit.storage.plugin",
 )
 
 

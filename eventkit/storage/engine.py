@@ -6,7 +6,7 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import create_engine, event
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Engine, make_url
 
 from eventkit.config import Settings
 from eventkit.errors import ConfigError
@@ -44,6 +44,17 @@ def _sqlite_pragmas(settings: Settings) -> list[str]:
         # Checkpoint less often than the default 1000 pages: fewer, larger writes.
         "PRAGMA wal_autocheckpoint=10000",
     ]
+
+
+#: libpq connection parameters: connect, keepalive and unacknowledged-write timeouts.
+_PG_TIMEOUTS: dict[str, Any] = {
+    "connect_timeout": 10,
+    "keepalives": 1,
+    "keepalives_idle": 15,
+    "keepalives_interval": 5,
+    "keepalives_count": 3,
+    "tcp_user_timeout": 30_000,
+}
 
 
 def make_engine(settings: Settings, **kwargs: Any) -> Engine:
@@ -95,10 +106,18 @@ def make_engine(settings: Settings, **kwargs: Any) -> Engine:
                 "database_url points at PostgreSQL but psycopg is not installed: "
                 "pip install 'eventkit[postgres]'"
             ) from None
+        # A database that vanishes without closing the connection (a network partition,
+        # a dead host) must fail the commit in seconds, not after TCP's ~15 minutes, so
+        # the writer spools and keeps acknowledging (docs/reliability.md). Parameters in
+        # the URL's query string win.
+        given = make_url(url).query
+        connect_args = {k: v for k, v in _PG_TIMEOUTS.items() if k not in given}
+        connect_args.update(kwargs.pop("connect_args", {}))
         return create_engine(
             url,
             json_serializer=json_dumps,
             json_deserializer=json_loads,
+            connect_args=connect_args,
             pool_pre_ping=True,
             pool_size=kwargs.pop("pool_size", 10),
             max_overflow=kwargs.pop("max_overflow", 10),

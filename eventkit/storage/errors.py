@@ -7,17 +7,45 @@ from contextlib import contextmanager
 
 from sqlalchemy import exc as sa_exc
 
-from eventkit.errors import ConflictError, DatabaseUnavailableError, MigrationError, StorageError
+from eventkit.errors import (
+    ConflictError,
+    DatabaseUnavailableError,
+    InvalidRequestError,
+    MigrationError,
+    StorageError,
+)
 
 __all__ = ["map_db_errors", "translate"]
 
 
-def translate(exc: BaseException) -> StorageError | ConflictError:
+def _operational(exc: BaseException) -> bool:
+    """A connection-level failure: SQLAlchemy's wrappers, or the DBAPI's own classes
+    (psycopg, sqlite3) when raised from the raw connection of the write path."""
+    if isinstance(exc, sa_exc.OperationalError | sa_exc.InterfaceError):
+        return True
+    return any(c.__name__ in ("OperationalError", "InterfaceError") for c in type(exc).__mro__)
+
+
+def _dbapi_error(exc: BaseException) -> bool:
+    """An error class of a DBAPI driver eventkit uses (PEP 249 ``Error`` subclasses)."""
+    module = type(exc).__module__
+    return module.startswith(("psycopg", "sqlite3")) and any(
+        c.__name__ == "Error" for c in type(exc).__mro__
+    )
+
+
+def translate(exc: BaseException) -> StorageError | ConflictError | InvalidRequestError:
     """Map a SQLAlchemy/DBAPI error to the eventkit error a user can act on."""
     text = str(getattr(exc, "orig", None) or exc)
     lowered = text.lower()
     if isinstance(exc, sa_exc.IntegrityError):
         return ConflictError(f"already exists: {text.splitlines()[0]}")
+    if "cannot contain nul" in lowered or "unsupported unicode escape sequence" in lowered:
+        # PostgreSQL refuses NUL characters in text; found by fuzzing query parameters.
+        return InvalidRequestError(
+            "a value contains a NUL character (\\u0000), which cannot be stored or "
+            "searched; remove it"
+        )
     if "database is locked" in lowered or "database is busy" in lowered:
         return DatabaseUnavailableError(
             "the SQLite database stayed locked longer than sqlite.busy_timeout_ms; "
@@ -27,7 +55,7 @@ def translate(exc: BaseException) -> StorageError | ConflictError:
         return MigrationError(
             "the database has no eventkit schema (or an old one): run `eventkit db upgrade`"
         )
-    if isinstance(exc, sa_exc.OperationalError | sa_exc.InterfaceError) or (
+    if _operational(exc) or (
         "connection" in lowered and ("refused" in lowered or "failed" in lowered)
     ):
         first = text.strip().splitlines()[0] if text.strip() else type(exc).__name__
@@ -47,3 +75,7 @@ def map_db_errors() -> Iterator[None]:
         raise translate(exc) from exc
     except OSError as exc:  # e.g. the SQLite directory is unwritable
         raise DatabaseUnavailableError(f"cannot open the database: {exc}") from exc
+    except Exception as exc:  # the write path uses the raw DBAPI connection
+        if _dbapi_error(exc):
+            raise translate(exc) from exc
+        raise

@@ -38,7 +38,8 @@ def test_status_upgrade_status(cli: Invoke, database_url: str) -> None:
     env = {"EVENTKIT_DATABASE_URL": database_url}
     up = cli("db", "upgrade", env=env)
     assert up.exit_code == 0, (up.output, up.exception)
-    assert f"applied {len(revisions())} migration(s)" in up.stdout
+    # Rich wraps the line at the terminal width once the list of heads grows.
+    assert f"applied {len(revisions())} migration(s)" in " ".join(up.stdout.split())
 
     after = status(cli, database_url)
     assert after["current"] == heads()
@@ -46,7 +47,7 @@ def test_status_upgrade_status(cli: Invoke, database_url: str) -> None:
 
     again = cli("db", "upgrade", env=env)
     assert again.exit_code == 0
-    assert "already up to date" in again.stdout
+    assert "already up to date" in " ".join(again.stdout.split())
     # Commands that need the schema now work.
     assert cli("apps", "list", "--format", "json", env=env).stdout.strip() == "[]"
 
