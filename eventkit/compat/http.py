@@ -16,6 +16,7 @@ from litestar import Request, Response
 from litestar.exceptions import HTTPException
 
 from eventkit.api.auth import presented_key
+from eventkit.api.limits import Limiter, admit_events, charge_events, client_address
 from eventkit.api.runtime import Runtime
 from eventkit.capture.validate import FieldError
 from eventkit.compat.common import Decoded, Draft, encode, finish, parse_time, read_body
@@ -79,17 +80,26 @@ async def resolve(request: Request, body_key: str | None) -> ResolvedKey:  # typ
     """The app a vendor key belongs to: the key from the Authorization header (Basic
     username or Bearer), else the one in the body. Write and secret keys both capture.
 
+    Missing and unknown keys count against the client address's failed-auth limit,
+    as on the native API.
+
     Raises:
+        TooManyAuthFailuresError: this address failed too often recently (429).
         AuthError: no key, or an unknown or revoked one.
     """
+    limiter: Limiter = request.app.state.limiter
+    address = client_address(request)
+    limiter.check_address(address)
     key = presented_key(request) or body_key
     if not key:
+        limiter.auth_failed(address)
         raise AuthError(
             "missing API key: set the SDK's write key / API key / project token to an "
             "eventkit write key (docs/integration_guide.md)"
         )
     found = await request.app.state.key_cache.resolve(key)
     if found is None:
+        limiter.auth_failed(address)
         raise AuthError(
             "unknown or revoked API key; use the eventkit app's write key as the SDK's "
             "key (`eventkit apps show <app>` lists the active key prefixes)"
@@ -136,14 +146,25 @@ def decode(
 
 
 async def store(request: Request, decoded: Decoded, source: str) -> BatchResult:  # type: ignore[type-arg]
-    """Hand decoded events and their profile operations to the capture service."""
-    return await runtime(request).capture.store(
+    """Hand decoded events and their profile operations to the capture service, within
+    the app's rate limit (``[rate_limits]``, shared with the native API).
+
+    Raises:
+        RateLimitedError: the app is over its events per second (429 + Retry-After).
+    """
+    app_id = decoded.accepted[0].app_id if decoded.accepted else None
+    if app_id is not None:
+        admit_events(request, app_id)
+    result = await runtime(request).capture.store(
         decoded.accepted,
         decoded.rejected,
         source=source,
         ops=decoded.ops,
         user_agent=request.headers.get("user-agent"),
     )
+    if app_id is not None:
+        charge_events(request, app_id, result.accepted + result.duplicates + len(result.rejected))
+    return result
 
 
 def _as_eventkit(exc: HTTPException) -> EventKitError:
