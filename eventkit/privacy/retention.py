@@ -6,6 +6,10 @@ events go their dedup keys, ``event_sessions`` rows, ``rollup_events_by_name`` r
 (the per-event copy funnels read) and sessions that ended before the cutoff. The
 counting rollups stay. One transaction per ``privacy.purge_batch_events`` events, so
 ingest writes in between.
+
+On PostgreSQL with a partitioned ``events`` table, a monthly partition that is expired
+for every app (it ends before the longest retention of any app) is dropped whole,
+after its rows in the side tables are deleted in bulk; row deletes handle the rest.
 """
 
 from __future__ import annotations
@@ -30,6 +34,7 @@ from eventkit.storage.models import (
     EVENTS,
     SESSIONS,
 )
+from eventkit.storage.partitions import is_partitioned, list_partitions
 from eventkit.timeutil import US_PER_DAY, now_us
 
 __all__ = ["PurgeResult", "purge_expired", "retention_days"]
@@ -44,6 +49,8 @@ class PurgeResult:
 
     events: dict[int, int] = field(default_factory=dict)
     sessions: dict[int, int] = field(default_factory=dict)
+    #: Monthly partitions dropped whole (PostgreSQL).
+    partitions: list[str] = field(default_factory=list)
 
     @property
     def total(self) -> int:
@@ -101,6 +108,49 @@ def _purge_batch(conn: Connection, settings: Settings, app_id: int, cutoff: int)
     return len(rows), sessions
 
 
+def _drop_partitions(
+    engine: Engine, settings: Settings, days: dict[int, int], clock: int, result: PurgeResult
+) -> list[str]:
+    """Drop the monthly partitions expired for every app (PostgreSQL, partitioned)."""
+    if engine.dialect.name != "postgresql" or not days or min(days.values()) <= 0:
+        return []  # an app that keeps its events forever keeps every partition
+    cutoff = clock - max(days.values()) * US_PER_DAY
+    dropped: list[str] = []
+    for part in list_partitions(engine):
+        if part.end > cutoff:
+            break  # oldest first
+        with map_db_errors(), writer(engine).begin() as conn:
+            if not is_partitioned(conn):
+                break
+            safe = _safe_id(settings, *lock_jobs(conn))
+            name = conn.dialect.identifier_preparer.quote(part.name)
+            newest = conn.execute(text(f"SELECT max(id) FROM {name}")).scalar()
+            if newest is not None and int(newest) > safe:
+                break  # the jobs have not folded it in yet; the next run drops it
+            per_app = conn.execute(text(f"SELECT app_id, count(*) FROM {name} GROUP BY app_id"))
+            for app_id, n in per_app:
+                result.events[int(app_id)] = result.events.get(int(app_id), 0) + int(n)
+            conn.execute(
+                text(f"DELETE FROM event_sessions WHERE event_pk IN (SELECT id FROM {name})")
+            )
+            conn.execute(
+                text(
+                    f"DELETE FROM rollup_events_by_name r USING {name} p "
+                    "WHERE r.app_id = p.app_id AND r.id = p.id"
+                )
+            )
+            conn.execute(
+                text(
+                    f"DELETE FROM event_keys k USING {name} p "
+                    "WHERE k.app_id = p.app_id AND k.event_id = p.event_id"
+                )
+            )
+            conn.execute(text(f"DROP TABLE {name}"))
+        dropped.append(part.name)
+        log.info("retention: dropped partition %s (expired for every app)", part.name)
+    return dropped
+
+
 def purge_expired(
     engine: Engine, settings: Settings, *, now: int | None = None, actor: str = "retention"
 ) -> PurgeResult:
@@ -109,11 +159,13 @@ def purge_expired(
     result = PurgeResult()
     with map_db_errors(), engine.connect() as conn:
         days = retention_days(settings, conn)
+    result.partitions = _drop_partitions(engine, settings, days, clock, result)
     for app_id, keep in sorted(days.items()):
         if keep <= 0:
             continue
         cutoff = clock - keep * US_PER_DAY
-        events = sessions = 0
+        events = result.events.pop(app_id, 0)
+        sessions = 0
         while True:
             with map_db_errors(), writer(engine).begin() as conn:
                 n, s = _purge_batch(conn, settings, app_id, cutoff)

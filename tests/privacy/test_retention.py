@@ -6,6 +6,7 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
+import pytest
 from sqlalchemy import text
 from sqlalchemy.engine import Engine
 
@@ -19,6 +20,7 @@ from eventkit.sessions.job import run_sessions_job
 from eventkit.storage.apps import create_app
 from eventkit.storage.engine import writer
 from eventkit.storage.events import EventStore
+from eventkit.storage.partitions import ensure_partitions, list_partitions
 from eventkit.timeutil import US_PER_DAY, US_PER_HOUR, now_us
 from tests.inprocess import api_client, bearer
 from tests.privacy.oracle import stored_rollups
@@ -106,3 +108,51 @@ async def test_purge_keeps_rollups_and_drops_late_old_events(
         r = await client.post("/v1/events", json={"events": wire}, headers=bearer(keys.write_key))
         assert r.json()["accepted"] == 4
     assert count(engine, "SELECT COUNT(*) FROM events WHERE user_id = 'u9'") == 2
+
+
+def test_partitions_expired_for_every_app_are_dropped_whole(
+    settings: Settings, engine: Engine
+) -> None:
+    if engine.dialect.name != "postgresql":
+        pytest.skip("PostgreSQL only: SQLite events are not partitioned")
+    a = create_app(engine, "short")
+    b = create_app(engine, "long")
+    now = now_us()
+    ancient = now - 400 * US_PER_DAY
+    assert ensure_partitions(engine, 0, at_us=ancient)  # that month gets its partition
+    month = next(p for p in list_partitions(engine) if p.start <= ancient < p.end)
+    old = [ev(app, ancient + u * US_PER_HOUR, f"u{u}") for app in (a.app_id, b.app_id)
+           for u in range(4)]  # fmt: skip
+    mid = [ev(app, now - 45 * US_PER_DAY, "m") for app in (a.app_id, b.app_id)]
+    new = [ev(app, now - US_PER_DAY, "n") for app in (a.app_id, b.app_id)]
+    EventStore(engine).write([*old, *mid, *new])
+    agg = settings.aggregation.model_copy(update={"settle_seconds": 0.0})
+    run_sessions_job(engine, settings, now=now)
+    aggregate(engine, agg)
+    rollups = {app: stored_rollups(engine, app) for app in (a.app_id, b.app_id)}
+
+    # An app that keeps everything keeps every partition: only rows go.
+    set_retention(engine, a.app_id, 30)
+    kept = purge_expired(engine, settings, now=now)
+    assert kept.partitions == []
+    assert kept.events == {a.app_id: 5}  # its 4 ancient and 1 mid events, as rows
+
+    set_retention(engine, b.app_id, 60)
+    result = purge_expired(engine, settings, now=now)
+
+    assert result.partitions == [month.name]
+    assert result.events == {b.app_id: 4}  # b's mid event is within 60 days
+    assert month.name not in {p.name for p in list_partitions(engine)}
+    left = {(e.app_id, e.event_id) for e in [*mid[1:], *new]}
+    with engine.connect() as conn:
+        stored = {tuple(r) for r in conn.execute(text("SELECT app_id, event_id FROM events"))}
+        keys = {tuple(r) for r in conn.execute(text("SELECT app_id, event_id FROM event_keys"))}
+    assert stored == left and keys == left
+    assert count(engine, "SELECT COUNT(*) FROM event_sessions e LEFT JOIN events v "
+                 "ON v.id = e.event_pk WHERE v.id IS NULL") == 0  # fmt: skip
+    assert count(engine, "SELECT COUNT(*) FROM rollup_events_by_name WHERE ts < :c",
+                 c=now - 60 * US_PER_DAY) == 0  # fmt: skip
+    for app in (a.app_id, b.app_id):  # the counting rollups stay
+        after = stored_rollups(engine, app)
+        for table in ("rollup_counts", "rollup_user_days", "rollup_first_days"):
+            assert after[table] == rollups[app][table], (app, table)
