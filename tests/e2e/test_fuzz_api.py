@@ -28,8 +28,12 @@ TIMEOUT = 15  # seconds: an answer slower than this is a hang
 
 @pytest.fixture(scope="module")
 def server_env() -> dict[str, str]:
-    # Fuzzing sends many unauthorised-looking requests from one address.
-    return {"EVENTKIT_RATE_LIMITS__AUTH_FAILURES_PER_MINUTE": "0"}
+    # Fuzzing sends many unauthorised-looking requests from one address, and erases
+    # many generated users: no propagation wait (3 s by default) per erasure.
+    return {
+        "EVENTKIT_RATE_LIMITS__AUTH_FAILURES_PER_MINUTE": "0",
+        "EVENTKIT_PRIVACY__PROPAGATION_SECONDS": "0",
+    }
 
 
 def test_no_generated_request_gets_a_5xx_or_hangs(server: ServerProcess) -> None:
