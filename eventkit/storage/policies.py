@@ -9,6 +9,7 @@ whose counter moved.
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from collections.abc import Callable, Iterable
@@ -17,7 +18,7 @@ from typing import Any, Generic, TypeVar
 from sqlalchemy import select, text, update
 from sqlalchemy.engine import Connection, Engine
 
-from eventkit.errors import NotFoundError
+from eventkit.errors import DatabaseUnavailableError, NotFoundError
 from eventkit.storage.errors import map_db_errors
 from eventkit.storage.models import APP_POLICY_VERSIONS, APPS
 
@@ -86,6 +87,9 @@ def update_app_settings(
     return current
 
 
+log = logging.getLogger("eventkit.storage")
+
+
 class PolicyCache(Generic[T]):
     """Compiled per-app policies of one kind, refreshed when the app's counter moves.
 
@@ -119,20 +123,41 @@ class PolicyCache(Generic[T]):
         return time.monotonic() - self._checked >= self.refresh_seconds
 
     def refresh(self) -> None:
-        """Reload the apps whose counter moved since the last check."""
-        with self._lock:
+        """Reload the apps whose counter moved since the last check.
+
+        Once loaded, the policies outlive a database outage: while the database is
+        unreachable the last loaded ones keep applying (capture goes on into the spool)
+        and the check is retried every ``refresh_seconds``; a caller arriving while
+        another thread checks does not wait. Until the first load succeeds, an outage
+        raises, because the defaults could let through what a policy drops.
+
+        Raises:
+            DatabaseUnavailableError: the database is unreachable and nothing was loaded.
+        """
+        loaded_once = self._versions is not None
+        if not self._lock.acquire(blocking=not loaded_once):
+            return  # another thread is checking; serve the policies as last loaded
+        try:
             if not self.due():
                 return
-            with map_db_errors(), self.engine.connect() as conn:
-                versions = policy_versions(conn)
-                old = self._versions or {}
-                changed = [a for a, v in versions.items() if old.get(a) != v]
-                if changed:
-                    loaded = self._load(conn, changed)
-                    for app_id in changed:
-                        if app_id in loaded:
-                            self._policies[app_id] = loaded[app_id]
-                        else:
-                            self._policies.pop(app_id, None)
+            try:
+                with map_db_errors(), self.engine.connect() as conn:
+                    versions = policy_versions(conn)
+                    old = self._versions or {}
+                    changed = [a for a, v in versions.items() if old.get(a) != v]
+                    loaded = self._load(conn, changed) if changed else {}
+            except DatabaseUnavailableError as exc:
+                if not loaded_once:
+                    raise
+                self._checked = time.monotonic()
+                log.warning("policy check failed, keeping the loaded policies: %s", exc)
+                return
+            for app_id in changed:
+                if app_id in loaded:
+                    self._policies[app_id] = loaded[app_id]
+                else:
+                    self._policies.pop(app_id, None)
             self._versions = versions
             self._checked = time.monotonic()
+        finally:
+            self._lock.release()
