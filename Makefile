@@ -48,6 +48,8 @@ bench: $(VENV)/.test-installed
 	$(PY) bench/ingest.py
 	$(PY) bench/flags.py
 	$(PY) bench/plugins.py
+	$(PY) bench/pipeline.py
+	$(PY) bench/client.py
 	$(PY) bench/nodes.py
 
 bench-quick: $(VENV)/.test-installed
