@@ -29,10 +29,11 @@ import eventkit_geoip  # noqa: E402
 import eventkit_uaparser  # noqa: E402
 from eventkit.capture.schema import CanonicalEvent  # noqa: E402
 from eventkit.config import load_settings  # noqa: E402
-from eventkit.ingest.pipeline import Batch, ip_stage  # noqa: E402
+from eventkit.ingest.pipeline import Batch  # noqa: E402
 from eventkit.plugins.hookspecs import hookimpl  # noqa: E402
 from eventkit.plugins.manager import EventkitPluginManager  # noqa: E402
 from eventkit.plugins.stage import plugin_stage  # noqa: E402
+from eventkit.privacy.stages import protect_stage  # noqa: E402
 from tests.plugins.mmdb import write_mmdb  # noqa: E402
 
 UA = (
@@ -79,7 +80,7 @@ def run(plugins: list[Any], settings: Any, batches: int, size: int) -> float:
     pm = EventkitPluginManager()
     for p in plugins:
         pm.register(p)
-    stages = [s for s in (plugin_stage(settings, None, pm), ip_stage(settings, None)) if s]
+    stages = [s for s in (plugin_stage(settings, None, pm), protect_stage(settings, None)) if s]
     data = [events(size) for _ in range(batches)]
     started = time.perf_counter()
     for evs in data:
