@@ -13,7 +13,7 @@ from eventkit.api.limits import Limiter, client_address
 from eventkit.errors import AuthError, DatabaseUnavailableError, PermissionDeniedError
 from eventkit.storage.apps import KeyKind, ResolvedKey, hash_key, resolve_key
 
-__all__ = ["KeyCache", "presented_key", "require_key"]
+__all__ = ["KeyCache", "authenticate", "presented_key", "require_key"]
 
 _TTL_OK = 30.0
 _TTL_BAD = 5.0
@@ -70,36 +70,54 @@ def presented_key(request: Request) -> str | None:  # type: ignore[type-arg]
     return request.headers.get("x-eventkit-key") or None
 
 
+#: Answers for a missing and an unknown key on the native API.
+_MISSING = "missing API key: send it as 'Authorization: Bearer <key>' or 'X-Eventkit-Key: <key>'"
+_UNKNOWN = (
+    "unknown or revoked API key; `eventkit apps show <app>` lists the active key "
+    "prefixes and `eventkit keys rotate` issues new keys"
+)
+
+
+async def authenticate(
+    request: Request,  # type: ignore[type-arg]
+    key: str | None,
+    *,
+    missing: str = _MISSING,
+    unknown: str = _UNKNOWN,
+) -> ResolvedKey:
+    """What ``key`` grants, under the client address's failed-auth limit: every missing
+    or unknown key counts against it (any protocol).
+
+    Raises:
+        TooManyAuthFailuresError: this address failed too often recently (429).
+        AuthError: no key (``missing``), or an unknown/revoked one (``unknown``) (401).
+    """
+    limiter: Limiter = request.app.state.limiter
+    address = client_address(request)
+    limiter.check_address(address)
+    if not key:
+        limiter.auth_failed(address)
+        raise AuthError(missing)
+    cache: KeyCache = request.app.state.key_cache
+    found = await cache.resolve(key)
+    if found is None:
+        limiter.auth_failed(address)
+        raise AuthError(unknown)
+    return found
+
+
 async def require_key(request: Request, kind: KeyKind) -> ResolvedKey:  # type: ignore[type-arg]
-    """Authenticate the request with a key of ``kind``.
+    """Authenticate the request with a key of ``kind`` (see :func:`authenticate`).
 
     A secret key may do everything a write key may; a write key may only capture and
     evaluate flags.
-
-    Every missing or unknown key counts against the client address's failed-auth limit.
 
     Raises:
         TooManyAuthFailuresError: this address failed too often recently (429).
         AuthError: no key, or an unknown/revoked one (401).
         PermissionDeniedError: a write key where a secret key is needed (403).
     """
-    limiter: Limiter = request.app.state.limiter
-    address = client_address(request)
-    limiter.check_address(address)
-    key = presented_key(request)
-    if not key:
-        limiter.auth_failed(address)
-        raise AuthError(
-            "missing API key: send it as 'Authorization: Bearer <key>' or 'X-Eventkit-Key: <key>'"
-        )
-    cache: KeyCache = request.app.state.key_cache
-    found = await cache.resolve(key)
-    if found is None:
-        limiter.auth_failed(address)
-        raise AuthError(
-            "unknown or revoked API key; `eventkit apps show <app>` lists the active key "
-            "prefixes and `eventkit keys rotate` issues new keys"
-        )
+    found = await authenticate(request, presented_key(request))
     if kind == "secret" and found.kind != "secret":
         raise PermissionDeniedError("this endpoint needs the app's secret key, not its write key")
     return found

@@ -15,13 +15,12 @@ from typing import Any
 from litestar import Request, Response
 from litestar.exceptions import HTTPException
 
-from eventkit.api.auth import presented_key
-from eventkit.api.limits import Limiter, admit_events, charge_events, client_address
+from eventkit.api.auth import authenticate, presented_key
+from eventkit.api.limits import admit_events, charge_events
 from eventkit.api.runtime import Runtime
 from eventkit.capture.validate import FieldError
 from eventkit.compat.common import Decoded, Draft, encode, finish, parse_time, read_body
 from eventkit.errors import (
-    AuthError,
     EventKitError,
     InvalidRequestError,
     PayloadTooLargeError,
@@ -87,25 +86,14 @@ async def resolve(request: Request, body_key: str | None) -> ResolvedKey:  # typ
         TooManyAuthFailuresError: this address failed too often recently (429).
         AuthError: no key, or an unknown or revoked one.
     """
-    limiter: Limiter = request.app.state.limiter
-    address = client_address(request)
-    limiter.check_address(address)
-    key = presented_key(request) or body_key
-    if not key:
-        limiter.auth_failed(address)
-        raise AuthError(
-            "missing API key: set the SDK's write key / API key / project token to an "
-            "eventkit write key (docs/integration_guide.md)"
-        )
-    found = await request.app.state.key_cache.resolve(key)
-    if found is None:
-        limiter.auth_failed(address)
-        raise AuthError(
-            "unknown or revoked API key; use the eventkit app's write key as the SDK's "
-            "key (`eventkit apps show <app>` lists the active key prefixes)"
-        )
-    resolved: ResolvedKey = found
-    return resolved
+    return await authenticate(
+        request,
+        presented_key(request) or body_key,
+        missing="missing API key: set the SDK's write key / API key / project token to an "
+        "eventkit write key (docs/integration_guide.md)",
+        unknown="unknown or revoked API key; use the eventkit app's write key as the SDK's "
+        "key (`eventkit apps show <app>` lists the active key prefixes)",
+    )
 
 
 def check_count(n: int, request: Request) -> None:  # type: ignore[type-arg]
