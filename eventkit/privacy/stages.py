@@ -12,7 +12,6 @@ per event, one small read per ``privacy.refresh_seconds`` (in a thread).
 
 from __future__ import annotations
 
-import asyncio
 import weakref
 
 from sqlalchemy.engine import Engine
@@ -42,12 +41,6 @@ def policy_cache(settings: Settings, engine: Engine) -> PolicyCache[PrivacyPolic
         )
         _caches[engine] = cache
     return cache
-
-
-async def _policy(cache: PolicyCache[PrivacyPolicy], app_id: int) -> PrivacyPolicy:
-    if cache.due():
-        await asyncio.to_thread(cache.refresh)
-    return cache.get(app_id)
 
 
 def _forget(batch: Batch, policy: PrivacyPolicy) -> None:
@@ -82,7 +75,7 @@ def forget_stage(settings: Settings, engine: Engine | None) -> Stage | None:
     cache = policy_cache(settings, engine)
 
     async def forget(batch: Batch) -> None:
-        policy = await _policy(cache, batch.app_id)
+        policy = await cache.current(batch.app_id)
         if policy.tombstones or policy.retention_days:
             _forget(batch, policy)
 
@@ -124,6 +117,6 @@ def protect_stage(settings: Settings, engine: Engine | None) -> Stage:
     cache = policy_cache(settings, engine)
 
     async def protect(batch: Batch) -> None:
-        _protect(batch, await _policy(cache, batch.app_id))
+        _protect(batch, await cache.current(batch.app_id))
 
     return protect

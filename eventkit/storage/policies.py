@@ -9,6 +9,7 @@ whose counter moved.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import threading
 import time
@@ -95,7 +96,8 @@ class PolicyCache(Generic[T]):
 
     ``load(conn, app_ids)`` compiles the policies of those apps; an app without an
     entry gets ``default``. Reads (:meth:`get`) never touch the database;
-    :meth:`refresh` does, so async callers run it in a thread when :meth:`due`.
+    :meth:`refresh` does; async callers use :meth:`current`, which runs it in a thread
+    when :meth:`due`.
     """
 
     def __init__(
@@ -117,6 +119,12 @@ class PolicyCache(Generic[T]):
     def get(self, app_id: int) -> T:
         """The app's policy as last loaded."""
         return self._policies.get(app_id, self.default)
+
+    async def current(self, app_id: int) -> T:
+        """The app's policy for the event loop: checked in a thread when due, then read."""
+        if self.due():
+            await asyncio.to_thread(self.refresh)
+        return self.get(app_id)
 
     def due(self) -> bool:
         """True when the counters should be checked again."""

@@ -112,9 +112,7 @@ def plan_stage(settings: Settings, engine: Engine | None) -> Stage | None:
     recorder = ViolationRecorder(engine, settings.tracking.flush_seconds)
 
     async def check_plan(batch: Batch) -> None:
-        if cache.due():
-            await asyncio.to_thread(cache.refresh)
-        plan = cache.get(batch.app_id)
+        plan = await cache.current(batch.app_id)
         if plan.mode == "off":
             return
         enforce = plan.mode == "enforce"
