@@ -32,6 +32,7 @@ from eventkit.storage.users import ProfileOp
 __all__ = [
     "Decoded",
     "Draft",
+    "context_from",
     "event_uuid",
     "finish",
     "id_text",
@@ -292,6 +293,18 @@ def _rejection(i: int, event_id: str | None, errors: list[FieldError], prefix: s
             for f, m in errors
         ],
     )
+
+
+def context_from(props: dict[str, Any], fields: dict[str, tuple[str, str]]) -> dict[str, Any]:
+    """A canonical ``context`` from a vendor's flat properties: ``fields`` maps a vendor
+    property (e.g. ``$os``) to ``(object, key)`` (e.g. ``("os", "name")``); only
+    scalar values are taken."""
+    ctx: dict[str, Any] = {}
+    for prop, (obj, name) in fields.items():
+        value = props.get(prop)
+        if value is not None and not isinstance(value, dict | list):
+            ctx.setdefault(obj, {}).setdefault(name, value)
+    return ctx
 
 
 def as_object(value: Any) -> dict[str, Any]:

@@ -14,6 +14,7 @@ from eventkit.capture.validate import FieldError
 from eventkit.compat.common import (
     Draft,
     as_object,
+    context_from,
     event_uuid,
     form_data,
     id_text,
@@ -89,15 +90,6 @@ def key_of(items: list[Any]) -> str | None:
     return None
 
 
-def _context(props: dict[str, Any]) -> dict[str, Any]:
-    ctx: dict[str, Any] = {}
-    for prop, (obj, name) in _CONTEXT_FIELDS.items():
-        value = props.get(prop)
-        if value is not None and not isinstance(value, dict | list):
-            ctx.setdefault(obj, {}).setdefault(name, value)
-    return ctx
-
-
 def _who(distinct: str | None, props: dict[str, Any]) -> tuple[str | None, str | None]:
     """(user_id, anonymous_id): ``$user_id`` / ``$device_id`` of simplified ID merge;
     a ``$device:``-prefixed distinct_id (or one equal to ``$device_id``) is anonymous."""
@@ -145,7 +137,7 @@ def event_draft(msg: Any) -> Draft | list[FieldError]:
         anonymous_id=device,
         session_id=id_text(props.get("$session_id")),
         properties=props,
-        context=_context(props),
+        context=context_from(props, _CONTEXT_FIELDS),
         profile=profile,
         link=link,
     )

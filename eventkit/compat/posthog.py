@@ -15,7 +15,14 @@ import uuid
 from typing import Any
 
 from eventkit.capture.validate import FieldError
-from eventkit.compat.common import Draft, as_object, event_uuid, id_text, parse_time
+from eventkit.compat.common import (
+    Draft,
+    as_object,
+    context_from,
+    event_uuid,
+    id_text,
+    parse_time,
+)
 from eventkit.errors import (
     AuthError,
     EventKitError,
@@ -102,11 +109,7 @@ def _key_of(obj: dict[str, Any]) -> str | None:
 
 
 def _context(props: dict[str, Any]) -> dict[str, Any]:
-    ctx: dict[str, Any] = {}
-    for prop, (obj, name) in _CONTEXT_FIELDS.items():
-        value = props.get(prop)
-        if value is not None and not isinstance(value, dict | list):
-            ctx.setdefault(obj, {}).setdefault(name, value)
+    ctx = context_from(props, _CONTEXT_FIELDS)
     for prop, name in (("$locale", "locale"), ("$timezone", "timezone")):
         if isinstance(props.get(prop), str):
             ctx[name] = props[prop]
