@@ -34,7 +34,7 @@ from eventkit.storage.models import (
     EVENTS,
     SESSIONS,
 )
-from eventkit.storage.partitions import is_partitioned, list_partitions
+from eventkit.storage.partitions import drop_partition, is_partitioned, list_partitions
 from eventkit.timeutil import US_PER_DAY, now_us
 
 __all__ = ["PurgeResult", "purge_expired", "retention_days"]
@@ -130,22 +130,8 @@ def _drop_partitions(
             per_app = conn.execute(text(f"SELECT app_id, count(*) FROM {name} GROUP BY app_id"))
             for app_id, n in per_app:
                 result.events[int(app_id)] = result.events.get(int(app_id), 0) + int(n)
-            conn.execute(
-                text(f"DELETE FROM event_sessions WHERE event_pk IN (SELECT id FROM {name})")
-            )
-            conn.execute(
-                text(
-                    f"DELETE FROM rollup_events_by_name r USING {name} p "
-                    "WHERE r.app_id = p.app_id AND r.id = p.id"
-                )
-            )
-            conn.execute(
-                text(
-                    f"DELETE FROM event_keys k USING {name} p "
-                    "WHERE k.app_id = p.app_id AND k.event_id = p.event_id"
-                )
-            )
-            conn.execute(text(f"DROP TABLE {name}"))
+            # Dedup keys go too, as with the row purge below.
+            drop_partition(conn, part.name, keep_keys=False)
         dropped.append(part.name)
         log.info("retention: dropped partition %s (expired for every app)", part.name)
     return dropped

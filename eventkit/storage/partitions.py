@@ -31,6 +31,7 @@ __all__ = [
     "Partition",
     "add_months",
     "create_partition",
+    "drop_partition",
     "drop_partitions_before",
     "ensure_partitions",
     "is_partitioned",
@@ -161,6 +162,28 @@ def ensure_partitions(engine: Engine, months_ahead: int, at_us: int | None = Non
     return created
 
 
+def drop_partition(conn: Connection, name: str, *, keep_keys: bool) -> None:
+    """Drop the partition ``name`` with its events' rows in the side tables
+    (``event_sessions``, ``rollup_events_by_name``; ``event_keys`` unless
+    ``keep_keys``, which keeps a retry of a dropped event a duplicate)."""
+    table = conn.dialect.identifier_preparer.quote(name)
+    conn.execute(text(f"DELETE FROM event_sessions WHERE event_pk IN (SELECT id FROM {table})"))
+    conn.execute(
+        text(
+            f"DELETE FROM rollup_events_by_name r USING {table} p "
+            "WHERE r.app_id = p.app_id AND r.id = p.id"
+        )
+    )
+    if not keep_keys:
+        conn.execute(
+            text(
+                f"DELETE FROM event_keys k USING {table} p "
+                "WHERE k.app_id = p.app_id AND k.event_id = p.event_id"
+            )
+        )
+    conn.execute(text(f"DROP TABLE {table}"))
+
+
 def drop_partitions_before(engine: Engine, cutoff_us: int) -> int:
     """Retention: drop every monthly partition that ends at or before ``cutoff_us`` and
     delete the default partition's events older than it. Returns the partitions dropped.
@@ -177,7 +200,7 @@ def drop_partitions_before(engine: Engine, cutoff_us: int) -> int:
             return 0
         for p in list_partitions(engine):
             if p.end <= cutoff_us:
-                conn.execute(text(f"DROP TABLE {p.name}"))
+                drop_partition(conn, p.name, keep_keys=True)
                 dropped += 1
         conn.execute(text(f"DELETE FROM {DEFAULT_PARTITION} WHERE ts < :c"), {"c": cutoff_us})
     return dropped
