@@ -22,6 +22,8 @@ from eventkit.flags.store import (
     history,
     list_flags,
     restore_flag,
+    set_enabled,
+    set_rollout,
 )
 from eventkit.storage.apps import get_app
 from eventkit.timeutil import from_us
@@ -218,19 +220,8 @@ def set_(
 
 
 def _enabled(ctx: typer.Context, app_name: str, key: str, on: bool, fmt: Format) -> None:
-    def mutate(s: FlagSpec) -> FlagSpec:
-        s.enabled = on
-        return s
-
-    _change(
-        ctx,
-        app_name,
-        key,
-        mutate,
-        "enable" if on else "disable",
-        "enabled" if on else "disabled",
-        fmt,
-    )
+    engine = state(ctx).engine()
+    _show(set_enabled(engine, app_id_of(ctx, app_name), key, on, actor=cli_actor()), fmt)
 
 
 @app.command("enable")
@@ -259,17 +250,9 @@ def rollout(
     fmt: FormatOption = Format.table,
 ) -> None:
     """Set a rule's rollout percentage; a flag without rules gets an everyone rule."""
-
-    def mutate(s: FlagSpec) -> FlagSpec:
-        if not s.rules:
-            s.rules = [Rule(description="everyone")]
-        n = rule or len(s.rules)
-        if not 1 <= n <= len(s.rules):
-            raise InvalidRequestError(f"flag {key!r} has rules 1-{len(s.rules)}, not {n}")
-        s.rules[n - 1].rollout = percent
-        return s
-
-    _change(ctx, app_name, key, mutate, "rollout", f"rollout {percent:g}%", fmt)
+    engine = state(ctx).engine()
+    rec = set_rollout(engine, app_id_of(ctx, app_name), key, percent, actor=cli_actor(), rule=rule)
+    _show(rec, fmt)
 
 
 @app.command("rules")

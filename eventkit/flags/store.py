@@ -14,8 +14,8 @@ import msgspec
 from sqlalchemy import select, update
 from sqlalchemy.engine import Connection, Engine
 
-from eventkit.errors import ConflictError, NotFoundError
-from eventkit.flags.spec import FlagSpec, check_key, validate
+from eventkit.errors import ConflictError, InvalidRequestError, NotFoundError
+from eventkit.flags.spec import FlagSpec, Rule, check_key, validate
 from eventkit.storage.engine import writer
 from eventkit.storage.errors import map_db_errors
 from eventkit.storage.models import FLAG_HISTORY, FLAGS, FLAGS_VERSIONS
@@ -32,6 +32,8 @@ __all__ = [
     "list_flags",
     "load_specs",
     "restore_flag",
+    "set_enabled",
+    "set_rollout",
     "spec_from_doc",
     "spec_to_doc",
 ]
@@ -192,6 +194,42 @@ def change_flag(
         _audit(conn, app_id, spec, version, action, summary, actor)
         _bump(conn, app_id)
         return FlagRecord(spec, version, row.created_at, now)
+
+
+def set_enabled(engine: Engine, app_id: int, key: str, on: bool, *, actor: str) -> FlagRecord:
+    """Turn a flag on or off (``flags enable|disable``, the dashboard's toggle)."""
+
+    def mutate(s: FlagSpec) -> FlagSpec:
+        s.enabled = on
+        return s
+
+    return change_flag(engine, app_id, key, mutate, action="enable" if on else "disable",
+                       summary="enabled" if on else "disabled", actor=actor)  # fmt: skip
+
+
+def set_rollout(
+    engine: Engine, app_id: int, key: str, percent: float, *, actor: str, rule: int | None = None
+) -> FlagRecord:
+    """Set rule ``rule``'s rollout (default: the last rule; a flag without rules gets an
+    everyone rule).
+
+    Raises:
+        InvalidRequestError: ``percent`` outside 0-100, or no such rule.
+    """
+    if not 0 <= percent <= 100:
+        raise InvalidRequestError("rollout must be between 0 and 100 percent")
+
+    def mutate(s: FlagSpec) -> FlagSpec:
+        if not s.rules:
+            s.rules = [Rule(description="everyone")]
+        n = rule or len(s.rules)
+        if not 1 <= n <= len(s.rules):
+            raise InvalidRequestError(f"flag {key!r} has rules 1-{len(s.rules)}, not {n}")
+        s.rules[n - 1].rollout = percent
+        return s
+
+    return change_flag(engine, app_id, key, mutate, action="rollout",
+                       summary=f"rollout {percent:g}%", actor=actor)  # fmt: skip
 
 
 def history(engine: Engine, app_id: int, key: str) -> list[HistoryEntry]:

@@ -21,7 +21,15 @@ from eventkit.errors import InvalidRequestError
 from eventkit.experiments.analysis import Readout, readout
 from eventkit.experiments.store import ExperimentRecord, get_experiment, list_experiments
 from eventkit.flags.spec import FlagSpec, Rule
-from eventkit.flags.store import FlagRecord, HistoryEntry, change_flag, history, list_flags
+from eventkit.flags.store import (
+    FlagRecord,
+    HistoryEntry,
+    change_flag,
+    history,
+    list_flags,
+    set_enabled,
+    set_rollout,
+)
 from eventkit.reports import Report, ReportQuery, ReportsService, parse_filter, parse_step
 from eventkit.reports.params import parse_span
 from eventkit.reports.query import Filter, Interval
@@ -212,28 +220,11 @@ class Dashboard:
 
     def set_enabled(self, key: str, on: bool) -> FlagRecord:
         """``eventkit flags enable|disable``."""
-
-        def mutate(s: FlagSpec) -> FlagSpec:
-            s.enabled = on
-            return s
-
-        return change_flag(self.engine, self.app(), key, mutate,
-                           action="enable" if on else "disable",
-                           summary="enabled" if on else "disabled", actor=tui_actor())  # fmt: skip
+        return set_enabled(self.engine, self.app(), key, on, actor=tui_actor())
 
     def set_rollout(self, key: str, percent: float) -> FlagRecord:
         """``eventkit flags rollout``: the last rule's rollout (an everyone rule if none)."""
-        if not 0 <= percent <= 100:
-            raise InvalidRequestError("rollout must be between 0 and 100 percent")
-
-        def mutate(s: FlagSpec) -> FlagSpec:
-            if not s.rules:
-                s.rules = [Rule(description="everyone")]
-            s.rules[-1].rollout = percent
-            return s
-
-        return change_flag(self.engine, self.app(), key, mutate, action="rollout",
-                           summary=f"rollout {percent:g}%", actor=tui_actor())  # fmt: skip
+        return set_rollout(self.engine, self.app(), key, percent, actor=tui_actor())
 
     def set_rules(self, key: str, rules_json: str) -> FlagRecord:
         """Replace a flag's ordered rules with a JSON list (as in ``flags show``)."""
