@@ -30,6 +30,7 @@ import fcntl
 import logging
 import os
 import struct
+import threading
 import time
 import zlib
 from dataclasses import dataclass, field
@@ -121,6 +122,11 @@ class Spool:
         self._orphans: list[Segment] = []
         #: Bytes of other processes' segments at the last scan.
         self._foreign_bytes = 0
+        #: Orders a claim running in a worker thread against :meth:`close`: a claim
+        #: still running when the writer stops must not lock a segment after the
+        #: close released it (the next writer could never replay it).
+        self._claim_lock = threading.Lock()
+        self._closed = False
 
     # -- state -----------------------------------------------------------------------
 
@@ -216,7 +222,13 @@ class Spool:
     # -- replay ----------------------------------------------------------------------
 
     def claim_orphans(self) -> None:
-        """Lock the segments of processes that died, and note others' sizes."""
+        """Lock the segments of processes that died, and note others' sizes (nothing
+        once the spool is closed)."""
+        with self._claim_lock:
+            if not self._closed:
+                self._claim_orphans()
+
+    def _claim_orphans(self) -> None:
         if not self.directory.is_dir():
             self._foreign_bytes = 0
             return
@@ -292,6 +304,8 @@ class Spool:
     def close(self) -> None:
         """Release every segment; what was not replayed stays on disk for the next
         start (or another live process) to claim."""
+        with self._claim_lock:
+            self._closed = True
         for s in self.segments:
             s.close()
         if self._active is not None:
