@@ -91,12 +91,30 @@ class Metrics:
             registry=r,
         )
         self._request_children: dict[tuple[str, int], tuple[Any, Any]] = {}
+        self._event_children: dict[str, tuple[Any, Any, Any]] = {}
 
     def watch_spool(self, spool: Spool) -> None:
         """Read the spool's depth, size and age at each scrape."""
         self.spool_events.set_function(lambda: spool.events)
         self.spool_bytes.set_function(lambda: spool.bytes)
         self.spool_age.set_function(spool.oldest_age)
+
+    def count_events(self, source: str, stored: int, duplicates: int, rejected: int) -> None:
+        """Count one request's events by verdict (label children cached: hot path)."""
+        children = self._event_children.get(source)
+        if children is None:
+            children = (
+                self.events_accepted.labels(source),
+                self.events_duplicate.labels(source),
+                self.events_rejected.labels(source),
+            )
+            self._event_children[source] = children
+        if stored:
+            children[0].inc(stored)
+        if duplicates:
+            children[1].inc(duplicates)
+        if rejected:
+            children[2].inc(rejected)
 
     def observe_request(self, route: str, status: int, seconds: float) -> None:
         """Count one HTTP request and its latency (label children cached: hot path)."""

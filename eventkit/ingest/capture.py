@@ -216,9 +216,7 @@ class CaptureService:
         dups = [str(e.event_id) for e, n in zip(accepted, new, strict=True) if not n]
         if self.sinks is not None and stored:
             self.sinks.publish([e for e, n in zip(accepted, new, strict=True) if n])
-        self.metrics.events_accepted.labels(source).inc(stored)
-        self.metrics.events_duplicate.labels(source).inc(len(dups))
-        self.metrics.events_rejected.labels(source).inc(len(rejected))
+        self.metrics.count_events(source, stored, len(dups), len(rejected))
         return BatchResult(
             accepted=stored + dropped,
             duplicates=len(dups),

@@ -37,6 +37,9 @@ _ERRORS: dict[str, type[EventKitError]] = {
 class Committer(Protocol):
     """Commits a group of events and identify operations, exactly once each."""
 
+    #: How many groups the group-commit writer may have in flight at once.
+    parallel: int
+
     async def commit(
         self, events: Sequence[CanonicalEvent], ops: Sequence[ProfileOp]
     ) -> list[bool]:
@@ -48,6 +51,9 @@ class Committer(Protocol):
 
 class LocalCommitter:
     """Runs ``EventStore.write`` in a dedicated thread of this process."""
+
+    #: One thread, one transaction at a time: a second group would only wait in line.
+    parallel = 1
 
     def __init__(self, store: EventStore) -> None:
         self.store = store
@@ -66,26 +72,30 @@ class LocalCommitter:
 
 
 class RemoteCommitter:
-    """Sends each group to the node's writer process over a Unix socket."""
+    """Sends each group to the node's writer process over a Unix socket.
+
+    Up to ``parallel`` groups are in flight, each on its own connection: the next group
+    already waits in the writer process while the previous one commits, so the writer
+    never idles for a round trip through this process's (busy) event loop.
+    """
+
+    parallel = 2
 
     def __init__(self, socket_path: str) -> None:
         self.socket_path = socket_path
-        self._reader: asyncio.StreamReader | None = None
-        self._writer: asyncio.StreamWriter | None = None
-        self._lock = asyncio.Lock()
+        self._idle: list[tuple[asyncio.StreamReader, asyncio.StreamWriter]] = []
+        self._slots = asyncio.Semaphore(self.parallel)
 
     async def _connect(self) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
-        if self._reader is None or self._writer is None:
-            try:
-                self._reader, self._writer = await asyncio.open_unix_connection(
-                    self.socket_path, limit=2**26
-                )
-            except OSError as exc:
-                raise DatabaseUnavailableError(
-                    f"the writer process is not reachable ({exc.strerror}); it restarts "
-                    "automatically, retry shortly"
-                ) from None
-        return self._reader, self._writer
+        if self._idle:
+            return self._idle.pop()
+        try:
+            return await asyncio.open_unix_connection(self.socket_path, limit=2**26)
+        except OSError as exc:
+            raise DatabaseUnavailableError(
+                f"the writer process is not reachable ({exc.strerror}); it restarts "
+                "automatically, retry shortly"
+            ) from None
 
     async def commit(
         self, events: Sequence[CanonicalEvent], ops: Sequence[ProfileOp]
@@ -96,7 +106,7 @@ class RemoteCommitter:
             StorageError: nothing was stored, or (connection lost mid-request) the
                 outcome is unknown; a retry is safe because ingest is idempotent.
         """
-        async with self._lock:
+        async with self._slots:
             reader, writer = await self._connect()
             try:
                 writer.write(wire.encode_request(events, ops))
@@ -104,21 +114,22 @@ class RemoteCommitter:
                 (size,) = wire.HEADER.unpack(await reader.readexactly(wire.HEADER.size))
                 response = wire.decode_response(await reader.readexactly(size))
             except (OSError, asyncio.IncompleteReadError):
-                await self._reset()
+                writer.close()
                 raise DatabaseUnavailableError(
                     "lost the connection to the writer process; retry (retried events are "
                     "deduplicated)"
                 ) from None
+            except BaseException:
+                writer.close()  # cancelled mid-request: the stream is out of step
+                raise
+            self._idle.append((reader, writer))
         if response.error is not None:
             raise _ERRORS.get(response.code or "", StorageError)(response.error)
         return response.new
 
-    async def _reset(self) -> None:
-        if self._writer is not None:
-            self._writer.close()
-        self._reader = self._writer = None
-
     async def close(self) -> None:
-        """Close the connection."""
-        async with self._lock:
-            await self._reset()
+        """Close the connections (after the commits in flight finished)."""
+        for _ in range(self.parallel):
+            await self._slots.acquire()
+        while self._idle:
+            self._idle.pop()[1].close()

@@ -65,6 +65,8 @@ class _Pending:
     events: Sequence[CanonicalEvent]
     ops: Sequence[ProfileOp]
     future: asyncio.Future[list[bool]] = field(repr=False)
+    #: ``time.monotonic()`` after which the request stops waiting (503).
+    deadline: float = 0.0
 
 
 class GroupCommitWriter:
@@ -85,10 +87,14 @@ class GroupCommitWriter:
         self.settings = settings
         self.metrics = metrics
         self._pending: list[_Pending] = []
+        #: Groups handed to the committer and not finished yet.
+        self._in_flight: list[list[_Pending]] = []
         self._queued = 0
+        metrics.queue_depth.set_function(lambda: self._queued)
         self._wake = asyncio.Event()
         self._closing = False
         self._task: asyncio.Task[None] | None = None
+        self._watchdog: asyncio.Task[None] | None = None
         #: The error of the last commit if it failed (cleared by the next success).
         self.last_error: str | None = None
         self.spool = spool
@@ -111,6 +117,7 @@ class GroupCommitWriter:
         """Start the writer task on the running loop."""
         loop = asyncio.get_running_loop()
         self._task = loop.create_task(self._run(), name="eventkit-writer")
+        self._watchdog = loop.create_task(self._expire_loop(), name="eventkit-writer-watchdog")
         if self.spool is not None:
             self._drainer = loop.create_task(self._drain_loop(), name="eventkit-spool-drainer")
 
@@ -138,21 +145,32 @@ class GroupCommitWriter:
         future: asyncio.Future[list[bool]] = asyncio.get_running_loop().create_future()
         # If this request gives up waiting, nobody else reads the outcome.
         future.add_done_callback(lambda f: f.cancelled() or f.exception())
-        self._pending.append(_Pending(events, ops, future))
+        deadline = time.monotonic() + self.settings.commit_timeout_seconds
+        self._pending.append(_Pending(events, ops, future, deadline))
         self._queued += len(events) or 1
-        self.metrics.queue_depth.set(self._queued)
         self._wake.set()
-        try:
-            # A cancelled or timed-out request only stops waiting: its events stay in the
-            # batch (the writer skips futures that are already done).
-            async with asyncio.timeout(self.settings.commit_timeout_seconds):
-                return await future
-        except TimeoutError:
-            raise OverloadedError(
-                "the database did not commit within ingest.commit_timeout_seconds; "
-                "retry (retried events are deduplicated)",
-                retry_after=5,
-            ) from None
+        # A request that times out (see _expire_loop) or is cancelled only stops
+        # waiting: its events stay in their group (the writer skips futures already done).
+        return await future
+
+    async def _expire_loop(self) -> None:
+        """Answer 503 to requests still waiting at their deadline: one timer for the
+        writer, not one per request (this is the hot path)."""
+        interval = min(1.0, self.settings.commit_timeout_seconds / 4)
+        while True:
+            await asyncio.sleep(interval)
+            now = time.monotonic()
+            for group in (self._pending, *self._in_flight):
+                for p in group:
+                    if p.deadline <= now and not p.future.done():
+                        p.future.set_exception(
+                            OverloadedError(
+                                "the database did not commit within "
+                                "ingest.commit_timeout_seconds; retry (retried events are "
+                                "deduplicated)",
+                                retry_after=5,
+                            )
+                        )
 
     def _take(self) -> list[_Pending]:
         return take_group(
@@ -160,25 +178,44 @@ class GroupCommitWriter:
         )
 
     async def _run(self) -> None:
-        while True:
-            if not self._pending:
-                if self._closing:
-                    return
-                self._wake.clear()
-                await self._wake.wait()
-                continue
-            batch = self._take()
-            events = [e for p in batch for e in p.events]
-            ops = [o for p in batch for o in p.ops]
-            try:
-                if self.spool is not None and self.spool.own_pending:
-                    # Behind events already spooled: keep the order.
-                    await self._to_spool(batch, events, ops)
-                else:
-                    await self._commit(batch, events, ops)
-            finally:
-                self._queued -= sum(len(p.events) or 1 for p in batch)
-                self.metrics.queue_depth.set(self._queued)
+        # Up to committer.parallel groups in flight. A new group is taken only when a
+        # slot is free: while every slot is busy, arriving requests join the next group.
+        slots = asyncio.Semaphore(self.committer.parallel)
+        in_flight: set[asyncio.Task[None]] = set()
+
+        def finished(task: asyncio.Task[None]) -> None:
+            in_flight.discard(task)
+            slots.release()
+
+        try:
+            while True:
+                if not self._pending:
+                    if self._closing:
+                        return
+                    self._wake.clear()
+                    await self._wake.wait()
+                    continue
+                await slots.acquire()
+                task = asyncio.get_running_loop().create_task(self._process(self._take()))
+                in_flight.add(task)
+                task.add_done_callback(finished)
+        finally:
+            if in_flight:
+                await asyncio.gather(*in_flight, return_exceptions=True)
+
+    async def _process(self, batch: list[_Pending]) -> None:
+        events = [e for p in batch for e in p.events]
+        ops = [o for p in batch for o in p.ops]
+        self._in_flight.append(batch)
+        try:
+            if self.spool is not None and self.spool.own_pending:
+                # Behind events already spooled: keep the order.
+                await self._to_spool(batch, events, ops)
+            else:
+                await self._commit(batch, events, ops)
+        finally:
+            self._in_flight.remove(batch)
+            self._queued -= sum(len(p.events) or 1 for p in batch)
 
     async def _commit(
         self, batch: list[_Pending], events: list[CanonicalEvent], ops: list[ProfileOp]
@@ -360,6 +397,10 @@ class GroupCommitWriter:
         if self._task is not None:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
+        if self._watchdog is not None:
+            self._watchdog.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._watchdog
         if self._drainer is not None:
             self._drainer.cancel()
             with contextlib.suppress(asyncio.CancelledError):

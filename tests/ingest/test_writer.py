@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import sqlite3
+from collections.abc import Iterator
 
 import pytest
 from sqlalchemy import text
@@ -13,6 +16,7 @@ from eventkit.errors import OverloadedError, StorageError
 from eventkit.ingest.writer import GroupCommitWriter
 from eventkit.metrics import Metrics
 from eventkit.storage.apps import create_app
+from eventkit.storage.engine import sqlite_path
 from eventkit.storage.events import EventStore, count_events
 from tests.factories import make_event
 
@@ -89,6 +93,7 @@ async def test_full_queue_answers_overloaded(engine: Engine) -> None:
     w.start()
     first = asyncio.ensure_future(w.submit([make_event(app.app_id) for _ in range(8)]))  # noqa: RUF006
     await asyncio.sleep(0)
+    assert sample_count(w.metrics, "eventkit_writer_queue_events") == 8  # read at scrape
     with pytest.raises(OverloadedError) as info:
         await w.submit([make_event(app.app_id) for _ in range(5)])
     assert info.value.retry_after >= 1
@@ -110,6 +115,45 @@ async def test_last_error_tracks_the_latest_commit(engine: Engine) -> None:
         conn.execute(text("ALTER TABLE events_away RENAME TO events"))
     assert await w.submit([make_event(app.app_id)]) == [True]
     assert w.last_error is None
+    await w.stop()
+
+
+@contextlib.contextmanager
+def write_lock(engine: Engine) -> Iterator[None]:
+    """Another connection holds the write lock the writer needs (a long transaction)."""
+    if engine.dialect.name == "sqlite":
+        path = sqlite_path(str(engine.url))
+        assert path is not None
+        other = sqlite3.connect(path, isolation_level=None)
+        other.execute("BEGIN IMMEDIATE")
+        try:
+            yield
+        finally:
+            other.execute("ROLLBACK")
+            other.close()
+    else:
+        with engine.connect() as conn, conn.begin():
+            conn.execute(text("LOCK TABLE event_keys IN EXCLUSIVE MODE"))
+            yield
+
+
+async def test_commit_slower_than_the_timeout_answers_overloaded_then_lands(
+    engine: Engine,
+) -> None:
+    app = create_app(engine, "a")
+    w = writer_for(engine, commit_timeout_seconds=0.2)
+    w.start()
+    events = [make_event(app.app_id) for _ in range(3)]
+    with write_lock(engine):
+        waiting = asyncio.ensure_future(w.submit(events))
+        done, _ = await asyncio.wait([waiting], timeout=5)
+        assert done, "the request kept waiting past ingest.commit_timeout_seconds"
+        with pytest.raises(OverloadedError, match="commit_timeout_seconds") as info:
+            waiting.result()
+        assert info.value.retry_after == 5
+    # The commit went on once the lock was released: the retry finds every event stored.
+    assert await w.submit(events) == [False, False, False]
+    assert count_events(engine) == 3
     await w.stop()
 
 
