@@ -8,6 +8,7 @@ report every problem at once.
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -96,10 +97,17 @@ def check_properties(
     else:
         if not value:
             return []
-        size = len(_encoder.encode(value))
+        text = _encoder.encode(value)
+        size = len(text)
         shallow = False
         parsed = value
     errors: list[FieldError] = []
+    # JSON text carries NUL only as the escape \u0000; a match can also be an escaped
+    # backslash followed by "u0000", so a match is settled by parsing.
+    if _NUL_ESCAPE in text and _has_nul(
+        parsed if parsed is not None else _any_decoder.decode(text)
+    ):
+        errors.append((field, f"a key or value {NUL_MESSAGE}"))
     if size > limits.max_properties_bytes:
         errors.append(
             (
@@ -119,8 +127,37 @@ def check_properties(
     return errors
 
 
+#: Why text with U+0000 is refused: PostgreSQL cannot store it (text or jsonb), and C
+#: tools downstream truncate at it. Refused on every database, per event.
+NUL_MESSAGE = "contains a NUL character (\\u0000), which cannot be stored; remove it"
+_NUL_ESCAPE = b"\\u0000"
+
+
+def _has_nul(value: Any) -> bool:
+    """Whether a decoded JSON value holds U+0000 in any string or key."""
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, dict):
+        return any("\x00" in k or _has_nul(v) for k, v in value.items())
+    if isinstance(value, list):
+        return any(_has_nul(v) for v in value)
+    return False
+
+
+def check_text_fields(fields: Iterable[tuple[str, str | None]]) -> list[FieldError]:
+    """A NUL character in any of the named text values."""
+    return [(name, NUL_MESSAGE) for name, value in fields if value and "\x00" in value]
+
+
 def _check_ids(ev: NativeEvent, limits: LimitSettings) -> list[FieldError]:
-    errors: list[FieldError] = []
+    errors: list[FieldError] = check_text_fields(
+        (
+            ("name", ev.name),
+            ("user_id", ev.user_id),
+            ("anonymous_id", ev.anonymous_id),
+            ("session_id", ev.session_id),
+        )
+    )
     if not ev.name:
         errors.append(("name", "must not be empty"))
     elif len(ev.name) > limits.max_name_length:
@@ -208,6 +245,11 @@ def check_event(
         and MIN_TIMESTAMP_US <= ts <= received_at + limits.max_future_seconds * US_PER_SECOND
         and not limits.max_past_days
         and props[:1] == b"{"
+        and _NUL_ESCAPE not in props
+        and "\x00" not in name
+        and (uid is None or "\x00" not in uid)
+        and (aid is None or "\x00" not in aid)
+        and (sid is None or "\x00" not in sid)
         and len(props) <= size
         and props.count(b"{") + props.count(b"[") <= depth
         and not ctx.errors

@@ -23,7 +23,12 @@ import msgspec
 from eventkit.capture.context import context_info
 from eventkit.capture.decode import decode_body
 from eventkit.capture.schema import CanonicalEvent
-from eventkit.capture.validate import FieldError, check_properties, check_time
+from eventkit.capture.validate import (
+    FieldError,
+    check_properties,
+    check_text_fields,
+    check_time,
+)
 from eventkit.config import LimitSettings
 from eventkit.errors import InvalidRequestError
 from eventkit.ingest.capture import FieldReason, Rejection
@@ -186,7 +191,14 @@ def maybe_base64_json(text: str) -> Any:
 
 
 def _check(draft: Draft, limits: LimitSettings) -> list[FieldError]:
-    errors: list[FieldError] = []
+    errors: list[FieldError] = check_text_fields(
+        (
+            ("event", draft.name),
+            ("user_id", draft.user_id),
+            ("anonymous_id", draft.anonymous_id),
+            ("session_id", draft.session_id),
+        )
+    )
     if not draft.name:
         errors.append(("event", "the event name is missing or empty"))
     elif len(draft.name) > limits.max_name_length:

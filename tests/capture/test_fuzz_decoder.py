@@ -22,7 +22,7 @@ from eventkit.ingest.capture import CaptureService
 from eventkit.ingest.writer import GroupCommitWriter
 from eventkit.metrics import Metrics
 from eventkit.storage.apps import create_app
-from eventkit.storage.events import EventStore
+from eventkit.storage.events import EventStore, count_events
 
 EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "200"))
 FUZZ = settings(
@@ -142,21 +142,33 @@ def test_every_accepted_event_is_stored(
         accepted, _ = service.validate_batch(app.app_id, json.dumps({"events": batch}).encode())
     except InvalidRequestError:
         return  # e.g. Infinity: not JSON, a clear 400
-    # Accepted means storable: the database never refuses what validation let through,
-    # except (known, docs/security.md) a NUL character on PostgreSQL, which is then a
-    # clear 400 for the request rather than a failed group.
-    body = json.dumps({"events": batch})
+    # Accepted means storable: the database never refuses what validation let through
+    # (a NUL character, which PostgreSQL cannot store, is refused per event).
+    assert EventStore(engine).write(accepted) == [True] * len(accepted)
+
+
+async def test_a_nul_character_rejects_its_event_and_the_rest_is_stored(
+    settings: Settings, engine: Engine
+) -> None:
+    app = create_app(engine, "nul")
+    writer = GroupCommitWriter(EventStore(engine), settings.ingest, Metrics())
+    service = CaptureService(settings, writer, Metrics())
+    writer.start()
+    good = {"name": "ok", "timestamp": "2026-01-01T00:00:00Z", "anonymous_id": "d"}
+    batch = [
+        {**good, "event_id": str(uuid.uuid4())},
+        {**good, "event_id": str(uuid.uuid4()), "anonymous_id": "d\x00"},
+        {**good, "event_id": str(uuid.uuid4()), "properties": {"note": "a\x00b"}},
+        {**good, "event_id": str(uuid.uuid4())},
+    ]
     try:
-        new = EventStore(engine).write(accepted)
-    except InvalidRequestError as exc:
-        refused = exc
-    else:
-        refused = None
-        assert new == [True] * len(accepted)
-    if refused is not None:
-        assert engine.dialect.name == "postgresql"
-        assert "NUL" in refused.message
-        assert "\\u0000" in body
+        result = await service.capture(app.app_id, json.dumps({"events": batch}).encode())
+    finally:
+        await writer.stop()
+    assert result.accepted == 2
+    assert [r.index for r in result.rejected] == [1, 2]
+    assert all("NUL character" in r.errors[0].message for r in result.rejected)
+    assert count_events(engine, [app.app_id]) == 2
 
 
 def test_absurd_numeric_times_are_rejected_not_a_500(settings: Settings) -> None:

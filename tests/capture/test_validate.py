@@ -183,3 +183,32 @@ def test_unknown_context_fields_are_kept_verbatim() -> None:
     v = check(raw(context=ctx))
     assert v.errors == []
     assert as_dict(v.event.context) == ctx
+
+
+@pytest.mark.parametrize(
+    ("event", "field"),
+    [
+        ({"name": "bad\x00name"}, "events[3].name"),
+        ({"user_id": "u\x00"}, "events[3].user_id"),
+        ({"anonymous_id": "\x00dev"}, "events[3].anonymous_id"),
+        ({"session_id": "s\x00"}, "events[3].session_id"),
+        ({"properties": {"screen": "home\x00"}}, "events[3].properties"),
+        ({"properties": {"a": [{"k\x00ey": 1}]}}, "events[3].properties"),
+        ({"context": {"locale": "en\x00"}}, "events[3].context"),
+    ],
+)
+def test_nul_characters_are_refused_per_field(event: dict[str, Any], field: str) -> None:
+    """PostgreSQL cannot store U+0000: refused on every database, naming the field."""
+    v = check(raw(**event))
+    assert v.event is None
+    assert fields(v) == {field}
+    assert any("NUL character" in msg and "\\u0000" in msg for _, msg in v.errors)
+
+
+def test_escaped_backslash_before_u0000_is_not_a_nul() -> None:
+    text = "C:\\u0000 is a path, not a NUL"  # a backslash, then the letters u0000
+    body = raw(properties={"path": text})
+    assert b"\\\\u0000" in body  # JSON escapes the backslash: the byte pattern appears
+    v = check(body)
+    assert v.event is not None
+    assert as_dict(v.event.properties) == {"path": text}
