@@ -22,7 +22,7 @@ from eventkit.storage.engine import writer
 from eventkit.storage.errors import map_db_errors
 from eventkit.timeutil import US_PER_DAY, US_PER_SECOND, now_us
 
-__all__ = ["JOB", "RunResult", "aggregate", "dims_for", "rebuild", "watermark"]
+__all__ = ["JOB", "RunResult", "aggregate", "dims_for", "lock_state", "rebuild", "watermark"]
 
 #: The aggregation_state row of the rollup job.
 JOB = "rollups"
@@ -93,9 +93,10 @@ def _statements(dialect: str, dims: Sequence[str], where: str) -> list[str]:
     return out
 
 
-def _lock_state(conn: Connection) -> int:
-    """The watermark, row-locked on PostgreSQL so runs on several nodes serialize
-    (SQLite transactions here begin IMMEDIATE and already hold the write lock)."""
+def lock_state(conn: Connection) -> int:
+    """The watermark, row-locked on PostgreSQL so runs on several nodes (and erasures,
+    eventkit.privacy) serialize with this transaction; SQLite write transactions already
+    exclude each other."""
     conn.execute(
         text(
             "INSERT INTO aggregation_state (job, last_event_id, updated_at) "
@@ -121,7 +122,7 @@ def watermark(engine: Engine) -> int:
 
 def _step(conn: Connection, settings: AggregationSettings, dims: Sequence[str]) -> tuple[int, int]:
     """Fold one batch in; returns (events folded, new watermark)."""
-    lo = _lock_state(conn)
+    lo = lock_state(conn)
     params: dict[str, int] = {"lo": lo, "cap": lo + settings.batch_events}
     cond = "id > :lo AND id <= :cap"
     if conn.dialect.name == "postgresql":
@@ -229,7 +230,7 @@ def rebuild(
     all_keys: set[tuple[int, str, int]] = set()
     for i, day in enumerate(days):
         with map_db_errors(), eng.connect() as conn, conn.begin():
-            mark = _lock_state(conn)
+            mark = lock_state(conn)
             for app_id in apps:
                 rng = {"app": app_id, "d0": day, "d1": day + US_PER_DAY, "mark": mark}
                 _delete_by_name(conn, rng)
@@ -253,7 +254,7 @@ def rebuild(
             progress(i + 1, len(days) + 1)
     # Windows (WAU/MAU) span days: recompute them once, after every day is rebuilt.
     with map_db_errors(), eng.connect() as conn, conn.begin():
-        _lock_state(conn)
+        lock_state(conn)
         refresh_windows(conn, all_keys)
     if progress is not None:
         progress(len(days) + 1, len(days) + 1)

@@ -15,33 +15,14 @@ from sqlalchemy import bindparam, text
 from sqlalchemy.engine import Connection
 
 from eventkit.aggregation.distinct import refresh_days, refresh_windows
-from eventkit.aggregation.rollups import JOB
+from eventkit.aggregation.rollups import lock_state
 from eventkit.aggregation.sql import ACTOR, bucket, dim_expr
-from eventkit.sessions.job import WATERMARK, bump_generation
-from eventkit.timeutil import US_PER_DAY, now_us
+from eventkit.sessions.job import bump_generation, lock_watermark
+from eventkit.timeutil import US_PER_DAY
 
-__all__ = ["lock_jobs", "lock_rollups", "remove_actors", "subtract_events"]
+__all__ = ["lock_jobs", "remove_actors", "subtract_events"]
 
 _CHUNK = 500
-
-
-def lock_rollups(conn: Connection) -> int:
-    """The rollup watermark, locked against a concurrent rollup run (row lock on
-    PostgreSQL; SQLite write transactions already exclude each other)."""
-    conn.execute(
-        text(
-            "INSERT INTO aggregation_state (job, last_event_id, updated_at) "
-            "VALUES (:job, 0, :now) ON CONFLICT (job) DO NOTHING"
-        ),
-        {"job": JOB, "now": now_us()},
-    )
-    lock = " FOR UPDATE" if conn.dialect.name == "postgresql" else ""
-    return int(
-        conn.execute(
-            text(f"SELECT last_event_id FROM aggregation_state WHERE job = :job{lock}"),
-            {"job": JOB},
-        ).scalar_one()
-    )
 
 
 def lock_jobs(conn: Connection) -> tuple[int, int]:
@@ -49,17 +30,10 @@ def lock_jobs(conn: Connection) -> tuple[int, int]:
     on PostgreSQL, so either job waits for this transaction and then sees its result)
     and bump the sessions generation (a sessions run planned earlier plans again).
     Returns the rollup and sessions watermarks."""
-    rollups = lock_rollups(conn)
-    conn.execute(
-        text("INSERT INTO session_state (name, value) VALUES (:n, 0) ON CONFLICT DO NOTHING"),
-        {"n": WATERMARK},
-    )
-    lock = " FOR UPDATE" if conn.dialect.name == "postgresql" else ""
-    sessions = conn.execute(
-        text(f"SELECT value FROM session_state WHERE name = :n{lock}"), {"n": WATERMARK}
-    ).scalar_one()
+    rollups = lock_state(conn)
+    sessions = lock_watermark(conn)
     bump_generation(conn)
-    return rollups, int(sessions)
+    return rollups, sessions
 
 
 def _chunks(ids: Sequence[int]) -> list[list[int]]:

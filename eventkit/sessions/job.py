@@ -39,6 +39,7 @@ __all__ = [
     "close_idle_sessions",
     "device_key",
     "load_rules",
+    "lock_watermark",
     "plan_rows",
     "rebuild_sessions",
     "run_sessions_job",
@@ -91,20 +92,17 @@ def _rules(rules: dict[int, AppRules], app_id: int, settings: Settings) -> AppRu
 # ---------------------------------------------------------------- state
 
 
-def _lock_watermark(conn: Connection) -> int:
-    """Read the watermark, holding a lock that serializes job runs across nodes."""
-    if conn.dialect.name == "postgresql":
-        conn.execute(
-            text("INSERT INTO session_state (name, value) VALUES (:n, 0) ON CONFLICT DO NOTHING"),
-            {"n": WATERMARK},
-        )
-        stmt = select(SESSION_STATE.c.value).where(SESSION_STATE.c.name == WATERMARK)
-        return int(conn.execute(stmt.with_for_update()).scalar_one())
-    # SQLite: the writer transaction (BEGIN IMMEDIATE) already excludes other writers.
+def lock_watermark(conn: Connection) -> int:
+    """Read the watermark, holding a lock that serializes job runs across nodes (and
+    erasures, eventkit.privacy): a row lock on PostgreSQL; on SQLite the writer
+    transaction (BEGIN IMMEDIATE) already excludes other writers."""
     conn.execute(
-        text("INSERT OR IGNORE INTO session_state (name, value) VALUES (:n, 0)"), {"n": WATERMARK}
+        text("INSERT INTO session_state (name, value) VALUES (:n, 0) ON CONFLICT DO NOTHING"),
+        {"n": WATERMARK},
     )
     stmt = select(SESSION_STATE.c.value).where(SESSION_STATE.c.name == WATERMARK)
+    if conn.dialect.name == "postgresql":
+        stmt = stmt.with_for_update()
     return int(conn.execute(stmt).scalar_one())
 
 
@@ -231,7 +229,7 @@ def _one_batch(engine: Engine, settings: Settings, now: int) -> tuple[JobResult,
         changes, devices = _plan(conn, rows, settings, now)
     new_mark = int(rows[-1].id)
     with map_db_errors(), writer(engine).connect() as conn, conn.begin():
-        if _lock_watermark(conn) != watermark or _read_generation(conn) != generation:
+        if lock_watermark(conn) != watermark or _read_generation(conn) != generation:
             log.info("sessions: another run moved the watermark; planning the batch again")
             return JobResult(watermark=watermark), True
         written = changes.write(conn)
