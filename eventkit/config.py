@@ -64,6 +64,7 @@ __all__ = [
     "SqliteSettings",
     "TlsSettings",
     "TrackingSettings",
+    "deep_merge",
     "load_settings",
     "masked",
 ]
@@ -151,11 +152,12 @@ def _env_overrides(environ: dict[str, str]) -> dict[str, Any]:
     return tree
 
 
-def _merge(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
+def deep_merge(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
+    """``base`` updated with ``over``, nested dicts merged key by key (``over`` wins)."""
     out = dict(base)
     for key, value in over.items():
         if isinstance(value, dict) and isinstance(out.get(key), dict):
-            out[key] = _merge(out[key], value)
+            out[key] = deep_merge(out[key], value)
         else:
             out[key] = value
     return out
@@ -211,7 +213,7 @@ def load_settings(
     overrides = _env_overrides(env)
     if overrides:
         sources.append("environment")
-    data = _merge(data, overrides)
+    data = deep_merge(data, overrides)
     source = " + ".join(sources) or "defaults"
     try:
         settings = Settings.model_validate({**data, "source": source})

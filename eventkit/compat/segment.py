@@ -12,6 +12,7 @@ from typing import Any
 
 from eventkit.capture.validate import FieldError
 from eventkit.compat.common import Draft, as_object, event_uuid, id_text, parse_time
+from eventkit.config import deep_merge
 from eventkit.errors import (
     AuthError,
     EventKitError,
@@ -53,16 +54,6 @@ def batch_messages(payload: Any) -> tuple[list[Any], dict[str, Any], Any]:
     if not isinstance(payload, dict) or not isinstance(payload.get("batch"), list):
         raise InvalidRequestError('the body must be {"batch": [...]} (Segment batch format)')
     return payload["batch"], as_object(payload.get("context")), payload.get("sentAt")
-
-
-def _merge(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
-    out = dict(base)
-    for key, value in over.items():
-        if isinstance(value, dict) and isinstance(out.get(key), dict):
-            out[key] = _merge(out[key], value)
-        else:
-            out[key] = value
-    return out
 
 
 def draft(msg: Any, kind: str | None, batch_context: dict[str, Any]) -> Draft | list[FieldError]:
@@ -120,7 +111,7 @@ def draft(msg: Any, kind: str | None, batch_context: dict[str, Any]) -> Draft | 
         link = previous
     if errors:
         return errors
-    context = _merge(batch_context, as_object(msg.get("context")))
+    context = deep_merge(batch_context, as_object(msg.get("context")))
     return Draft(
         name=name,
         event_id=event_uuid(msg.get("messageId"), SOURCE, msg),
