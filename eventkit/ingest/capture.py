@@ -18,6 +18,7 @@ from eventkit.capture.validate import (
     FieldError,
     check_event,
     check_properties,
+    check_text_fields,
     check_time,
     timestamp_us,
 )
@@ -258,7 +259,7 @@ class CaptureService:
             )
             if batch.rejected:
                 errors = [(r.field, r.message) for r in batch.rejected[0].errors]
-                self.metrics.events_rejected.labels("native").inc()
+                self.metrics.count_events("native", 0, 0, 1)
                 raise InvalidEventError("; ".join(f"{f} {m}" for f, m in errors), errors=errors)
             if not batch.events:  # dropped on purpose: answered as stored
                 return IdentifyResult(event_id=str(event.event_id), duplicate=False)
@@ -283,14 +284,15 @@ class CaptureService:
         )
         if self.sinks is not None and new[0]:
             self.sinks.publish([event])
-        self.metrics.events_accepted.labels("native").inc(int(new[0]))
-        self.metrics.events_duplicate.labels("native").inc(int(not new[0]))
+        self.metrics.count_events("native", int(new[0]), int(not new[0]), 0)
         return IdentifyResult(event_id=str(event.event_id), duplicate=not new[0])
 
     def _identify_event(
         self, app_id: int, req: IdentifyRequest, data: bytes, ip: str | None
     ) -> CanonicalEvent:
-        errors: list[FieldError] = []
+        errors: list[FieldError] = check_text_fields(
+            (("user_id", req.user_id), ("anonymous_id", req.anonymous_id))
+        )
         if not req.user_id:
             errors.append(("user_id", "must not be empty"))
         elif len(req.user_id) > self.limits.max_id_length:
@@ -317,7 +319,7 @@ class CaptureService:
         ctx = context_info(req.context)
         errors += ctx.errors
         if errors:
-            self.metrics.events_rejected.labels("native").inc()
+            self.metrics.count_events("native", 0, 0, 1)
             raise InvalidEventError("; ".join(f"{f} {m}" for f, m in errors), errors=errors)
         # Without a client event_id, derive one from the request so a retry deduplicates.
         event_id = req.event_id or uuid.uuid5(IDENTIFY_NAMESPACE, f"{app_id}:{data.decode()}")

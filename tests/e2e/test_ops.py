@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import uuid
+
 import httpx
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
@@ -96,3 +98,22 @@ def test_wrong_method_is_405_in_the_error_shape(http: httpx.Client) -> None:
     body = resp.json()
     assert (body["status"], body["error"]) == (405, "method_not_allowed")
     assert "/schema" in body["message"]
+
+
+def test_metrics_count_identify_calls(http: httpx.Client) -> None:
+    native = (("source", "native"),)
+    before = metrics(http)
+    body = {"event_id": str(uuid.uuid4()), "user_id": "u-metrics", "set": {"plan": "pro"}}
+    assert http.post("/v1/identify", json=body).status_code == 200
+    assert http.post("/v1/identify", json=body).json()["duplicate"] is True  # a retry
+    refused = http.post("/v1/identify", json={"user_id": "u\x00", "set": {"plan": "pro"}})
+    assert refused.status_code == 400
+    assert "NUL character" in refused.text
+    after = metrics(http)
+
+    def delta(name: str) -> float:
+        return after.get((name, native), 0.0) - before.get((name, native), 0.0)
+
+    assert delta("eventkit_events_accepted_total") == 1
+    assert delta("eventkit_events_duplicate_total") == 1
+    assert delta("eventkit_events_rejected_total") == 1
