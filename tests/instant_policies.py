@@ -1,17 +1,12 @@
 """Fixtures shared by the tracking-plan and privacy tests: settings whose caches refresh
 on every batch and whose violation counts are written before the answer (so tests need
-no waiting), and a migrated engine. Their conftests import them."""
+no waiting). Their conftests import it; the root conftest's ``engine`` picks it up."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
-from sqlalchemy.engine import Engine
 
 from eventkit.config import Settings
-from eventkit.storage.engine import make_engine
-from eventkit.storage.migrate import upgrade
 from tests.conftest import make_settings
 
 
@@ -24,11 +19,3 @@ def settings(database_url: str) -> Settings:
         PRIVACY__REFRESH_SECONDS="0",
         PRIVACY__PROPAGATION_SECONDS="0",
     )
-
-
-@pytest.fixture
-def engine(settings: Settings) -> Iterator[Engine]:
-    eng = make_engine(settings)
-    upgrade(eng)
-    yield eng
-    eng.dispose()

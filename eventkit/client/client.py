@@ -178,27 +178,25 @@ class Client:
     def send_batch(self, events: list[dict[str, Any]]) -> tuple[int, dict[str, Any]]:
         """Send native events now, in this thread, with retries; returns the status and
         the server's verdict (``accepted``, ``duplicates``, ``rejected``)."""
-        resp = post_with_retry(
-            self._http,
-            "/v1/events",
-            lambda: json.dumps({"sent_at": _now(), "events": events}).encode(),
-            backoff=self.backoff,
-            max_attempts=self.max_attempts,
-        )
+        resp = self._post_events(events, stop=None)
         body: dict[str, Any] = resp.json()
         return resp.status_code, body
 
-    def _send_events(self, items: list[tuple[int, str, dict[str, Any]]]) -> None:
-        events = [body for _, _, body in items]
-        resp = post_with_retry(
+    def _post_events(
+        self, events: list[dict[str, Any]], stop: threading.Event | None
+    ) -> httpx.Response:
+        return post_with_retry(
             self._http,
             "/v1/events",
             lambda: json.dumps({"sent_at": _now(), "events": events}).encode(),
             backoff=self.backoff,
             max_attempts=self.max_attempts,
-            stop=self._stop,
+            stop=stop,
         )
-        self._account(resp, len(events))
+
+    def _send_events(self, items: list[tuple[int, str, dict[str, Any]]]) -> None:
+        events = [body for _, _, body in items]
+        self._account(self._post_events(events, stop=self._stop), len(events))
 
     def _send_identify(self, body: dict[str, Any]) -> None:
         resp = post_with_retry(

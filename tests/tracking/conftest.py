@@ -1,5 +1,5 @@
 """Settings with instant policy refresh (tests/instant_policies.py)."""
 
-from tests.instant_policies import engine, settings
+from tests.instant_policies import settings
 
-__all__ = ["engine", "settings"]
+__all__ = ["settings"]
