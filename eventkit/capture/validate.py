@@ -21,11 +21,14 @@ from eventkit.config import LimitSettings
 from eventkit.timeutil import US_PER_DAY, US_PER_SECOND, to_us
 
 __all__ = [
+    "NUL_MESSAGE",
     "EventVerdict",
     "FieldError",
     "check_event",
     "check_properties",
+    "check_text_fields",
     "check_time",
+    "corrected_time",
     "timestamp_us",
 ]
 
@@ -185,6 +188,13 @@ def _check_ids(ev: NativeEvent, limits: LimitSettings) -> list[FieldError]:
     return errors
 
 
+def corrected_time(client_ts: int, sent_at: int | None, received_at: int) -> int:
+    """The event time on the server's clock. The device clock may be wrong, but the gap
+    between the event and the batch's ``sent_at`` was measured on that same clock: shift
+    it onto the server's (``received_at``). Without ``sent_at``, the client's time."""
+    return received_at + (client_ts - sent_at) if sent_at is not None else client_ts
+
+
 def check_time(ts: int, received_at: int, limits: LimitSettings) -> list[FieldError]:
     if ts > received_at + limits.max_future_seconds * US_PER_SECOND:
         ahead = (ts - received_at) // US_PER_SECOND
@@ -224,9 +234,7 @@ def check_event(
     except msgspec.ValidationError as exc:
         return _slow_verdict(index, raw, str(exc))
     client_ts = timestamp_us(ev.timestamp)
-    # Clock skew: the device clock may be wrong, but the gap between the event and the
-    # batch's sent_at was measured on that same clock. Shift it onto the server's.
-    ts = received_at + (client_ts - sent_at) if sent_at is not None else client_ts
+    ts = corrected_time(client_ts, sent_at, received_at)
     name, uid, aid, sid = ev.name, ev.user_id, ev.anonymous_id, ev.session_id
     props, ctx_text = bytes(ev.properties), bytes(ev.context)
     max_id, depth, size = (

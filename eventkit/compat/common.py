@@ -28,6 +28,7 @@ from eventkit.capture.validate import (
     check_properties,
     check_text_fields,
     check_time,
+    corrected_time,
 )
 from eventkit.config import LimitSettings
 from eventkit.errors import InvalidRequestError
@@ -251,7 +252,7 @@ def finish(
         received = received_at
         client_ts = item.timestamp if item.timestamp is not None else received
         batch_sent = item.sent_at if item.sent_at is not None else sent_at
-        ts = received + (client_ts - batch_sent) if batch_sent is not None else client_ts
+        ts = corrected_time(client_ts, batch_sent, received)
         errors += check_time(ts, received, limits)
         ctx = context_info(item.context) if not errors else None
         if ctx is not None:

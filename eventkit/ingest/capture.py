@@ -20,6 +20,7 @@ from eventkit.capture.validate import (
     check_properties,
     check_text_fields,
     check_time,
+    corrected_time,
     timestamp_us,
 )
 from eventkit.config import Settings
@@ -314,7 +315,7 @@ class CaptureService:
         received = now_us()
         sent_at = timestamp_us(req.sent_at) if req.sent_at is not None else None
         client_ts = timestamp_us(req.timestamp) if req.timestamp is not None else received
-        ts = received + (client_ts - sent_at) if sent_at is not None else client_ts
+        ts = corrected_time(client_ts, sent_at, received)
         errors += check_time(ts, received, self.limits)
         ctx = context_info(req.context)
         errors += ctx.errors
