@@ -2,16 +2,24 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
 from eventkit.plugins.stats import PluginCollector
 
-if TYPE_CHECKING:
-    from eventkit.ingest.spool import Spool
+__all__ = ["Metrics", "SpoolGauges"]
 
-__all__ = ["Metrics"]
+
+class SpoolGauges(Protocol):
+    """What the spool gauges read at each scrape (``eventkit.ingest.spool.Spool``)."""
+
+    @property
+    def events(self) -> int: ...
+    @property
+    def bytes(self) -> int: ...
+    def oldest_age(self) -> float: ...
+
 
 _LATENCY = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
 
@@ -93,7 +101,7 @@ class Metrics:
         self._request_children: dict[tuple[str, int], tuple[Any, Any]] = {}
         self._event_children: dict[str, tuple[Any, Any, Any]] = {}
 
-    def watch_spool(self, spool: Spool) -> None:
+    def watch_spool(self, spool: SpoolGauges) -> None:
         """Read the spool's depth, size and age at each scrape."""
         self.spool_events.set_function(lambda: spool.events)
         self.spool_bytes.set_function(lambda: spool.bytes)

@@ -11,28 +11,18 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from eventkit.config import Settings
 from eventkit.plugins.manager import get_plugin_manager, iter_results
+from eventkit.plugins.specs import JobSpec
 from eventkit.storage.leases import JobLeases
 
 __all__ = ["JobSpec", "build_scheduler", "collect_jobs"]
 
 log = logging.getLogger("eventkit.scheduler")
-
-
-@dataclass(frozen=True)
-class JobSpec:
-    """A periodic job. ``func`` is a plain blocking function, run in a worker thread."""
-
-    id: str
-    func: Callable[[], Any]
-    seconds: float
-    description: str = ""
 
 
 def collect_jobs(settings: Settings) -> list[JobSpec]:

@@ -18,8 +18,7 @@ if TYPE_CHECKING:
 
     from eventkit.capture.schema import CanonicalEvent
     from eventkit.config import Settings
-    from eventkit.reports.custom import ReportSpec
-    from eventkit.scheduler import JobSpec
+    from eventkit.plugins.specs import JobSpec, ReportSpec
 
 __all__ = ["hookimpl", "hookspec"]
 

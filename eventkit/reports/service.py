@@ -7,6 +7,7 @@ from sqlalchemy.engine import Engine
 
 from eventkit.aggregation.rollups import dims_for
 from eventkit.config import Settings
+from eventkit.errors import PluginError
 from eventkit.reports.active import active_users
 from eventkit.reports.custom import ReportSpec
 from eventkit.reports.funnel import FunnelStep, Status, funnel, funnel_users
@@ -69,4 +70,10 @@ class ReportsService:
     def custom(self, spec: ReportSpec, q: ReportQuery) -> Report:
         """A report contributed by a plugin (``eventkit_reports``)."""
         with map_db_errors(), self.engine.connect() as conn, conn.begin():
-            return spec.compute(conn, q)
+            result = spec.compute(conn, q)
+        if not isinstance(result, Report):
+            raise PluginError(
+                f"report {spec.name!r} returned {type(result).__name__}, not a Report; "
+                "fix the plugin's compute function"
+            )
+        return result

@@ -9,7 +9,8 @@ from sqlalchemy import text
 from sqlalchemy.engine import Engine
 
 from eventkit.config import Settings
-from eventkit.scheduler import JobSpec, build_scheduler
+from eventkit.plugins.specs import JobSpec
+from eventkit.scheduler import build_scheduler
 from eventkit.storage.leases import JobLeases, PostgresLeases, make_leases
 
 
