@@ -30,8 +30,8 @@ sys.path.insert(0, str(ROOT))
 
 from eventkit.capture.ip import anonymize_ip  # noqa: E402
 from eventkit.config import load_settings  # noqa: E402
-from eventkit.ingest.capture import CaptureService  # noqa: E402
 from eventkit.ingest.pipeline import Batch, Pipeline  # noqa: E402
+from eventkit.ingest.service import CaptureService  # noqa: E402
 from eventkit.metrics import Metrics  # noqa: E402
 from eventkit.privacy.erasure import write_tombstones  # noqa: E402
 from eventkit.privacy.policy import set_privacy_settings  # noqa: E402

@@ -30,9 +30,9 @@ import eventkit_uaparser  # noqa: E402
 from eventkit.capture.schema import CanonicalEvent  # noqa: E402
 from eventkit.config import load_settings  # noqa: E402
 from eventkit.ingest.pipeline import Batch  # noqa: E402
+from eventkit.ingest.plugin_stage import plugin_stage  # noqa: E402
 from eventkit.plugins.hookspecs import hookimpl  # noqa: E402
 from eventkit.plugins.manager import EventkitPluginManager  # noqa: E402
-from eventkit.plugins.stage import plugin_stage  # noqa: E402
 from eventkit.privacy.stages import protect_stage  # noqa: E402
 from tests.plugins.mmdb import write_mmdb  # noqa: E402
 

@@ -18,12 +18,12 @@ from litestar.openapi.plugins import ScalarRenderPlugin
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
 from eventkit import __version__
-from eventkit.api import capture, events, ops
 from eventkit.api.auth import KeyCache
+from eventkit.api.deps import RUNTIME
 from eventkit.api.errors import exception_handlers
 from eventkit.api.limits import Limiter
-from eventkit.api.runtime import Runtime
 from eventkit.config import CorsSettings, Settings, load_settings
+from eventkit.ingest.runtime import Runtime
 from eventkit.logs import configure_logging
 from eventkit.plugins.manager import call_hook, get_plugin_manager, iter_results
 from eventkit.scheduler import build_scheduler
@@ -100,6 +100,7 @@ def create_app(settings: Settings, *, runtime: Runtime | None = None) -> Litesta
                 scheduler.shutdown(wait=False)
             if leases is not None:
                 leases.close()
+            await rt.flags.drain()  # exposures still on their way to the writer
             await rt.writer.stop()
             if rt.capture.sinks is not None:
                 await asyncio.to_thread(rt.capture.sinks.stop)
@@ -107,17 +108,12 @@ def create_app(settings: Settings, *, runtime: Runtime | None = None) -> Litesta
             rt.engine.dispose()
             log.info("shutdown complete")
 
-    extra: list[Any] = list(iter_results(pm, "eventkit_routes", settings=settings))
+    # Every route, the core ones included, comes from the built-in plugins
+    # (eventkit/builtins/) and then from installed plugins.
+    routes: list[Any] = list(iter_results(pm, "eventkit_routes", settings=settings))
     app = Litestar(
-        route_handlers=[
-            capture.capture_events,
-            events.list_events,
-            capture.identify,
-            ops.healthz,
-            ops.readyz,
-            ops.metrics,
-            *extra,
-        ],
+        route_handlers=routes,
+        dependencies={"runtime": RUNTIME},
         lifespan=[lifespan],
         exception_handlers=exception_handlers,  # type: ignore[arg-type]
         middleware=[_metrics_middleware],

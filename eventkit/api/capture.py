@@ -5,18 +5,12 @@ from __future__ import annotations
 import msgspec
 from litestar import Request, Response, post
 
-from eventkit.api.auth import require_key
+from eventkit.api.deps import WRITE_KEY, AppKey, RuntimeDep
 from eventkit.api.limits import admit_events, charge_events
-from eventkit.api.runtime import Runtime
 
 __all__ = ["capture_events", "identify"]
 
 _encoder = msgspec.json.Encoder()
-
-
-def _runtime(request: Request) -> Runtime:  # type: ignore[type-arg]
-    runtime: Runtime = request.app.state.runtime
-    return runtime
 
 
 def _client_ip(request: Request) -> str | None:  # type: ignore[type-arg]
@@ -32,20 +26,26 @@ def _client_ip(request: Request) -> str | None:  # type: ignore[type-arg]
     "See docs/mobile_api.md.",
     tags=["capture"],
     status_code=200,
+    dependencies={"app_key": WRITE_KEY},
 )
-async def capture_events(request: Request) -> Response[bytes]:  # type: ignore[type-arg]
+async def capture_events(
+    request: Request,  # type: ignore[type-arg]
+    app_key: AppKey,
+    runtime: RuntimeDep,
+) -> Response[bytes]:
     """Store a batch; answer with accepted/duplicate counts and per-event rejections."""
-    key = await require_key(request, "write")
-    admit_events(request, key.app_id)
+    admit_events(request, app_key.app_id)
     body = await request.body()
-    result = await _runtime(request).capture.capture(
-        key.app_id,
+    result = await runtime.capture.capture(
+        app_key.app_id,
         body,
         content_encoding=request.headers.get("content-encoding"),
         ip=_client_ip(request),
         user_agent=request.headers.get("user-agent"),
     )
-    charge_events(request, key.app_id, result.accepted + result.duplicates + len(result.rejected))
+    charge_events(
+        request, app_key.app_id, result.accepted + result.duplicates + len(result.rejected)
+    )
     # Every event invalid: the batch failed as a whole (a client bug, not a retry case).
     status = 400 if result.rejected and not result.accepted and not result.duplicates else 200
     return Response(
@@ -60,15 +60,19 @@ async def capture_events(request: Request) -> Response[bytes]:  # type: ignore[t
     description="Link an anonymous (device) id to a user id and set traits (set / set_once).",
     tags=["capture"],
     status_code=200,
+    dependencies={"app_key": WRITE_KEY},
 )
-async def identify(request: Request) -> Response[bytes]:  # type: ignore[type-arg]
+async def identify(
+    request: Request,  # type: ignore[type-arg]
+    app_key: AppKey,
+    runtime: RuntimeDep,
+) -> Response[bytes]:
     """Link a device to a user and update the user's traits."""
-    key = await require_key(request, "write")
-    admit_events(request, key.app_id)
-    charge_events(request, key.app_id, 1)
+    admit_events(request, app_key.app_id)
+    charge_events(request, app_key.app_id, 1)
     body = await request.body()
-    result = await _runtime(request).capture.identify(
-        key.app_id,
+    result = await runtime.capture.identify(
+        app_key.app_id,
         body,
         content_encoding=request.headers.get("content-encoding"),
         ip=_client_ip(request),

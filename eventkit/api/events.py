@@ -5,14 +5,13 @@ from __future__ import annotations
 import asyncio
 from typing import Annotated, Any
 
-from litestar import Request, get
+from litestar import get
 from litestar.params import QueryParameter
 
-from eventkit.api.auth import require_key
+from eventkit.api.deps import SECRET_KEY, AppKey, RuntimeDep
 from eventkit.api.params import time_param
-from eventkit.api.runtime import Runtime
+from eventkit.reports.events import event_record
 from eventkit.storage.events import EventFilter, query_events
-from eventkit.timeutil import from_us
 
 __all__ = ["list_events"]
 
@@ -23,9 +22,11 @@ __all__ = ["list_events"]
     summary="List recent events",
     description="Newest first. Needs the app's secret key; only that app's events are visible.",
     tags=["read"],
+    dependencies={"app_key": SECRET_KEY},
 )
 async def list_events(
-    request: Request,  # type: ignore[type-arg]
+    app_key: AppKey,
+    runtime: RuntimeDep,
     name: Annotated[str | None, QueryParameter(description="Only this event name.")] = None,
     user_id: Annotated[str | None, QueryParameter(description="Only this user.")] = None,
     anonymous_id: Annotated[str | None, QueryParameter(description="Only this device.")] = None,
@@ -36,10 +37,8 @@ async def list_events(
     limit: Annotated[int, QueryParameter(ge=1, le=1000, description="Most events.")] = 100,
 ) -> dict[str, Any]:
     """The app's events matching the filters."""
-    key = await require_key(request, "secret")
-    runtime: Runtime = request.app.state.runtime
     flt = EventFilter(
-        app_id=key.app_id,
+        app_id=app_key.app_id,
         name=name,
         user_id=user_id,
         anonymous_id=anonymous_id,
@@ -47,25 +46,4 @@ async def list_events(
         until=time_param(until, "until"),
     )
     rows = await asyncio.to_thread(query_events, runtime.engine, flt, limit=limit)
-    return {
-        "events": [
-            {
-                "event_id": str(e.event_id),
-                "name": e.name,
-                "timestamp": from_us(e.timestamp).isoformat(),
-                "ts": from_us(e.ts).isoformat(),
-                "received_at": from_us(e.received_at).isoformat(),
-                "sent_at": from_us(e.sent_at).isoformat() if e.sent_at is not None else None,
-                "user_id": e.user_id,
-                "anonymous_id": e.anonymous_id,
-                "session_id": e.session_id,
-                "platform": e.platform,
-                "app_version": e.app_version,
-                "country": e.country,
-                "source": e.source,
-                "properties": e.properties,
-                "context": e.context,
-            }
-            for e in rows
-        ]
-    }
+    return {"events": [event_record(e, ip=False) for e in rows]}

@@ -12,8 +12,8 @@ import msgspec
 from litestar import Request, get, put
 from litestar.params import PathParameter, QueryParameter
 
-from eventkit.api.auth import presented_key, require_key
-from eventkit.api.runtime import Runtime
+from eventkit.api.auth import presented_key
+from eventkit.api.deps import SECRET_KEY, AppKey, RuntimeDep
 from eventkit.errors import InvalidRequestError, NotFoundError
 from eventkit.flags.spec import FlagSpec
 from eventkit.flags.store import (
@@ -45,31 +45,53 @@ def _actor(request: Request) -> str:  # type: ignore[type-arg]
     return f"key:{(presented_key(request) or '')[:_PREFIX_LEN]}"
 
 
-@get("/v1/flags", name="flags-list", summary="List flags", tags=["flags"])
+@get(
+    "/v1/flags",
+    name="flags-list",
+    summary="List flags",
+    tags=["flags"],
+    dependencies={"app_key": SECRET_KEY},
+)
 async def list_all_flags(
-    request: Request,  # type: ignore[type-arg]
+    app_key: AppKey,
+    runtime: RuntimeDep,
     archived: Annotated[bool, QueryParameter(description="Include archived flags.")] = False,
 ) -> dict[str, Any]:
     """Every flag of the app (secret key), archived ones with ``?archived=true``."""
-    key = await require_key(request, "secret")
-    runtime: Runtime = request.app.state.runtime
-    recs = await asyncio.to_thread(list_flags, runtime.engine, key.app_id, archived=archived)
+    recs = await asyncio.to_thread(list_flags, runtime.engine, app_key.app_id, archived=archived)
     return {"flags": [_doc(r) for r in recs]}
 
 
-@get("/v1/flags/{key:str}", name="flags-read", summary="Read a flag", tags=["flags"])
-async def read_flag(request: Request, key: KeyPath) -> dict[str, Any]:  # type: ignore[type-arg]
+@get(
+    "/v1/flags/{key:str}",
+    name="flags-read",
+    summary="Read a flag",
+    tags=["flags"],
+    dependencies={"app_key": SECRET_KEY},
+)
+async def read_flag(
+    app_key: AppKey,
+    runtime: RuntimeDep,
+    key: KeyPath,
+) -> dict[str, Any]:
     """One flag's definition and version (secret key)."""
-    found = await require_key(request, "secret")
-    runtime: Runtime = request.app.state.runtime
-    return _doc(await asyncio.to_thread(get_flag, runtime.engine, found.app_id, key))
+    return _doc(await asyncio.to_thread(get_flag, runtime.engine, app_key.app_id, key))
 
 
-@put("/v1/flags/{key:str}", name="flags-put", summary="Create or replace a flag", tags=["flags"])
-async def put_flag(request: Request, key: KeyPath) -> dict[str, Any]:  # type: ignore[type-arg]
+@put(
+    "/v1/flags/{key:str}",
+    name="flags-put",
+    summary="Create or replace a flag",
+    tags=["flags"],
+    dependencies={"app_key": SECRET_KEY},
+)
+async def put_flag(
+    request: Request,  # type: ignore[type-arg]
+    app_key: AppKey,
+    runtime: RuntimeDep,
+    key: KeyPath,
+) -> dict[str, Any]:
     """Create the flag, or replace its definition (secret key); audited."""
-    found = await require_key(request, "secret")
-    runtime: Runtime = request.app.state.runtime
     try:
         doc = msgspec.json.decode(await request.body())
         if not isinstance(doc, dict):
@@ -84,12 +106,12 @@ async def put_flag(request: Request, key: KeyPath) -> dict[str, Any]:  # type: i
 
     def save() -> FlagRecord:
         try:
-            get_flag(runtime.engine, found.app_id, key)
+            get_flag(runtime.engine, app_key.app_id, key)
         except NotFoundError:
-            return create_flag(runtime.engine, found.app_id, spec, actor=actor)
+            return create_flag(runtime.engine, app_key.app_id, spec, actor=actor)
         return change_flag(
             runtime.engine,
-            found.app_id,
+            app_key.app_id,
             key,
             lambda _: spec,
             action="replace",
@@ -105,12 +127,15 @@ async def put_flag(request: Request, key: KeyPath) -> dict[str, Any]:  # type: i
     name="flags-history",
     summary="A flag's audit history",
     tags=["flags"],
+    dependencies={"app_key": SECRET_KEY},
 )
-async def flag_history(request: Request, key: KeyPath) -> dict[str, Any]:  # type: ignore[type-arg]
+async def flag_history(
+    app_key: AppKey,
+    runtime: RuntimeDep,
+    key: KeyPath,
+) -> dict[str, Any]:
     """Every change to the flag, oldest first (secret key)."""
-    found = await require_key(request, "secret")
-    runtime: Runtime = request.app.state.runtime
-    entries = await asyncio.to_thread(history, runtime.engine, found.app_id, key)
+    entries = await asyncio.to_thread(history, runtime.engine, app_key.app_id, key)
     return {
         "history": [
             {

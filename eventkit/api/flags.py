@@ -8,15 +8,14 @@ from typing import Any
 import msgspec
 from litestar import Request, Response, get, post
 
-from eventkit.api.auth import require_key
-from eventkit.api.runtime import Runtime
+from eventkit.api.deps import SECRET_KEY, WRITE_KEY, AppKey, RuntimeDep
 from eventkit.errors import InvalidRequestError
 from eventkit.flags.context import flatten_context
 from eventkit.flags.evaluator import Evaluation
-from eventkit.flags.service import FlagService, encode, etag_matches, etag_of
+from eventkit.flags.service import encode, etag_matches, etag_of
 from eventkit.flags.store import spec_to_doc
 
-__all__ = ["evaluate_flags", "flag_definitions", "flag_service"]
+__all__ = ["evaluate_flags", "flag_definitions"]
 
 
 class EvaluateRequest(msgspec.Struct, forbid_unknown_fields=True):
@@ -30,17 +29,6 @@ class EvaluateRequest(msgspec.Struct, forbid_unknown_fields=True):
 
 
 _decoder = msgspec.json.Decoder(EvaluateRequest)
-
-
-def flag_service(request: Request) -> FlagService:  # type: ignore[type-arg]
-    """The app's FlagService, created on first use."""
-    state = request.app.state
-    service: FlagService | None = state.get("flag_service")
-    if service is None:
-        runtime: Runtime = state.runtime
-        service = FlagService(runtime.engine, runtime.writer.submit)
-        state.flag_service = service
-    return service
 
 
 def context_of(req: EvaluateRequest) -> dict[str, Any]:
@@ -82,22 +70,26 @@ def json_response(body: bytes, etag: str | None = None, status: int = 200) -> Re
     "If-None-Match (304). See docs/feature_flags.md.",
     tags=["flags"],
     status_code=200,
+    dependencies={"app_key": WRITE_KEY},
 )
-async def evaluate_flags(request: Request) -> Response[bytes]:  # type: ignore[type-arg]
+async def evaluate_flags(
+    request: Request,  # type: ignore[type-arg]
+    app_key: AppKey,
+    runtime: RuntimeDep,
+) -> Response[bytes]:
     """All (or the requested) flags for one context."""
-    key = await require_key(request, "write")
     try:
         req = _decoder.decode(await request.body() or b"{}")
     except (msgspec.DecodeError, msgspec.ValidationError) as exc:
         raise InvalidRequestError(f"the evaluate body is invalid: {exc}") from None
-    service = flag_service(request)
-    evaluator = await service.evaluator(key.app_id)
+    service = runtime.flags
+    evaluator = await service.evaluator(app_key.app_id)
     ctx = context_of(req)
     if req.flags is None:
         evals = evaluator.evaluate_all(ctx)
     else:
         evals = [evaluator.evaluate(k, ctx) for k in req.flags]
-    service.record(key.app_id, evaluator, evals, ctx)
+    service.record(app_key.app_id, evaluator, evals, ctx)
     body = encode({"flags": {ev.key: _item(ev) for ev in evals}})
     etag = etag_of(body)
     if etag_matches(request.headers.get("if-none-match"), etag):
@@ -112,11 +104,15 @@ async def evaluate_flags(request: Request) -> Response[bytes]:  # type: ignore[t
     description="Secret key. Every live flag's full definition; feed them to "
     "eventkit.flags.Evaluator. Supports If-None-Match (304).",
     tags=["flags"],
+    dependencies={"app_key": SECRET_KEY},
 )
-async def flag_definitions(request: Request) -> Response[bytes]:  # type: ignore[type-arg]
+async def flag_definitions(
+    request: Request,  # type: ignore[type-arg]
+    app_key: AppKey,
+    runtime: RuntimeDep,
+) -> Response[bytes]:
     """Definitions of the app's live flags and the flags version."""
-    key = await require_key(request, "secret")
-    evaluator = await flag_service(request).evaluator(key.app_id)
+    evaluator = await runtime.flags.evaluator(app_key.app_id)
     specs = [spec_to_doc(s) for k in evaluator.keys if (s := evaluator.spec(k)) is not None]
     body = encode({"version": evaluator.version, "flags": specs})
     etag = etag_of(body)

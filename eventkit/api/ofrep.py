@@ -14,8 +14,8 @@ import msgspec
 from litestar import Request, Response, get, post
 from litestar.params import PathParameter
 
-from eventkit.api.auth import require_key
-from eventkit.api.flags import flag_service, json_response, not_modified
+from eventkit.api.deps import WRITE_KEY, AppKey, RuntimeDep
+from eventkit.api.flags import json_response, not_modified
 from eventkit.flags.context import flatten_context
 from eventkit.flags.evaluator import Evaluation
 from eventkit.flags.service import encode, etag_matches, etag_of
@@ -77,25 +77,27 @@ def _failure(key: str, code: str, details: str | None) -> dict[str, Any]:
     description="OpenFeature Remote Evaluation Protocol. Write key as Bearer token.",
     tags=["ofrep"],
     status_code=200,
+    dependencies={"app_key": WRITE_KEY},
 )
 async def ofrep_single(
     request: Request,  # type: ignore[type-arg]
+    app_key: AppKey,
+    runtime: RuntimeDep,
     key: Annotated[str, PathParameter(description="Flag key.")],
 ) -> Response[bytes]:
     """Evaluate one flag for the context."""
-    found = await require_key(request, "write")
     try:
         ctx = await _context(request)
     except _BadRequest as exc:
         return json_response(encode(_failure(key, exc.code, exc.details)), status=400)
-    service = flag_service(request)
-    evaluator = await service.evaluator(found.app_id)
+    service = runtime.flags
+    evaluator = await service.evaluator(app_key.app_id)
     ev = evaluator.evaluate(key, ctx)
     if ev.error_code == "FLAG_NOT_FOUND":
         return json_response(encode(_failure(key, ev.error_code, ev.error_message)), status=404)
     if ev.error_code:
         return json_response(encode(_failure(key, ev.error_code, ev.error_message)), status=400)
-    service.record(found.app_id, evaluator, [ev], ctx)
+    service.record(app_key.app_id, evaluator, [ev], ctx)
     return json_response(encode({**_success(ev), "cacheable": False}))
 
 
@@ -107,19 +109,23 @@ async def ofrep_single(
     "ETag / If-None-Match (304).",
     tags=["ofrep"],
     status_code=200,
+    dependencies={"app_key": WRITE_KEY},
 )
-async def ofrep_bulk(request: Request) -> Response[bytes]:  # type: ignore[type-arg]
+async def ofrep_bulk(
+    request: Request,  # type: ignore[type-arg]
+    app_key: AppKey,
+    runtime: RuntimeDep,
+) -> Response[bytes]:
     """Evaluate every live flag for the context."""
-    found = await require_key(request, "write")
     try:
         ctx = await _context(request)
     except _BadRequest as exc:
         failure = {"errorCode": exc.code, "errorDetails": exc.details}
         return json_response(encode(failure), status=400)
-    service = flag_service(request)
-    evaluator = await service.evaluator(found.app_id)
+    service = runtime.flags
+    evaluator = await service.evaluator(app_key.app_id)
     evals = evaluator.evaluate_all(ctx)
-    service.record(found.app_id, evaluator, evals, ctx)
+    service.record(app_key.app_id, evaluator, evals, ctx)
     flags = [
         _failure(ev.key, ev.error_code, ev.error_message) if ev.error_code else _success(ev)
         for ev in evals
@@ -148,10 +154,13 @@ _CONFIGURATION = encode(
     summary="OFREP provider configuration",
     description="OFREP extension: capabilities of eventkit's flag service (write key).",
     tags=["ofrep"],
+    dependencies={"app_key": WRITE_KEY},
 )
-async def ofrep_configuration(request: Request) -> Response[bytes]:  # type: ignore[type-arg]
+async def ofrep_configuration(
+    request: Request,  # type: ignore[type-arg]
+    app_key: AppKey,
+) -> Response[bytes]:
     """Polling and type capabilities, with an ETag."""
-    await require_key(request, "write")
     etag = etag_of(_CONFIGURATION)
     if etag_matches(request.headers.get("if-none-match"), etag):
         return not_modified(etag)

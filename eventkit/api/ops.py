@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import asyncio
 
-from litestar import Request, Response, get
+from litestar import Response, get
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy import text
 
 from eventkit import __version__
-from eventkit.api.runtime import Runtime
+from eventkit.api.deps import RuntimeDep
+from eventkit.ingest.runtime import Runtime
 
 __all__ = ["healthz", "metrics", "readyz"]
 
@@ -26,13 +27,12 @@ def _ping(runtime: Runtime) -> None:
 
 
 @get("/readyz", name="readyz", tags=["operations"], summary="Readiness")
-async def readyz(request: Request) -> Response[dict[str, object]]:  # type: ignore[type-arg]
+async def readyz(runtime: RuntimeDep) -> Response[dict[str, object]]:
     """200 ``ok`` when the database answers and the last commit succeeded; 200
     ``degraded`` while capture is acknowledged from the local spool (database away or
     spool replaying); 503 ``unavailable`` when nothing can be acknowledged (writer not
     running, or database failing with no room in the spool). The failing check is named.
     """
-    runtime: Runtime = request.app.state.runtime
     writer = runtime.writer
     checks: dict[str, object] = {"writer_queue_events": writer.queued_events}
     problems = []
@@ -81,7 +81,6 @@ async def readyz(request: Request) -> Response[dict[str, object]]:  # type: igno
     summary="Prometheus metrics",
     media_type=CONTENT_TYPE_LATEST,
 )
-async def metrics(request: Request) -> Response[bytes]:  # type: ignore[type-arg]
+async def metrics(runtime: RuntimeDep) -> Response[bytes]:
     """Counters and histograms in the Prometheus text format."""
-    runtime: Runtime = request.app.state.runtime
     return Response(generate_latest(runtime.metrics.registry), media_type=CONTENT_TYPE_LATEST)

@@ -6,12 +6,11 @@ from __future__ import annotations
 import asyncio
 from typing import Annotated, Any
 
-from litestar import Request, delete, get
+from litestar import delete, get
 from litestar.params import PathParameter
 from litestar.status_codes import HTTP_200_OK
 
-from eventkit.api.auth import require_key
-from eventkit.api.runtime import Runtime
+from eventkit.api.deps import SECRET_KEY, AppKey, RuntimeDep
 from eventkit.privacy.access import export_user
 from eventkit.privacy.erasure import delete_user
 
@@ -30,18 +29,21 @@ UserPath = Annotated[str, PathParameter(description="The user_id.")]
     "(privacy.propagation_seconds). See docs/privacy.md.",
     tags=["privacy"],
     status_code=HTTP_200_OK,
+    dependencies={"app_key": SECRET_KEY},
 )
-async def erase_user(request: Request, user_id: UserPath) -> dict[str, Any]:  # type: ignore[type-arg]
+async def erase_user(
+    app_key: AppKey,
+    runtime: RuntimeDep,
+    user_id: UserPath,
+) -> dict[str, Any]:
     """Erase one user of the key's app; answers what was deleted."""
-    key = await require_key(request, "secret")
-    runtime: Runtime = request.app.state.runtime
     result = await asyncio.to_thread(
         delete_user,
         runtime.engine,
         runtime.settings,
-        key.app_id,
+        app_key.app_id,
         user_id,
-        actor=f"api:{key.key_id}",
+        actor=f"api:{app_key.key_id}",
     )
     return {
         "user_id": user_id,
@@ -59,13 +61,16 @@ async def erase_user(request: Request, user_id: UserPath) -> dict[str, Any]:  # 
     description="Profile, identity links, events, flag exposures, sessions and active days "
     "as JSON. Needs the app's secret key; recorded in the privacy audit log.",
     tags=["privacy"],
+    dependencies={"app_key": SECRET_KEY},
 )
-async def export_user_data(request: Request, user_id: UserPath) -> dict[str, Any]:  # type: ignore[type-arg]
+async def export_user_data(
+    app_key: AppKey,
+    runtime: RuntimeDep,
+    user_id: UserPath,
+) -> dict[str, Any]:
     """Everything held about one user of the key's app."""
-    key = await require_key(request, "secret")
-    runtime: Runtime = request.app.state.runtime
     return await asyncio.to_thread(
-        export_user, runtime.engine, key.app_id, user_id, actor=f"api:{key.key_id}"
+        export_user, runtime.engine, app_key.app_id, user_id, actor=f"api:{app_key.key_id}"
     )
 
 

@@ -5,11 +5,10 @@ from __future__ import annotations
 import asyncio
 from typing import Annotated, Any
 
-from litestar import Request, get
+from litestar import get
 from litestar.params import PathParameter, QueryParameter
 
-from eventkit.api.auth import require_key
-from eventkit.api.runtime import Runtime
+from eventkit.api.deps import SECRET_KEY, AppKey, RuntimeDep
 from eventkit.reports import ReportsService
 from eventkit.reports.params import ReportParams, run_report
 
@@ -25,9 +24,11 @@ Q = QueryParameter
     description="trends, active, top, funnel or retention over the key's app "
     "(docs/reports.md). Needs the app's secret key.",
     tags=["read"],
+    dependencies={"app_key": SECRET_KEY},
 )
 async def get_report(
-    request: Request,  # type: ignore[type-arg]
+    app_key: AppKey,
+    runtime: RuntimeDep,
     name: Annotated[str, PathParameter(description="trends, active, top, funnel, retention.")],
     since: Annotated[str | None, Q(description="ISO time or span back (30d).")] = None,
     until: Annotated[str | None, Q(description="ISO time or span back; exclusive.")] = None,
@@ -48,8 +49,6 @@ async def get_report(
     periods: Annotated[int, Q(ge=1, le=60, description="retention: periods.")] = 8,
 ) -> dict[str, Any]:
     """The report as JSON: ``{"report", "meta", "rows"}``."""
-    key = await require_key(request, "secret")
-    runtime: Runtime = request.app.state.runtime
     params = ReportParams(
         since=since, until=until, interval=interval, by=by, where=where or [], event=event,
         measure=measure, compare=compare, kind=kind, limit=limit, steps=steps or [],
@@ -57,5 +56,5 @@ async def get_report(
         return_event=return_event, periods=periods,
     )  # fmt: skip
     service = ReportsService(runtime.engine, runtime.settings)
-    report = await asyncio.to_thread(run_report, service, name, key.app_id, params)
+    report = await asyncio.to_thread(run_report, service, name, app_key.app_id, params)
     return report.to_dict()

@@ -1,5 +1,5 @@
 """Read API for sessions (secret key): ``GET /v1/sessions``, ``/v1/sessions/stats``,
-``/v1/sessions/{session_id}``. Mounted by the sessions plugin. Each handler makes one
+``/v1/sessions/{session_id}``. Mounted by ``eventkit.builtins.sessions``. Each handler makes one
 call into ``eventkit.sessions.queries``; a key only ever sees its own app's sessions."""
 
 from __future__ import annotations
@@ -7,12 +7,11 @@ from __future__ import annotations
 import asyncio
 from typing import Annotated, Any, Literal
 
-from litestar import Request, get
+from litestar import get
 from litestar.params import PathParameter, QueryParameter
 
-from eventkit.api.auth import require_key
+from eventkit.api.deps import SECRET_KEY, AppKey, RuntimeDep
 from eventkit.api.params import time_param
-from eventkit.api.runtime import Runtime
 from eventkit.sessions.present import session_dict, timeline_dict
 from eventkit.sessions.queries import SessionFilter, get_session, list_sessions, session_stats
 
@@ -35,9 +34,11 @@ def _status(value: str | None) -> bool | None:
     summary="List sessions",
     description="Newest start first. Needs the app's secret key.",
     tags=["sessions"],
+    dependencies={"app_key": SECRET_KEY},
 )
 async def list_sessions_route(
-    request: Request,  # type: ignore[type-arg]
+    app_key: AppKey,
+    runtime: RuntimeDep,
     user_id: Annotated[str | None, QueryParameter(description="Only this user.")] = None,
     since: _Since = None,
     until: _Until = None,
@@ -49,10 +50,8 @@ async def list_sessions_route(
     limit: Annotated[int, QueryParameter(ge=1, le=1000, description="Most sessions.")] = 100,
 ) -> dict[str, Any]:
     """The app's sessions matching the filters."""
-    key = await require_key(request, "secret")
-    runtime: Runtime = request.app.state.runtime
     flt = SessionFilter(
-        app_id=key.app_id,
+        app_id=app_key.app_id,
         user_id=user_id,
         since=time_param(since, "since"),
         until=time_param(until, "until"),
@@ -60,7 +59,7 @@ async def list_sessions_route(
         is_open=_status(status),
     )
     rows = await asyncio.to_thread(list_sessions, runtime.engine, flt, limit=limit)
-    return {"sessions": [session_dict(r, key.app_name) for r in rows]}
+    return {"sessions": [session_dict(r, app_key.app_name) for r in rows]}
 
 
 @get(
@@ -72,9 +71,11 @@ async def list_sessions_route(
         "(UTC day, platform or app version) and overall. Needs the app's secret key."
     ),
     tags=["sessions"],
+    dependencies={"app_key": SECRET_KEY},
 )
 async def session_stats_route(
-    request: Request,  # type: ignore[type-arg]
+    app_key: AppKey,
+    runtime: RuntimeDep,
     since: _Since = None,
     until: _Until = None,
     platform: _Platform = None,
@@ -84,10 +85,8 @@ async def session_stats_route(
     ] = "day",
 ) -> dict[str, Any]:
     """Session statistics of the key's app."""
-    key = await require_key(request, "secret")
-    runtime: Runtime = request.app.state.runtime
     flt = SessionFilter(
-        app_id=key.app_id,
+        app_id=app_key.app_id,
         since=time_param(since, "since"),
         until=time_param(until, "until"),
         platform=platform,
@@ -102,17 +101,17 @@ async def session_stats_route(
     summary="One session and its event timeline",
     description="By session id, or by the client's session_id. Needs the secret key.",
     tags=["sessions"],
+    dependencies={"app_key": SECRET_KEY},
 )
 async def show_session_route(
-    request: Request,  # type: ignore[type-arg]
+    app_key: AppKey,
+    runtime: RuntimeDep,
     session_id: Annotated[str, PathParameter(description="Session id or client session_id.")],
 ) -> dict[str, Any]:
     """One session of the key's app with its events, oldest first."""
-    key = await require_key(request, "secret")
-    runtime: Runtime = request.app.state.runtime
-    found = await asyncio.to_thread(get_session, runtime.engine, session_id, app_id=key.app_id)
-    return {**session_dict(found, key.app_name), "events": timeline_dict(found)}
+    found = await asyncio.to_thread(get_session, runtime.engine, session_id, app_id=app_key.app_id)
+    return {**session_dict(found, app_key.app_name), "events": timeline_dict(found)}
 
 
-#: Handlers the sessions plugin mounts (stats before the ``{session_id}`` path).
+#: Handlers eventkit.builtins.sessions mounts (stats before the ``{session_id}`` path).
 ROUTES = (list_sessions_route, session_stats_route, show_session_route)

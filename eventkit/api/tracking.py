@@ -8,8 +8,7 @@ from typing import Annotated, Any
 from litestar import Request, get, put
 from litestar.params import QueryParameter
 
-from eventkit.api.auth import require_key
-from eventkit.api.runtime import Runtime
+from eventkit.api.deps import SECRET_KEY, AppKey, RuntimeDep
 from eventkit.errors import InvalidRequestError
 from eventkit.timeutil import from_us
 from eventkit.tracking.plan import normalize_plan
@@ -24,12 +23,14 @@ __all__ = ["ROUTES", "read_plan", "read_violations", "replace_plan"]
     name="read-tracking-plan",
     summary="The app's tracking plan and mode",
     tags=["tracking"],
+    dependencies={"app_key": SECRET_KEY},
 )
-async def read_plan(request: Request) -> dict[str, Any]:  # type: ignore[type-arg]
+async def read_plan(
+    app_key: AppKey,
+    runtime: RuntimeDep,
+) -> dict[str, Any]:
     """The plan (null before the first push), its version and the app's mode."""
-    key = await require_key(request, "secret")
-    runtime: Runtime = request.app.state.runtime
-    stored = await asyncio.to_thread(get_plan, runtime.engine, key.app_id)
+    stored = await asyncio.to_thread(get_plan, runtime.engine, app_key.app_id)
     return {"mode": stored.mode, "version": stored.version, "plan": stored.plan}
 
 
@@ -39,17 +40,21 @@ async def read_plan(request: Request) -> dict[str, Any]:  # type: ignore[type-ar
     summary="Replace the app's tracking plan",
     description="Body: the plan as JSON (docs/tracking_plan.md). Answers what changed.",
     tags=["tracking"],
+    dependencies={"app_key": SECRET_KEY},
 )
-async def replace_plan(request: Request) -> dict[str, Any]:  # type: ignore[type-arg]
+async def replace_plan(
+    request: Request,  # type: ignore[type-arg]
+    app_key: AppKey,
+    runtime: RuntimeDep,
+) -> dict[str, Any]:
     """Store a new plan version; servers use it within tracking.refresh_seconds."""
-    key = await require_key(request, "secret")
-    runtime: Runtime = request.app.state.runtime
     try:
         doc = await request.json()
     except Exception:
         raise InvalidRequestError("the body must be the plan as JSON") from None
     plan = normalize_plan(doc, "the body")
-    diff = await asyncio.to_thread(push_plan, runtime.engine, key.app_id, plan, f"api:{key.key_id}")
+    actor = f"api:{app_key.key_id}"
+    diff = await asyncio.to_thread(push_plan, runtime.engine, app_key.app_id, plan, actor)
     return {"added": diff.added, "removed": diff.removed, "changed": diff.changed}
 
 
@@ -58,19 +63,19 @@ async def replace_plan(request: Request) -> dict[str, Any]:  # type: ignore[type
     name="tracking-violations",
     summary="Tracking plan violations by kind and event name",
     tags=["tracking"],
+    dependencies={"app_key": SECRET_KEY},
 )
 async def read_violations(
-    request: Request,  # type: ignore[type-arg]
+    app_key: AppKey,
+    runtime: RuntimeDep,
     kind: Annotated[str | None, QueryParameter(description=f"One of {', '.join(KINDS)}.")] = None,
     event: Annotated[str | None, QueryParameter(description="Only this event name.")] = None,
 ) -> dict[str, Any]:
     """Counts, most frequent first."""
-    key = await require_key(request, "secret")
     if kind is not None and kind not in KINDS:
         raise InvalidRequestError(f"kind must be one of {', '.join(KINDS)}")
-    runtime: Runtime = request.app.state.runtime
     rows = await asyncio.to_thread(
-        list_violations, runtime.engine, key.app_id, kind=kind, event_name=event
+        list_violations, runtime.engine, app_key.app_id, kind=kind, event_name=event
     )
     return {
         "violations": [

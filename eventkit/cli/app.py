@@ -9,13 +9,10 @@ import typer
 from typer.core import TyperGroup
 
 from eventkit import __version__
-from eventkit.cli import apps, config_cmd, db, events, keys, plugins
 from eventkit.cli.context import CliState
 from eventkit.cli.output import fail
-from eventkit.cli.serve import serve
-from eventkit.cli.worker import worker
 from eventkit.errors import EventKitError
-from eventkit.plugins.manager import call_hook, get_plugin_manager
+from eventkit.plugins.manager import call_impl, get_plugin_manager, implementations
 
 __all__ = ["app", "main"]
 
@@ -68,15 +65,11 @@ def root(
     ctx.call_on_close(ctx.obj.close)
 
 
-app.command("serve")(serve)
-app.command("worker")(worker)
-app.add_typer(apps.app, name="apps")
-app.add_typer(keys.app, name="keys")
-app.add_typer(events.app, name="events")
-app.add_typer(db.app, name="db")
-app.add_typer(config_cmd.app, name="config")
-app.add_typer(plugins.app, name="plugins")
-call_hook(get_plugin_manager(), "eventkit_cli_commands", app=app)
+# Every command, the core ones included, is added by the built-in plugins
+# (eventkit/builtins/) and then by installed plugins, in the order they were loaded, so
+# `eventkit --help` lists the core commands first.
+for _impl in reversed(implementations(get_plugin_manager(), "eventkit_cli_commands")):
+    call_impl(_impl, "eventkit_cli_commands", {"app": app})
 
 
 def main() -> None:

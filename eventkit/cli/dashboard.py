@@ -7,7 +7,7 @@ from typing import Annotated
 import typer
 
 from eventkit.cli.context import state
-from eventkit.cli.report import pick_app
+from eventkit.cli.options import AppOption, one_app
 from eventkit.storage.apps import list_apps
 
 __all__ = ["dashboard"]
@@ -17,9 +17,7 @@ _SCREENS = ("overview", "live", "explorer", "reports", "flags", "experiments")
 
 def dashboard(
     ctx: typer.Context,
-    app_name: Annotated[
-        str | None, typer.Option("--app", "-a", help="App to show (default: the only app).")
-    ] = None,
+    app_name: AppOption = None,
     screen: Annotated[
         str, typer.Option(help="Screen to open: overview, live, explorer, reports, flags, "
                                "experiments.")
@@ -38,9 +36,8 @@ def dashboard(
     engine = st.engine()
     app_id: int | None = None
     name: str | None = None
-    apps = list_apps(engine)
-    if apps or app_name:  # no app at all: the dashboard explains how to start
-        app_id = pick_app(engine, st.settings, app_name)
-        name = next(a.name for a in apps if a.id == app_id)
+    if list_apps(engine) or app_name:  # no app at all: the dashboard explains how to start
+        chosen = one_app(engine, app_name)
+        app_id, name = chosen.id, chosen.name
     data = Dashboard(engine, st.settings, app_id, name)
     DashboardApp(data, refresh_seconds=refresh, start=screen).run()

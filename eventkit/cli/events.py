@@ -13,14 +13,14 @@ import httpx
 import typer
 
 from eventkit.cli.context import state
-from eventkit.cli.options import AppOption, app_scope, when_option
+from eventkit.cli.options import AllAppsOption, app_scope, when_option
 from eventkit.cli.output import Format, FormatOption, console, render, render_one
 from eventkit.client import Backoff, Client, GaveUpError
 from eventkit.errors import AuthError, InvalidRequestError
+from eventkit.reports.events import SUMMARY_FIELDS, event_record, event_summary
 from eventkit.storage.apps import list_apps
 from eventkit.storage.events import EventFilter, last_event_id, query_events
 from eventkit.storage.models import Event
-from eventkit.timeutil import from_us
 
 __all__ = ["app"]
 
@@ -28,44 +28,19 @@ app = typer.Typer(help="List, tail and send events.", no_args_is_help=True)
 
 NameOption = Annotated[str | None, typer.Option("--name", "-n", help="Only this event name.")]
 UserOption = Annotated[str | None, typer.Option("--user", "-u", help="Only this user_id.")]
-COLUMNS = [
-    "time",
-    "app",
-    "name",
-    "user_id",
-    "anonymous_id",
-    "session_id",
-    "platform",
-    "app_version",
-    "event_id",
-    "properties",
-]
 
 
-def _row(e: Event, names: dict[int, str]) -> dict[str, Any]:
-    return {
-        "time": from_us(e.ts).isoformat(timespec="milliseconds"),
-        "app": names.get(e.app_id, e.app_id),
-        "name": e.name,
-        "user_id": e.user_id,
-        "anonymous_id": e.anonymous_id,
-        "session_id": e.session_id,
-        "platform": e.platform,
-        "app_version": e.app_version,
-        "event_id": str(e.event_id),
-        "properties": e.properties,
-        "context": e.context,
-        "country": e.country,
-        "ip": e.ip,
-        "received_at": from_us(e.received_at).isoformat(timespec="milliseconds"),
-        "source": e.source,
-    }
+def _rows(events: list[Event], names: dict[int, str], fmt: Format) -> list[dict[str, Any]]:
+    """Table lines (:func:`event_summary`) or full records (:func:`event_record`)."""
+    if fmt is Format.table:
+        return [{"app": names.get(e.app_id, str(e.app_id)), **event_summary(e)} for e in events]
+    return [event_record(e, app=names.get(e.app_id, str(e.app_id))) for e in events]
 
 
 @app.command("list")
 def list_(
     ctx: typer.Context,
-    app_name: AppOption = None,
+    app_name: AllAppsOption = None,
     name: NameOption = None,
     user: UserOption = None,
     since: Annotated[str | None, typer.Option(help="From: ISO time or span (2h, 7d).")] = None,
@@ -83,16 +58,11 @@ def list_(
         since=when_option(since, "--since"),
         until=when_option(until, "--until"),
     )
-    rows = [_row(e, names) for e in query_events(engine, flt, limit=limit)]
-    cols = (
-        COLUMNS
-        if fmt is Format.table
-        else [*COLUMNS, "context", "country", "ip", "received_at", "source"]
-    )
+    rows = _rows(query_events(engine, flt, limit=limit), names, fmt)
     render(
         rows,
         fmt,
-        columns=cols,
+        columns=["time", "app", *SUMMARY_FIELDS[1:]] if fmt is Format.table else None,
         title="events",
         empty="no events yet: send one with curl (README.md) or `eventkit events send`",
     )
@@ -101,7 +71,7 @@ def list_(
 @app.command("tail")
 def tail(
     ctx: typer.Context,
-    app_name: AppOption = None,
+    app_name: AllAppsOption = None,
     name: NameOption = None,
     user: UserOption = None,
     interval: Annotated[float, typer.Option(min=0.05, help="Seconds between polls.")] = 1.0,
@@ -128,12 +98,11 @@ def tail(
             for e in batch:
                 assert e.id is not None
                 after = max(after, e.id)
-                row = _row(e, names)
+                (row,) = _rows([e], names, fmt)
                 if fmt is Format.table:
                     console.print(
                         f"[dim]{row['time']}[/dim] [cyan]{row['app']}[/cyan] "
-                        f"[bold]{e.name}[/bold] {e.user_id or e.anonymous_id} "
-                        f"{json.dumps(e.properties, default=str)}",
+                        f"[bold]{row['name']}[/bold] {row['who']} {row['properties']}",
                         highlight=False,
                     )
                 else:

@@ -10,7 +10,8 @@ import msgspec
 import typer
 
 from eventkit.cli.context import state
-from eventkit.cli.flags import AppOption, app_id_of, cli_actor
+from eventkit.cli.flags import app_id_of, cli_actor
+from eventkit.cli.options import AppOption
 from eventkit.cli.output import Format, FormatOption, console, render, render_one
 from eventkit.errors import InvalidRequestError
 from eventkit.experiments.analysis import Readout, readout
@@ -67,9 +68,9 @@ def _metric(text: str) -> Metric:
 def create(
     ctx: typer.Context,
     key: KeyArg,
-    app_name: AppOption,
     flag: Annotated[str, typer.Option(help="The flag whose variants are compared.")],
     metric: Annotated[str, typer.Option(help="Conversion event of the primary metric.")],
+    app_name: AppOption = None,
     control: Annotated[str, typer.Option(help="The control variant.")] = "off",
     variant: Annotated[
         list[str] | None, typer.Option(help="Variants to compare (default: weighted ones).")
@@ -97,7 +98,7 @@ def create(
 
 
 @app.command("list")
-def list_(ctx: typer.Context, app_name: AppOption, fmt: FormatOption = Format.table) -> None:
+def list_(ctx: typer.Context, app_name: AppOption = None, fmt: FormatOption = Format.table) -> None:
     """List the app's experiments."""
     rows = [_row(r) for r in list_experiments(state(ctx).engine(), app_id_of(ctx, app_name))]
     render(rows, fmt, title="experiments", empty="no experiments yet")
@@ -105,7 +106,7 @@ def list_(ctx: typer.Context, app_name: AppOption, fmt: FormatOption = Format.ta
 
 @app.command("start")
 def start(
-    ctx: typer.Context, key: KeyArg, app_name: AppOption, fmt: FormatOption = Format.table
+    ctx: typer.Context, key: KeyArg, app_name: AppOption = None, fmt: FormatOption = Format.table
 ) -> None:
     """Start counting exposures and conversions (enable the flag yourself)."""
     rec = set_status(state(ctx).engine(), app_id_of(ctx, app_name), key, "running")
@@ -114,7 +115,7 @@ def start(
 
 @app.command("stop")
 def stop(
-    ctx: typer.Context, key: KeyArg, app_name: AppOption, fmt: FormatOption = Format.table
+    ctx: typer.Context, key: KeyArg, app_name: AppOption = None, fmt: FormatOption = Format.table
 ) -> None:
     """Stop the experiment: results cover exposures until now."""
     rec = set_status(state(ctx).engine(), app_id_of(ctx, app_name), key, "stopped")
@@ -126,7 +127,7 @@ def ship(
     ctx: typer.Context,
     key: KeyArg,
     variant: Annotated[str, typer.Argument(help="The variant everyone gets from now on.")],
-    app_name: AppOption,
+    app_name: AppOption = None,
     fmt: FormatOption = Format.table,
 ) -> None:
     """Stop the experiment and serve one variant to everyone (flag change is audited)."""
@@ -171,7 +172,7 @@ def _table_rows(r: Readout) -> list[dict[str, Any]]:
 
 @app.command("results")
 def results(
-    ctx: typer.Context, key: KeyArg, app_name: AppOption, fmt: FormatOption = Format.table
+    ctx: typer.Context, key: KeyArg, app_name: AppOption = None, fmt: FormatOption = Format.table
 ) -> None:
     """Per-variant exposure, conversion, lift with intervals, p-values, SRM and a verdict."""
     engine = state(ctx).engine()

@@ -9,6 +9,7 @@ import msgspec
 import typer
 
 from eventkit.cli.context import state
+from eventkit.cli.options import AppOption, one_app
 from eventkit.cli.output import Format, FormatOption, console, render, render_one
 from eventkit.errors import InvalidRequestError
 from eventkit.flags.evaluator import Evaluator
@@ -25,14 +26,12 @@ from eventkit.flags.store import (
     set_enabled,
     set_rollout,
 )
-from eventkit.storage.apps import get_app
 from eventkit.timeutil import from_us
 
-__all__ = ["AppOption", "app", "app_id_of", "cli_actor"]
+__all__ = ["app", "app_id_of", "cli_actor"]
 
 app = typer.Typer(help="Feature flags: targeting, rollouts, history.", no_args_is_help=True)
 
-AppOption = Annotated[str, typer.Option("--app", "-a", help="App name.")]
 KeyArg = Annotated[str, typer.Argument(help="Flag key.")]
 VariantOpt = Annotated[
     list[str] | None,
@@ -51,9 +50,10 @@ def cli_actor() -> str:
         return "cli"
 
 
-def app_id_of(ctx: typer.Context, name: str) -> int:
-    """The id of the app called ``name`` (NotFoundError when there is none)."""
-    return get_app(state(ctx).engine(), name, count_events=False).id
+def app_id_of(ctx: typer.Context, name: str | None) -> int:
+    """The id of the app the command is about (the one ``--app`` rule, see
+    :mod:`eventkit.cli.options`)."""
+    return one_app(state(ctx).engine(), name).id
 
 
 def _variants(
@@ -105,7 +105,7 @@ def _show(r: FlagRecord, fmt: Format) -> None:
 def create(
     ctx: typer.Context,
     key: KeyArg,
-    app_name: AppOption,
+    app_name: AppOption = None,
     flag_type: Annotated[FlagType, typer.Option("--type", help="Value type.")] = "boolean",
     description: Annotated[str, typer.Option(help="What the flag controls.")] = "",
     variant: VariantOpt = None,
@@ -142,7 +142,7 @@ def create(
 @app.command("list")
 def list_(
     ctx: typer.Context,
-    app_name: AppOption,
+    app_name: AppOption = None,
     archived: Annotated[bool, typer.Option(help="Include archived flags.")] = False,
     fmt: FormatOption = Format.table,
 ) -> None:
@@ -156,14 +156,20 @@ def list_(
 
 @app.command("show")
 def show(
-    ctx: typer.Context, key: KeyArg, app_name: AppOption, fmt: FormatOption = Format.table
+    ctx: typer.Context, key: KeyArg, app_name: AppOption = None, fmt: FormatOption = Format.table
 ) -> None:
     """Show a flag's full definition."""
     _show(get_flag(state(ctx).engine(), app_id_of(ctx, app_name), key), fmt)
 
 
 def _change(
-    ctx: typer.Context, app_name: str, key: str, mutate: Any, action: str, summary: str, fmt: Format
+    ctx: typer.Context,
+    app_name: str | None,
+    key: str,
+    mutate: Any,
+    action: str,
+    summary: str,
+    fmt: Format,
 ) -> None:
     rec = change_flag(
         state(ctx).engine(),
@@ -181,7 +187,7 @@ def _change(
 def set_(
     ctx: typer.Context,
     key: KeyArg,
-    app_name: AppOption,
+    app_name: AppOption = None,
     description: Annotated[str | None, typer.Option(help="New description.")] = None,
     variant: VariantOpt = None,
     split: SplitOpt = None,
@@ -219,14 +225,14 @@ def set_(
     )
 
 
-def _enabled(ctx: typer.Context, app_name: str, key: str, on: bool, fmt: Format) -> None:
+def _enabled(ctx: typer.Context, app_name: str | None, key: str, on: bool, fmt: Format) -> None:
     engine = state(ctx).engine()
     _show(set_enabled(engine, app_id_of(ctx, app_name), key, on, actor=cli_actor()), fmt)
 
 
 @app.command("enable")
 def enable(
-    ctx: typer.Context, key: KeyArg, app_name: AppOption, fmt: FormatOption = Format.table
+    ctx: typer.Context, key: KeyArg, app_name: AppOption = None, fmt: FormatOption = Format.table
 ) -> None:
     """Turn a flag on (its rules decide who gets what)."""
     _enabled(ctx, app_name, key, True, fmt)
@@ -234,7 +240,7 @@ def enable(
 
 @app.command("disable")
 def disable(
-    ctx: typer.Context, key: KeyArg, app_name: AppOption, fmt: FormatOption = Format.table
+    ctx: typer.Context, key: KeyArg, app_name: AppOption = None, fmt: FormatOption = Format.table
 ) -> None:
     """Turn a flag off: everyone gets the off variant."""
     _enabled(ctx, app_name, key, False, fmt)
@@ -245,7 +251,7 @@ def rollout(
     ctx: typer.Context,
     key: KeyArg,
     percent: Annotated[float, typer.Argument(help="0-100.", min=0, max=100)],
-    app_name: AppOption,
+    app_name: AppOption = None,
     rule: Annotated[int | None, typer.Option(help="Rule number (default: the last).")] = None,
     fmt: FormatOption = Format.table,
 ) -> None:
@@ -259,7 +265,7 @@ def rollout(
 def rules(
     ctx: typer.Context,
     key: KeyArg,
-    app_name: AppOption,
+    app_name: AppOption = None,
     add: Annotated[
         list[str] | None,
         typer.Option(
@@ -331,7 +337,7 @@ def rules(
 
 @app.command("history")
 def history_(
-    ctx: typer.Context, key: KeyArg, app_name: AppOption, fmt: FormatOption = Format.table
+    ctx: typer.Context, key: KeyArg, app_name: AppOption = None, fmt: FormatOption = Format.table
 ) -> None:
     """Every change to a flag: version, what, when and who."""
     rows = [
@@ -353,7 +359,7 @@ def restore(
     ctx: typer.Context,
     key: KeyArg,
     version: Annotated[int, typer.Argument(help="Version from `eventkit flags history`.")],
-    app_name: AppOption,
+    app_name: AppOption = None,
     fmt: FormatOption = Format.table,
 ) -> None:
     """Make an earlier version current again (recorded as a new version)."""
@@ -368,7 +374,7 @@ def restore(
 @app.command("evaluate")
 def evaluate(
     ctx: typer.Context,
-    app_name: AppOption,
+    app_name: AppOption = None,
     key: Annotated[str | None, typer.Argument(help="One flag (default: all).")] = None,
     user: Annotated[str | None, typer.Option(help="user_id.")] = None,
     device: Annotated[str | None, typer.Option(help="anonymous_id (device).")] = None,

@@ -1,5 +1,5 @@
 """Privacy commands: ``users delete|export``, ``apps set|settings`` and the
-``privacy`` group (``audit``, ``purge``). Registered by ``eventkit.privacy.plugin``."""
+``privacy`` group (``audit``, ``purge``). Registered by ``eventkit.builtins.privacy``."""
 
 from __future__ import annotations
 
@@ -10,15 +10,19 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
+from sqlalchemy.engine import Engine
 
 from eventkit.cli.context import state
+from eventkit.cli.options import AllAppsOption, AppOption, one_app
 from eventkit.cli.output import Format, FormatOption, console, render, render_one
-from eventkit.cli.report import pick_app
+from eventkit.errors import NotFoundError
 from eventkit.privacy.access import export_user
 from eventkit.privacy.audit import list_audit, record_audit
 from eventkit.privacy.erasure import delete_user
 from eventkit.privacy.policy import IP_POLICIES, policy_from, set_privacy_settings
 from eventkit.privacy.retention import purge_expired
+from eventkit.privacy.subjects import UserStatus, user_status
+from eventkit.storage.apps import AppInfo
 from eventkit.storage.engine import writer
 from eventkit.storage.errors import map_db_errors
 from eventkit.storage.policies import app_id_by_name, app_settings
@@ -29,20 +33,36 @@ from eventkit.tracking.store import plan_mode, set_plan_mode
 __all__ = ["app", "delete_cmd", "export_cmd", "set_cmd", "settings_cmd"]
 
 app = typer.Typer(help="Privacy: audit log and retention purge.", no_args_is_help=True)
-AppName = Annotated[str | None, typer.Option("--app", "-a", help="App name.")]
+
+
+def _status(engine: Engine, chosen: AppInfo, user_id: str, verb: str) -> UserStatus:
+    """Whether the app holds the user; an unknown user is an error, not an empty
+    success (a wrong id or the wrong app must not look like a fulfilled request)."""
+    with map_db_errors(), engine.connect() as conn:
+        status = user_status(conn, chosen.id, user_id)
+    if status == "unknown":
+        raise NotFoundError(
+            f"app {chosen.name!r} holds nothing about user {user_id!r}: check the id and "
+            f"--app (`eventkit users show {user_id} --app APP`); nothing was {verb}"
+        )
+    return status
 
 
 def delete_cmd(
     ctx: typer.Context,
     user_id: Annotated[str, typer.Argument(help="The user_id to erase.")],
-    app_name: AppName = None,
+    app_name: AppOption = None,
     yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")] = False,
     fmt: FormatOption = Format.table,
 ) -> None:
     """Erase a user: events, sessions, profile, links, rollup rows; leave a tombstone."""
     st = state(ctx)
     engine = st.engine()
-    app_id = pick_app(engine, st.settings, app_name)
+    chosen = one_app(engine, app_name)
+    app_id = chosen.id
+    if _status(engine, chosen, user_id, "erased") == "erased":
+        console.print(f"user {user_id!r} of app {chosen.name!r} was already erased; nothing left")
+        return
     if not yes:
         typer.confirm(
             f"Erase everything held about user {user_id!r}? This cannot be undone", abort=True
@@ -68,7 +88,7 @@ def delete_cmd(
 def export_cmd(
     ctx: typer.Context,
     user_id: Annotated[str, typer.Argument(help="The user_id to export.")],
-    app_name: AppName = None,
+    app_name: AppOption = None,
     output: Annotated[
         Path | None, typer.Option("--output", "-o", help="Write the JSON here (default: stdout).")
     ] = None,
@@ -76,9 +96,12 @@ def export_cmd(
     """Everything held about a user, as JSON (an access request's answer)."""
     st = state(ctx)
     engine = st.engine()
-    data = export_user(
-        engine, pick_app(engine, st.settings, app_name), user_id, actor=getpass.getuser()
-    )
+    chosen = one_app(engine, app_name)
+    if _status(engine, chosen, user_id, "exported") == "erased":
+        raise NotFoundError(
+            f"user {user_id!r} of app {chosen.name!r} was erased: nothing is held to export"
+        )
+    data = export_user(engine, chosen.id, user_id, actor=getpass.getuser())
     text = json.dumps(data, indent=2, default=str, ensure_ascii=False) + "\n"
     if output is None:
         sys.stdout.write(text)
@@ -167,9 +190,7 @@ def settings_cmd(
 @app.command("audit")
 def audit(
     ctx: typer.Context,
-    app_name: Annotated[
-        str | None, typer.Option("--app", "-a", help="App name (default: all).")
-    ] = None,
+    app_name: AllAppsOption = None,
     limit: Annotated[int, typer.Option(min=1, max=10_000, help="Most entries.")] = 50,
     fmt: FormatOption = Format.table,
 ) -> None:

@@ -7,24 +7,18 @@ import sys
 from typing import Annotated, Any
 
 import typer
-from sqlalchemy.engine import Engine
 
 from eventkit.cli.context import state
+from eventkit.cli.options import AppOption, one_app
 from eventkit.cli.output import Format, FormatOption, console, render
-from eventkit.config import Settings
-from eventkit.errors import NotFoundError
 from eventkit.reports import Report, ReportsService
 from eventkit.reports.params import ReportParams, run_report
-from eventkit.storage.apps import get_app, list_apps
 
-__all__ = ["app", "pick_app"]
+__all__ = ["app"]
 
 app = typer.Typer(help="Reports: trends, active users, top lists, funnels, retention.",
                   no_args_is_help=True)  # fmt: skip
 
-AppOpt = Annotated[
-    str | None, typer.Option("--app", "-a", help="App name (default: the only app).")
-]
 SinceOpt = Annotated[str | None, typer.Option(help="From: ISO time or span back (default 30d).")]
 UntilOpt = Annotated[str | None, typer.Option(help="Until, exclusive (default: now).")]
 IntervalOpt = Annotated[str, typer.Option("--interval", "-i", help="hour, day, week or month.")]
@@ -35,27 +29,11 @@ WhereOpt = Annotated[list[str] | None, typer.Option(
 )]  # fmt: skip
 
 
-def pick_app(engine: Engine, settings: Settings, name: str | None) -> int:
-    """The app to report on: ``--app``, else the only app, else ``default_app``."""
-    if name:
-        return get_app(engine, name, count_events=False).id
-    apps = list_apps(engine)
-    if len(apps) == 1:
-        return apps[0].id
-    for a in apps:
-        if a.name == settings.default_app:
-            return a.id
-    raise NotFoundError(
-        "several apps and none named default_app: pass --app NAME (`eventkit apps list`)"
-        if apps else "no apps yet: run `eventkit demo` or `eventkit apps create NAME`"
-    )  # fmt: skip
-
-
 def _run(ctx: typer.Context, name: str, app_name: str | None, params: ReportParams) -> Report:
     st = state(ctx)
     engine = st.engine()
     service = ReportsService(engine, st.settings)
-    app_id = pick_app(engine, st.settings, app_name)
+    app_id = one_app(engine, app_name).id
     if name in ("funnel", "retention"):
         with console.status(f"computing the {name}…"):
             return run_report(service, name, app_id, params)
@@ -118,7 +96,7 @@ def trends_cmd(
     interval: IntervalOpt = "day",
     by: ByOpt = None,
     where: WhereOpt = None,
-    app_name: AppOpt = None,
+    app_name: AppOption = None,
     fmt: FormatOption = Format.table,
 ) -> None:
     """Event count or unique users per hour/day/week/month (a chart on a terminal)."""
@@ -134,7 +112,7 @@ def active_cmd(
     until: UntilOpt = None,
     interval: IntervalOpt = "day",
     where: WhereOpt = None,
-    app_name: AppOpt = None,
+    app_name: AppOption = None,
     fmt: FormatOption = Format.table,
 ) -> None:
     """DAU per day (WAU per week, MAU per month), WAU, MAU and stickiness."""
@@ -152,7 +130,7 @@ def top_cmd(
     since: SinceOpt = None,
     until: UntilOpt = None,
     where: WhereOpt = None,
-    app_name: AppOpt = None,
+    app_name: AppOption = None,
     fmt: FormatOption = Format.table,
 ) -> None:
     """The most frequent events, screens, platforms, app versions or countries."""
@@ -177,7 +155,7 @@ def funnel_cmd(
     until: UntilOpt = None,
     by: ByOpt = None,
     where: WhereOpt = None,
-    app_name: AppOpt = None,
+    app_name: AppOption = None,
     fmt: FormatOption = Format.table,
 ) -> None:
     """Conversion through ordered steps, drop-off and median time to convert."""
@@ -200,7 +178,7 @@ def retention_cmd(
     until: UntilOpt = None,
     interval: IntervalOpt = "day",
     where: WhereOpt = None,
-    app_name: AppOpt = None,
+    app_name: AppOption = None,
     fmt: FormatOption = Format.table,
 ) -> None:
     """Cohorts by first seen (or first event A) and the share returning N days/weeks later."""
@@ -219,7 +197,7 @@ def run_cmd(
     interval: IntervalOpt = "day",
     by: ByOpt = None,
     where: WhereOpt = None,
-    app_name: AppOpt = None,
+    app_name: AppOption = None,
     fmt: FormatOption = Format.table,
 ) -> None:
     """Run a report by name, e.g. one a plugin added (`eventkit plugins list`)."""

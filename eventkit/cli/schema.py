@@ -10,9 +10,8 @@ from typing import Annotated
 import typer
 
 from eventkit.cli.context import state
-from eventkit.cli.options import when_option
+from eventkit.cli.options import AppOption, one_app, when_option
 from eventkit.cli.output import Format, FormatOption, console, render
-from eventkit.cli.report import pick_app
 from eventkit.errors import InvalidRequestError
 from eventkit.timeutil import from_us
 from eventkit.tracking.infer import infer_plan
@@ -24,7 +23,6 @@ __all__ = ["app"]
 
 app = typer.Typer(help="Tracking plans: push, pull, diff, violations, infer.", no_args_is_help=True)
 
-AppName = Annotated[str | None, typer.Option("--app", "-a", help="App name.")]
 PlanFile = Annotated[Path, typer.Argument(help="The plan file (YAML or JSON).")]
 
 
@@ -45,13 +43,13 @@ def _write(text: str, output: Path | None) -> None:
 
 @app.command("push")
 def push(
-    ctx: typer.Context, path: PlanFile, app_name: AppName = None, fmt: FormatOption = Format.table
+    ctx: typer.Context, path: PlanFile, app_name: AppOption = None, fmt: FormatOption = Format.table
 ) -> None:
     """Check a plan file and make it the app's tracking plan (a new version)."""
     st = state(ctx)
     engine = st.engine()
     plan = parse_plan(_read(path), str(path))
-    app_id = pick_app(engine, st.settings, app_name)
+    app_id = one_app(engine, app_name).id
     diff = push_plan(engine, app_id, plan, getpass.getuser())
     if fmt is not Format.table:
         render(diff.rows(), fmt, columns=["event", "change"])
@@ -71,13 +69,13 @@ def push(
 @app.command("pull")
 def pull(
     ctx: typer.Context,
-    app_name: AppName = None,
+    app_name: AppOption = None,
     output: Annotated[Path | None, typer.Option("--output", "-o", help="Write here.")] = None,
 ) -> None:
     """Print the app's tracking plan as YAML."""
     st = state(ctx)
     engine = st.engine()
-    stored = get_plan(engine, pick_app(engine, st.settings, app_name))
+    stored = get_plan(engine, one_app(engine, app_name).id)
     if stored.plan is None:
         raise InvalidRequestError("the app has no tracking plan yet: `eventkit schema push FILE`")
     _write(dump_plan(stored.plan), output)
@@ -87,7 +85,7 @@ def pull(
 def diff(
     ctx: typer.Context,
     path: PlanFile,
-    app_name: AppName = None,
+    app_name: AppOption = None,
     exit_code: Annotated[
         bool, typer.Option("--exit-code", help="Exit 1 when the file differs (for CI).")
     ] = False,
@@ -97,7 +95,7 @@ def diff(
     st = state(ctx)
     engine = st.engine()
     plan = parse_plan(_read(path), str(path))
-    changes = diff_plans(get_plan(engine, pick_app(engine, st.settings, app_name)).plan, plan)
+    changes = diff_plans(get_plan(engine, one_app(engine, app_name).id).plan, plan)
     render(changes.rows(), fmt, title="plan changes", empty="no changes")
     if exit_code and not changes.empty:
         raise typer.Exit(1)
@@ -106,7 +104,7 @@ def diff(
 @app.command("violations")
 def violations(
     ctx: typer.Context,
-    app_name: AppName = None,
+    app_name: AppOption = None,
     kind: Annotated[str | None, typer.Option(help=f"Only one kind: {', '.join(KINDS)}.")] = None,
     event: Annotated[str | None, typer.Option(help="Only this event name.")] = None,
     since: Annotated[str | None, typer.Option(help="Seen since (ISO time or 7d).")] = None,
@@ -116,7 +114,7 @@ def violations(
     """Violations of the plan counted by kind and event name, most frequent first."""
     st = state(ctx)
     engine = st.engine()
-    app_id = pick_app(engine, st.settings, app_name)
+    app_id = one_app(engine, app_name).id
     if clear:
         console.print(f"cleared {clear_violations(engine, app_id)} violation counts")
         return
@@ -146,7 +144,7 @@ def violations(
 @app.command("infer")
 def infer(
     ctx: typer.Context,
-    app_name: AppName = None,
+    app_name: AppOption = None,
     since: Annotated[str | None, typer.Option(help="Only events since (ISO time or 30d).")] = None,
     sample: Annotated[int, typer.Option(min=1, help="Newest events read per name.")] = 1000,
     enum_max: Annotated[
@@ -162,7 +160,7 @@ def infer(
     engine = st.engine()
     plan, counts = infer_plan(
         engine,
-        pick_app(engine, st.settings, app_name),
+        one_app(engine, app_name).id,
         since=when_option(since, "--since"),
         sample=sample,
         include_reserved=include_reserved,

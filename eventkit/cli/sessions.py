@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 
 from eventkit.cli.context import state
-from eventkit.cli.options import AppOption, app_scope, when_option
+from eventkit.cli.options import AllAppsOption, AppOption, app_scope, one_app, when_option
 from eventkit.cli.output import Format, FormatOption, console, render, render_one
 from eventkit.sessions.job import rebuild_sessions, run_sessions_job
 from eventkit.sessions.present import SESSION_COLUMNS, session_dict, timeline_dict
@@ -37,7 +37,7 @@ class By(StrEnum):
 @app.command("list")
 def list_(
     ctx: typer.Context,
-    app_name: AppOption = None,
+    app_name: AllAppsOption = None,
     user: Annotated[str | None, typer.Option("--user", "-u", help="Only this user_id.")] = None,
     since: SinceOption = None,
     until: UntilOption = None,
@@ -76,7 +76,7 @@ def list_(
 def show(
     ctx: typer.Context,
     session_id: Annotated[str, typer.Argument(help="Session id, or the client's session_id.")],
-    app_name: AppOption = None,
+    app_name: AllAppsOption = None,
     fmt: FormatOption = Format.table,
 ) -> None:
     """Show one session and its event timeline."""
@@ -108,7 +108,7 @@ def stats(
 ) -> None:
     """Session count, median and p90 duration, events per session, bounce rate."""
     engine = state(ctx).engine()
-    app_id, _ = app_scope(engine, app_name)
+    app_id = one_app(engine, app_name).id
     flt = SessionFilter(
         app_id=app_id,
         since=when_option(since, "--since"),

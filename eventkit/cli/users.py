@@ -9,8 +9,8 @@ from typing import Annotated
 import typer
 
 from eventkit.cli.context import state
+from eventkit.cli.options import AppOption, one_app
 from eventkit.cli.output import Format, FormatOption, render, render_one
-from eventkit.cli.report import pick_app
 from eventkit.reports.users import user_timeline
 from eventkit.timeutil import from_us
 
@@ -24,13 +24,13 @@ def show(
     ctx: typer.Context,
     user_id: Annotated[str, typer.Argument(help="user_id (or a device's anonymous_id).")],
     limit: Annotated[int, typer.Option(min=1, max=10_000, help="Most events shown.")] = 50,
-    app_name: Annotated[str | None, typer.Option("--app", "-a", help="App name.")] = None,
+    app_name: AppOption = None,
     fmt: FormatOption = Format.table,
 ) -> None:
     """A user's profile (traits, devices, first and last seen) and newest events."""
     st = state(ctx)
     engine = st.engine()
-    data = user_timeline(engine, pick_app(engine, st.settings, app_name), user_id, limit=limit)
+    data = user_timeline(engine, one_app(engine, app_name).id, user_id, limit=limit)
     if fmt is Format.json:
         sys.stdout.write(json.dumps(data, indent=2, default=str) + "\n")
         return
@@ -40,4 +40,11 @@ def show(
             profile[key] = from_us(profile[key]).isoformat(timespec="seconds")
     if fmt is Format.table:
         render_one(profile, fmt, title=f"user {user_id}")
-    render(data["events"], fmt, title="events (newest first)", empty="no events")
+    columns = ["ts", "name", "session_id", "platform", "app_version", "properties"]
+    render(
+        data["events"],
+        fmt,
+        columns=columns if fmt is Format.table else None,
+        title="events (newest first)",
+        empty="no events",
+    )

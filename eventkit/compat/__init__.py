@@ -1,3 +1,4 @@
 """Wire compatibility with existing analytics SDKs (Segment, PostHog, Amplitude,
-Mixpanel): each vendor's protocol decoded into canonical events and answered in that
-vendor's shapes. See docs/integration_guide.md."""
+Mixpanel): each vendor's messages decoded into drafts of canonical events, and that
+vendor's answers built. No HTTP here: the routers are in :mod:`eventkit.api.vendors`.
+See docs/integration_guide.md."""

@@ -1,10 +1,11 @@
-"""What every vendor adapter shares: the draft event a decoder produces, its validation
-into a :class:`CanonicalEvent`, ids, timestamps and request bodies.
+"""What every vendor adapter shares: turning drafts into canonical events, ids,
+timestamps and request bodies.
 
-A vendor decoder turns one message of its wire format into a :class:`Draft` (or field
-errors); :func:`finish` applies the same limits and clock-skew correction as the native
-API and returns what :meth:`CaptureService.store` takes. Decoders never raise on odd
-JSON: anything that is not the expected shape becomes a field error of that message.
+A vendor decoder turns one message of its wire format into a
+:class:`~eventkit.capture.canonical.Draft` (or field errors); :func:`finish` builds the
+canonical events with the native API's limits and clock-skew correction and returns
+what :meth:`CaptureService.store` takes. Decoders never raise on odd JSON: anything
+that is not the expected shape becomes a field error of that message.
 """
 
 from __future__ import annotations
@@ -20,19 +21,13 @@ from urllib.parse import parse_qs
 
 import msgspec
 
-from eventkit.capture.context import context_info
+from eventkit.capture.canonical import Arrival, Draft, canonical_event
 from eventkit.capture.decode import decode_body
 from eventkit.capture.schema import CanonicalEvent
-from eventkit.capture.validate import (
-    FieldError,
-    check_properties,
-    check_text_fields,
-    check_time,
-    corrected_time,
-)
+from eventkit.capture.validate import FieldError
 from eventkit.config import LimitSettings
 from eventkit.errors import InvalidRequestError
-from eventkit.ingest.capture import FieldReason, Rejection
+from eventkit.ingest.verdicts import FieldReason, Rejection
 from eventkit.storage.users import ProfileOp
 
 __all__ = [
@@ -52,28 +47,6 @@ COMPAT_NAMESPACE = uuid.UUID("3f1d2a9c-6b0e-4c57-8d21-5e7a9b4c2f60")
 
 _any = msgspec.json.Decoder()
 _encoder = msgspec.json.Encoder()
-
-
-@dataclass
-class Draft:
-    """One vendor message, mapped onto the canonical fields but not yet validated.
-
-    ``timestamp`` and ``sent_at`` are epoch microseconds from the device clock.
-    ``profile`` is ``(set, set_once)`` for identify-like messages; ``link`` is the
-    anonymous id an identify or alias links to ``user_id``.
-    """
-
-    name: str
-    event_id: uuid.UUID
-    timestamp: int | None
-    user_id: str | None
-    anonymous_id: str | None
-    session_id: str | None = None
-    properties: dict[str, Any] = field(default_factory=dict)
-    context: dict[str, Any] = field(default_factory=dict)
-    sent_at: int | None = None
-    profile: tuple[dict[str, Any], dict[str, Any]] | None = None
-    link: str | None = None
 
 
 @dataclass
@@ -191,39 +164,8 @@ def maybe_base64_json(text: str) -> Any:
     return json_body(decoded, "data")
 
 
-def _check(draft: Draft, limits: LimitSettings) -> list[FieldError]:
-    errors: list[FieldError] = check_text_fields(
-        (
-            ("event", draft.name),
-            ("user_id", draft.user_id),
-            ("anonymous_id", draft.anonymous_id),
-            ("session_id", draft.session_id),
-        )
-    )
-    if not draft.name:
-        errors.append(("event", "the event name is missing or empty"))
-    elif len(draft.name) > limits.max_name_length:
-        errors.append(
-            (
-                "event",
-                f"the name is longer than {limits.max_name_length} characters "
-                "(limits.max_name_length)",
-            )
-        )
-    if not draft.user_id and not draft.anonymous_id:
-        errors.append(("user_id", "a user id or an anonymous/device id is required"))
-    for name, value in (
-        ("user_id", draft.user_id),
-        ("anonymous_id", draft.anonymous_id),
-        ("session_id", draft.session_id),
-    ):
-        if value is not None and len(value) > limits.max_id_length:
-            errors.append(
-                (name, f"is longer than {limits.max_id_length} characters (limits.max_id_length)")
-            )
-    errors += check_properties("properties", draft.properties, limits)
-    errors += check_properties("context", draft.context, limits)
-    return errors
+#: Canonical field names as the vendors call them, in rejection paths.
+_VENDOR_FIELDS = {"name": "event"}
 
 
 def finish(
@@ -237,48 +179,24 @@ def finish(
     ip: str | None,
     prefix: str,
 ) -> Decoded:
-    """Validate drafts into canonical events (the native API's limits and clock-skew
-    correction) and collect the profile operations of identify-like messages.
+    """Turn drafts into canonical events with :func:`canonical_event` (the native API's
+    limits and clock-skew correction) and collect the profile operations of
+    identify-like messages.
 
     ``items[i]`` is message ``i`` of the request: a draft, or the errors its decoder
     found. ``prefix`` names the list in field paths (``batch[3].userId``).
     """
     out = Decoded()
+    at = Arrival(app_id, source, received_at, sent_at, limits, ip, any_reserved=True)
     for i, item in enumerate(items):
         if isinstance(item, list):
             out.rejected.append(_rejection(i, None, item, prefix))
             continue
-        errors = _check(item, limits)
-        received = received_at
-        client_ts = item.timestamp if item.timestamp is not None else received
-        batch_sent = item.sent_at if item.sent_at is not None else sent_at
-        ts = corrected_time(client_ts, batch_sent, received)
-        errors += check_time(ts, received, limits)
-        ctx = context_info(item.context) if not errors else None
-        if ctx is not None:
-            errors += ctx.errors
-        if errors or ctx is None:
+        event = canonical_event(item, at)
+        if not isinstance(event, CanonicalEvent):
+            errors = [(_VENDOR_FIELDS.get(f, f), m) for f, m in event]
             out.rejected.append(_rejection(i, str(item.event_id), errors, prefix))
             continue
-        event = CanonicalEvent(
-            app_id=app_id,
-            event_id=item.event_id,
-            name=item.name,
-            timestamp=client_ts,
-            sent_at=batch_sent,
-            received_at=received,
-            ts=ts,
-            user_id=item.user_id,
-            anonymous_id=item.anonymous_id,
-            session_id=item.session_id,
-            platform=ctx.platform,
-            app_version=ctx.app_version,
-            country=ctx.country,
-            ip=ip,
-            source=source,
-            properties=item.properties,
-            context=item.context,
-        )
         out.accepted.append(event)
         out.positions.append(i)
         if item.user_id and (item.profile is not None or item.link):
@@ -288,7 +206,7 @@ def finish(
                     app_id=app_id,
                     user_id=item.user_id,
                     event_id=item.event_id,
-                    at=ts,
+                    at=event.ts,
                     anonymous_id=item.link,
                     set=set_,
                     set_once=set_once,

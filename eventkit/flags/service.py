@@ -1,8 +1,9 @@
 """What the HTTP layer calls: cached evaluators, ETags and exposure recording.
 
 Kept free of any web framework: ``FlagService`` takes an app id and a context dict and
-returns evaluations; exposures are handed to an async ``submit`` callable (the
-runtime's group-commit writer).
+returns evaluations; exposures are handed to an async ``submit`` callable, the ingest
+service's ``store_server_events`` on a server, so they pass the same pipeline as every
+other event (tombstones, scrubbing, sinks, metrics).
 """
 
 from __future__ import annotations
@@ -30,7 +31,7 @@ log = logging.getLogger("eventkit.flags")
 #: Exposure ids remembered per process (about 100 bytes each).
 _RECENT_MAX = 200_000
 
-Submit = Callable[[Sequence[CanonicalEvent]], Awaitable[list[bool]]]
+Submit = Callable[[list[CanonicalEvent]], Awaitable[object]]
 
 
 def etag_of(body: bytes) -> str:
@@ -99,6 +100,12 @@ class FlagService:
             task = asyncio.get_running_loop().create_task(self._write(events))
             self._tasks.add(task)
             task.add_done_callback(self._tasks.discard)
+
+    async def drain(self) -> None:
+        """Wait for the exposures already handed over (the server calls this before its
+        writer drains at shutdown)."""
+        if self._tasks:
+            await asyncio.gather(*self._tasks, return_exceptions=True)
 
     async def _write(self, events: list[CanonicalEvent]) -> None:
         assert self.submit is not None

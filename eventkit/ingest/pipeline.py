@@ -20,15 +20,14 @@ import inspect
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from sqlalchemy.engine import Engine
 
 from eventkit.capture.schema import CanonicalEvent
 from eventkit.config import Settings
-
-if TYPE_CHECKING:
-    from eventkit.ingest.capture import Rejection
+from eventkit.ingest.verdicts import Rejection, reasons
+from eventkit.storage.users import ProfileOp
 
 __all__ = ["STAGES", "Batch", "Pipeline", "Stage"]
 
@@ -39,7 +38,7 @@ STAGES: tuple[str, ...] = (
     # Deleted users' events and events past retention go first: nothing else sees them.
     "eventkit.privacy.stages:forget_stage",
     # Plugins' eventkit_validate_event and eventkit_enrich_event (full IP for GeoIP).
-    "eventkit.plugins.stage:plugin_stage",
+    "eventkit.ingest.plugin_stage:plugin_stage",
     "eventkit.tracking.stage:plan_stage",
     # Last: after enrichment (GeoIP needs the full address), properties are scrubbed and
     # the IP is dropped, reduced (the default) or kept, per app.
@@ -64,12 +63,13 @@ class Batch:
     dropped: int = 0
     #: The request's User-Agent header, when it came over HTTP (for enrichers).
     user_agent: str | None = None
+    #: Profile operations of identify-like events; each is applied only if its event
+    #: is stored, and the privacy stage scrubs their traits like event properties.
+    ops: list[ProfileOp] = field(default_factory=list)
     _gone: set[int] = field(default_factory=set)
 
-    def reject(self, i: int, reasons: list[tuple[str, str]]) -> None:
+    def reject(self, i: int, why: list[tuple[str, str]]) -> None:
         """Reject ``events[i]`` with field-level ``(field, message)`` reasons."""
-        from eventkit.ingest.capture import FieldReason, Rejection
-
         if i in self._gone:
             return
         self._gone.add(i)
@@ -77,7 +77,7 @@ class Batch:
             Rejection(
                 index=self.positions[i],
                 event_id=str(self.events[i].event_id),
-                errors=[FieldReason(field=f, message=m) for f, m in reasons],
+                errors=reasons(why),
             )
         )
 

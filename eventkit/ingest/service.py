@@ -15,7 +15,7 @@ from collections.abc import Sequence
 
 import msgspec
 
-from eventkit.capture.canonical import canonical_event
+from eventkit.capture.canonical import Arrival, Draft, canonical_event
 from eventkit.capture.decode import decode_body
 from eventkit.capture.native import check_event
 from eventkit.capture.schema import CanonicalEvent, Envelope, IdentifyRequest
@@ -109,20 +109,18 @@ class CaptureService:
                 f"the batch has {n} events; the limit is {self.limits.max_batch_events} "
                 "(limits.max_batch_events). Split it into smaller batches"
             )
-        received = received_at if received_at is not None else now_us()
-        sent_at = timestamp_us(envelope.sent_at) if envelope.sent_at is not None else None
+        at = Arrival(
+            app_id=app_id,
+            source="native",
+            received_at=received_at if received_at is not None else now_us(),
+            sent_at=timestamp_us(envelope.sent_at) if envelope.sent_at is not None else None,
+            limits=self.limits,
+            ip=ip,
+        )
         accepted: list[CanonicalEvent] = []
         rejected: list[Rejection] = []
         for i, raw in enumerate(envelope.events):
-            v = check_event(
-                i,
-                raw,
-                app_id=app_id,
-                received_at=received,
-                sent_at=sent_at,
-                limits=self.limits,
-                ip=ip,
-            )
+            v = check_event(i, raw, at)
             if v.event is not None:
                 accepted.append(v.event)
             else:
@@ -252,26 +250,22 @@ class CaptureService:
         received = now_us()
         event: CanonicalEvent | list[FieldError] = errors
         if not errors:
-            # Without a client event_id, derive one from the request so a retry
-            # deduplicates.
-            event = canonical_event(
-                app_id=app_id,
-                source="native",
+            draft = Draft(
+                name="$identify",
+                # Without a client event_id, derive one from the request so a retry
+                # deduplicates.
                 event_id=req.event_id
                 or uuid.uuid5(IDENTIFY_NAMESPACE, f"{app_id}:{data.decode()}"),
-                name="$identify",
-                client_ts=timestamp_us(req.timestamp) if req.timestamp is not None else received,
-                sent_at=timestamp_us(req.sent_at) if req.sent_at is not None else None,
-                received_at=received,
+                timestamp=timestamp_us(req.timestamp) if req.timestamp is not None else None,
                 user_id=req.user_id,
                 anonymous_id=req.anonymous_id,
-                session_id=None,
                 properties={"$set": req.set, "$set_once": req.set_once},
                 context=req.context,
-                limits=self.limits,
-                ip=ip,
-                any_reserved=True,  # $identify is written by eventkit itself
             )
+            sent_at = timestamp_us(req.sent_at) if req.sent_at is not None else None
+            # $identify is written by eventkit itself: any_reserved.
+            at = Arrival(app_id, "native", received, sent_at, self.limits, ip, any_reserved=True)
+            event = canonical_event(draft, at)
         if not isinstance(event, CanonicalEvent):
             self.metrics.count_events("native", 0, 0, 1)
             raise InvalidEventError("; ".join(f"{f} {m}" for f, m in event), errors=event)

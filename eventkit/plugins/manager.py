@@ -36,16 +36,18 @@ __all__ = [
 
 log = logging.getLogger("eventkit.plugins")
 
-#: Built-in modules registered as plugins. Each feature area adds one line here.
+#: Built-in modules registered as plugins (``eventkit/builtins/``). Each feature area
+#: adds one line here.
 DEFAULT_PLUGINS: tuple[str, ...] = (
-    "eventkit.sessions.plugin",
-    "eventkit.flags.plugin",
-    "eventkit.reports.plugin",
-    "eventkit.compat.plugin",
-    "eventkit.tracking.plugin",
-    "eventkit.privacy.plugin",
-    "eventkit.tui.plugin",
-    "eventkit.storage.plugin",
+    "eventkit.builtins.core",
+    "eventkit.builtins.sessions",
+    "eventkit.builtins.flags",
+    "eventkit.builtins.reports",
+    "eventkit.builtins.vendors",
+    "eventkit.builtins.tracking",
+    "eventkit.builtins.privacy",
+    "eventkit.builtins.dashboard",
+    "eventkit.builtins.storage",
 )
 
 

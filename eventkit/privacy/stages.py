@@ -13,6 +13,7 @@ per event, one small read per ``privacy.refresh_seconds`` (in a thread).
 from __future__ import annotations
 
 import weakref
+from dataclasses import replace
 
 from sqlalchemy.engine import Engine
 
@@ -92,6 +93,15 @@ def _protect(batch: Batch, policy: PrivacyPolicy) -> None:
             ctx = scrubber.apply(batch.app_id, ev.context)
             if ctx is not None:
                 ev.context = ctx
+        for i, op in enumerate(batch.ops):  # profile traits are properties of the user
+            traits = scrubber.apply(batch.app_id, op.set)
+            once = scrubber.apply(batch.app_id, op.set_once)
+            if traits is not None or once is not None:
+                batch.ops[i] = replace(
+                    op,
+                    set=op.set if traits is None else traits,
+                    set_once=op.set_once if once is None else once,
+                )
     if policy.ip == "keep":
         return
     if policy.ip == "drop":

@@ -3,14 +3,22 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Literal
 
 from sqlalchemy import or_, select, text
 from sqlalchemy.engine import Connection
 from sqlalchemy.sql.elements import ColumnElement
 
-from eventkit.storage.models import EVENTS, IDENTITY_LINKS
+from eventkit.privacy.policy import subject_hash
+from eventkit.storage.models import (
+    EVENTS,
+    IDENTITY_LINKS,
+    SESSIONS,
+    USER_PROFILES,
+    USER_TOMBSTONES,
+)
 
-__all__ = ["Subject", "find_subject"]
+__all__ = ["Subject", "UserStatus", "find_subject", "user_status"]
 
 _E = EVENTS.c
 
@@ -60,3 +68,33 @@ def find_subject(conn: Connection, app_id: int, user_id: str, after: int = 0) ->
     )
     anon.discard(user_id)
     return Subject(app_id, user_id, tuple(sorted(a for a in anon if a)))
+
+
+#: What is known about a user id in an app (see :func:`user_status`).
+UserStatus = Literal["stored", "erased", "unknown"]
+
+
+def user_status(conn: Connection, app_id: int, user_id: str) -> UserStatus:
+    """``stored`` when the app holds events, a profile, identity links or sessions of
+    the user (or of a device with that id); ``erased`` when it holds none but a
+    tombstone; ``unknown`` otherwise (a wrong id, or the wrong app)."""
+    probes = [
+        select(EVENTS.c.id).where(
+            EVENTS.c.app_id == app_id,
+            or_(EVENTS.c.user_id == user_id, EVENTS.c.anonymous_id == user_id),
+        ),
+        select(USER_PROFILES.c.user_id).where(
+            USER_PROFILES.c.app_id == app_id, USER_PROFILES.c.user_id == user_id
+        ),
+        select(IDENTITY_LINKS.c.user_id).where(
+            IDENTITY_LINKS.c.app_id == app_id, IDENTITY_LINKS.c.user_id == user_id
+        ),
+        select(SESSIONS.c.id).where(SESSIONS.c.app_id == app_id, SESSIONS.c.user_id == user_id),
+    ]
+    if any(conn.execute(q.limit(1)).first() is not None for q in probes):
+        return "stored"
+    stone = select(USER_TOMBSTONES.c.subject).where(
+        USER_TOMBSTONES.c.app_id == app_id,
+        USER_TOMBSTONES.c.subject == subject_hash(app_id, user_id),
+    )
+    return "erased" if conn.execute(stone).first() is not None else "unknown"

@@ -7,15 +7,16 @@ from typing import Any
 from sqlalchemy.engine import Engine
 
 from eventkit.errors import NotFoundError
+from eventkit.reports.events import event_record
 from eventkit.storage.events import EventFilter, query_events
 from eventkit.storage.users import get_profile
-from eventkit.timeutil import from_us
 
 __all__ = ["user_timeline"]
 
 
 def user_timeline(engine: Engine, app_id: int, user_id: str, *, limit: int = 50) -> dict[str, Any]:
-    """The profile of ``user_id`` (or of a device id) and their newest events.
+    """The profile of ``user_id`` (or of a device id) and their newest events (each an
+    :func:`~eventkit.reports.events.event_record`).
 
     Raises:
         NotFoundError: no profile and no events for this id.
@@ -47,15 +48,5 @@ def user_timeline(engine: Engine, app_id: int, user_id: str, *, limit: int = 50)
             "last_seen": None,
             "anonymous_ids": [],
         },
-        "events": [
-            {
-                "time": from_us(e.ts).isoformat(timespec="seconds"),
-                "name": e.name,
-                "session_id": e.session_id,
-                "platform": e.platform,
-                "app_version": e.app_version,
-                "properties": e.properties,
-            }
-            for e in events
-        ],
+        "events": [event_record(e) for e in events],
     }

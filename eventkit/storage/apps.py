@@ -23,6 +23,7 @@ __all__ = [
     "KeyKind",
     "NewKeys",
     "ResolvedKey",
+    "choose_app",
     "create_app",
     "get_app",
     "hash_key",
@@ -189,6 +190,27 @@ def get_app(engine: Engine, name: str, *, count_events: bool = True) -> AppInfo:
     """
     with map_db_errors(), engine.connect() as conn:
         return _info(conn, _app_row(conn, name), count_events)
+
+
+def choose_app(engine: Engine, name: str | None) -> AppInfo:
+    """The one app a command is about: ``name`` when given, else the database's only
+    app. With several apps and no name this refuses, naming them, rather than guess
+    (a report of zeros or an erasure in the wrong app looks like success).
+
+    Raises:
+        NotFoundError: no such app, no app at all, or several apps and no name.
+    """
+    if name is not None:
+        return get_app(engine, name, count_events=False)
+    apps = list_apps(engine)
+    if len(apps) == 1:
+        return apps[0]
+    if not apps:
+        raise NotFoundError("no apps yet: run `eventkit demo` or `eventkit apps create NAME`")
+    names = ", ".join(a.name for a in apps[:10]) + (", …" if len(apps) > 10 else "")
+    raise NotFoundError(
+        f"this database has {len(apps)} apps ({names}): pass --app NAME to say which one"
+    )
 
 
 def resolve_key(engine: Engine, key: str) -> ResolvedKey | None:

@@ -10,7 +10,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
 from eventkit.cli.context import state
-from eventkit.cli.options import AppOption, app_scope, when_option
+from eventkit.cli.options import AllAppsOption, app_scope, when_option
 from eventkit.reports.query import parse_filter
 from eventkit_export.writers import FORMATS, ExportQuery, count
 from eventkit_export.writers import export as write_export
@@ -24,7 +24,7 @@ def export(
     output: Annotated[
         Path | None, typer.Option("--output", "-o", help="File to write (default events.FORMAT).")
     ] = None,
-    app_name: AppOption = None,
+    app_name: AllAppsOption = None,
     since: Annotated[str | None, typer.Option(help="From: ISO time or span (2h, 7d).")] = None,
     until: Annotated[str | None, typer.Option(help="Until (exclusive).")] = None,
     where: Annotated[

@@ -18,7 +18,7 @@ from sqlalchemy.engine import Engine
 
 from eventkit.config import Settings
 from eventkit.errors import InvalidRequestError
-from eventkit.ingest.capture import CaptureService
+from eventkit.ingest.service import CaptureService
 from eventkit.ingest.writer import GroupCommitWriter
 from eventkit.metrics import Metrics
 from eventkit.storage.apps import create_app

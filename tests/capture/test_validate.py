@@ -8,8 +8,9 @@ from typing import Any
 import msgspec
 import pytest
 
+from eventkit.capture.canonical import Arrival
+from eventkit.capture.native import check_event
 from eventkit.capture.schema import as_dict
-from eventkit.capture.validate import check_event
 from eventkit.config import LimitSettings
 from eventkit.timeutil import US_PER_SECOND, to_us
 
@@ -28,9 +29,8 @@ def raw(**fields: Any) -> bytes:
 
 
 def check(body: bytes, sent_at: int | None = None, **limits: Any) -> Any:
-    return check_event(
-        3, body, app_id=7, received_at=RECEIVED, sent_at=sent_at, limits=LimitSettings(**limits)
-    )
+    at = Arrival(7, "native", RECEIVED, sent_at, LimitSettings(**limits), None)
+    return check_event(3, body, at)
 
 
 def fields(verdict: Any) -> set[str]:

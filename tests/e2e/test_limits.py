@@ -103,18 +103,25 @@ PER_EVENT: dict[str, tuple[dict[str, Any], dict[str, Any], str, str]] = {
         "limits.max_id_length",
     ),
     "future timestamp": (
-        {"timestamp": iso(datetime.now(UTC) + timedelta(seconds=30))},
-        {"timestamp": iso(datetime.now(UTC) + timedelta(minutes=10))},
+        {"timestamp": timedelta(seconds=30)},
+        {"timestamp": timedelta(minutes=10)},
         "timestamp",
         "limits.max_future_seconds",
     ),
     "past timestamp": (
-        {"timestamp": iso(datetime.now(UTC) - timedelta(days=29))},
-        {"timestamp": iso(datetime.now(UTC) - timedelta(days=31))},
+        {"timestamp": -timedelta(days=29)},
+        {"timestamp": -timedelta(days=31)},
         "timestamp",
         "limits.max_past_days",
     ),
 }
+
+
+def _now_relative(fields: dict[str, Any]) -> dict[str, Any]:
+    """Times given as an offset from now become ISO times when the test runs (not when
+    the module is collected: a long run would turn "10 minutes ahead" into the past)."""
+    now = datetime.now(UTC)
+    return {k: iso(now + v) if isinstance(v, timedelta) else v for k, v in fields.items()}
 
 
 @pytest.mark.parametrize("case", list(PER_EVENT))
@@ -122,8 +129,8 @@ def test_per_event_limit_rejects_only_the_event_over_it(
     case: str, http: httpx.Client, db: Engine
 ) -> None:
     ok_fields, bad_fields, field, limit = PER_EVENT[case]
-    ok = event(**ok_fields)
-    bad = event(**bad_fields)
+    ok = event(**_now_relative(ok_fields))
+    bad = event(**_now_relative(bad_fields))
     resp = http.post("/v1/events", json={"events": [ok, bad]})
     assert resp.status_code == 200, resp.text
     body = resp.json()

@@ -79,7 +79,7 @@ def test_plugins_dir_loads_files_and_isolates_failures(
     assert stats.snapshot()[0] == {("broken", "load"): 1, ("badhook", "load"): 1}
     assert "plugin 'broken'" in caplog.text
     # Built-ins load as before, and only the good file joined them.
-    assert pm.has_plugin("eventkit.sessions.plugin") and pm.has_plugin("good")
+    assert pm.has_plugin("eventkit.builtins.sessions") and pm.has_plugin("good")
     assert not pm.has_plugin("broken") and not pm.has_plugin("optin")
     stats.reset()
 
@@ -88,16 +88,16 @@ def test_enable_and_disable_by_name(plugins_dir: Path) -> None:
     settings = PluginSettings(
         dir=str(plugins_dir),
         enable=["optin"],
-        disable=["broken", "badhook", "eventkit.flags.plugin"],
+        disable=["broken", "badhook", "eventkit.builtins.flags"],
     )
     pm = build_plugin_manager(settings, entry_points_on=False)
     infos = _by_name(pm)
     assert infos["optin"].enabled and pm.has_plugin("optin")  # type: ignore[attr-defined]
-    for name in ("broken", "badhook", "eventkit.flags.plugin"):
+    for name in ("broken", "badhook", "eventkit.builtins.flags"):
         info = infos[name]
         assert (info.enabled, info.error) == (False, None), name  # type: ignore[attr-defined]
         assert not pm.has_plugin(name)
-    assert pm.has_plugin("eventkit.sessions.plugin")
+    assert pm.has_plugin("eventkit.builtins.sessions")
 
 
 def test_entry_points_with_their_distribution(
@@ -137,7 +137,7 @@ def test_plugins_list_command(use_plugins: Use) -> None:
     result = CliRunner().invoke(app, ["plugins", "list", "--format", "json"])
     assert result.exit_code == 0, result.output
     rows = {r["name"]: r for r in json.loads(result.output)}
-    assert rows["eventkit.sessions.plugin"]["source"] == "builtin"
+    assert rows["eventkit.builtins.sessions"]["source"] == "builtin"
     assert rows["extras"]["source"] == "registered"
     assert "eventkit_reports" in rows["extras"]["hooks"]
     table = CliRunner().invoke(app, ["plugins", "list"], env={"COLUMNS": "200"})

@@ -7,8 +7,8 @@ from collections.abc import Iterator
 import pytest
 from sqlalchemy.engine import Engine
 
-from eventkit.api.runtime import Runtime
 from eventkit.config import Settings
+from eventkit.ingest.runtime import Runtime
 from eventkit.plugins.stats import stats
 from eventkit.storage.apps import create_app as create_tracked_app
 from tests.conftest import make_settings

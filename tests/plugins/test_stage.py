@@ -8,8 +8,8 @@ from sqlalchemy.engine import Engine
 from eventkit.api import capture as capture_api
 from eventkit.config import Settings
 from eventkit.ingest.pipeline import Pipeline
+from eventkit.ingest.plugin_stage import plugin_stage
 from eventkit.plugins.manager import EventkitPluginManager
-from eventkit.plugins.stage import plugin_stage
 from eventkit.storage.apps import create_app as create_tracked_app
 from tests.inprocess import api_client, bearer
 from tests.plugins.conftest import Use
@@ -19,7 +19,7 @@ from tests.plugins.helpers import batch, metric, stored
 
 def test_no_stage_without_validators_or_enrichers(settings: Settings) -> None:
     assert plugin_stage(settings, None, EventkitPluginManager()) is None
-    assert all("plugins.stage" not in path for path, _, _ in Pipeline(settings).stages)
+    assert all("plugin_stage" not in path for path, _, _ in Pipeline(settings).stages)
 
 
 async def test_validate_enrich_drop_and_isolation(

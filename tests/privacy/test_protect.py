@@ -133,3 +133,28 @@ async def test_scrubbing_over_http_covers_properties_context_and_traits(
     profile = get_profile(engine, keys.app_id, "u1")
     assert profile is not None
     assert profile["traits"] == {"email": props["email"], "name": "A"}
+
+
+async def test_vendor_identify_traits_are_scrubbed_before_the_profile(
+    settings: Settings, engine: Engine
+) -> None:
+    """A Segment identify's traits become profile traits only after the app's rules."""
+    keys = create_app(engine, "vendor")
+    _settings(engine, keys.app_id, scrub=["*email*=hash", "phone=drop"])
+    message = {
+        "type": "identify",
+        "userId": "u9",
+        "anonymousId": "d9",
+        "messageId": str(uuid.uuid4()),
+        "traits": {"email": "a@b.c", "phone": "1", "plan": "pro"},
+    }
+    async with api_client(settings) as client:
+        r = await client.post(
+            "/segment/v1/batch", json={"batch": [message]}, headers=bearer(keys.write_key)
+        )
+        assert r.status_code == 200, r.text
+    profile = get_profile(engine, keys.app_id, "u9")
+    assert profile is not None
+    traits = profile["traits"]
+    assert set(traits) == {"email", "plan"} and traits["plan"] == "pro"
+    assert traits["email"].startswith("sha256:")

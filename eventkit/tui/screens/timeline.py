@@ -27,7 +27,7 @@ def user_summary(t: dict[str, Any]) -> tuple[str, list[str], list[tuple[str, ...
             f"{len(t['events'])} newest events")  # fmt: skip
     rows: list[tuple[str, ...]] = [
         (
-            e["time"],
+            e["ts"][:19].replace("T", " "),
             e["name"],
             e["session_id"] or "",
             e["platform"] or "",

@@ -1,5 +1,5 @@
-"""The terminal dashboard, registered through eventkit's plugin hooks. Textual is
-imported only when ``eventkit dashboard`` runs."""
+"""The terminal dashboard: ``eventkit dashboard``. Textual is imported only when the
+command runs."""
 
 from __future__ import annotations
 

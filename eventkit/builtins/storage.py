@@ -1,18 +1,17 @@
-"""Storage upkeep registered through the plugin hooks: the ``partitions`` job that keeps
-monthly ``events`` partitions created ahead of time (PostgreSQL only)."""
+"""Storage upkeep: the ``partitions`` job that keeps monthly ``events`` partitions
+created ahead of time (PostgreSQL only)."""
 
 from __future__ import annotations
 
 import logging
-from typing import TYPE_CHECKING
+
+from sqlalchemy.engine import Engine
 
 from eventkit.config import Settings
 from eventkit.plugins.hookspecs import hookimpl
-
-if TYPE_CHECKING:
-    from sqlalchemy.engine import Engine
-
-    from eventkit.scheduler import JobSpec
+from eventkit.plugins.specs import JobSpec
+from eventkit.storage.engine import make_engine
+from eventkit.storage.partitions import ensure_partitions
 
 __all__ = ["eventkit_scheduled_jobs", "eventkit_shutdown"]
 
@@ -21,14 +20,13 @@ _engines: list[Engine] = []
 
 
 class _PartitionJob:
+    """Keeps one engine for its runs (released at shutdown)."""
+
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
         self.engine: Engine | None = None
 
     def __call__(self) -> None:
-        from eventkit.storage.engine import make_engine
-        from eventkit.storage.partitions import ensure_partitions
-
         if self.engine is None:
             self.engine = make_engine(self.settings)
             _engines.append(self.engine)
@@ -40,8 +38,6 @@ class _PartitionJob:
 @hookimpl
 def eventkit_scheduled_jobs(settings: Settings) -> list[JobSpec]:
     """The ``partitions`` job (PostgreSQL): create monthly partitions ahead of time."""
-    from eventkit.scheduler import JobSpec
-
     if settings.database_url.startswith("sqlite"):
         return []
     return [

@@ -1,5 +1,5 @@
-"""The tracking-plan feature, registered through eventkit's plugin hooks. Its ingest
-stage is listed in ``eventkit.ingest.pipeline.STAGES``."""
+"""Tracking plans: the violation-count flush job, ``/v1/tracking-plan*`` and
+``eventkit schema``. The ingest stage is listed in ``eventkit.ingest.pipeline.STAGES``."""
 
 from __future__ import annotations
 
@@ -7,7 +7,8 @@ from typing import Any
 
 from eventkit.config import Settings
 from eventkit.plugins.hookspecs import hookimpl
-from eventkit.scheduler import JobSpec
+from eventkit.plugins.specs import JobSpec
+from eventkit.tracking.stage import flush_all
 
 __all__ = [
     "eventkit_cli_commands",
@@ -20,8 +21,6 @@ __all__ = [
 @hookimpl
 def eventkit_scheduled_jobs(settings: Settings) -> list[JobSpec]:
     """Write this process's violation counts even when no batch arrives to do it."""
-    from eventkit.tracking.stage import flush_all
-
     return [
         JobSpec(
             id="tracking.violations",
@@ -51,6 +50,4 @@ def eventkit_cli_commands(app: Any) -> None:
 @hookimpl
 def eventkit_shutdown(settings: Settings) -> None:
     """Write the violation counts still in memory."""
-    from eventkit.tracking.stage import flush_all
-
     flush_all()

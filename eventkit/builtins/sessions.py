@@ -1,20 +1,14 @@
-"""The sessions feature, registered through eventkit's plugin hooks.
-
-The interface modules (``eventkit.api.sessions``, ``eventkit.cli.sessions``) are
-imported inside the hooks, so importing this domain package never pulls in litestar
-or typer.
-"""
+"""Sessions: the sessions job (in a child process), ``/v1/sessions*`` and
+``eventkit sessions``."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from eventkit.config import Settings
 from eventkit.plugins.hookspecs import hookimpl
-
-if TYPE_CHECKING:
-    from eventkit.scheduler import JobSpec
-    from eventkit.sessions.worker import JobRunner
+from eventkit.plugins.specs import JobSpec
+from eventkit.sessions.worker import JobRunner
 
 __all__ = [
     "eventkit_cli_commands",
@@ -29,9 +23,6 @@ _runners: list[JobRunner] = []
 @hookimpl
 def eventkit_scheduled_jobs(settings: Settings) -> list[JobSpec]:
     """The sessions job: sessionize new events and close idle sessions."""
-    from eventkit.scheduler import JobSpec
-    from eventkit.sessions.worker import JobRunner
-
     if not settings.sessions.enabled:
         return []
     runner = JobRunner(settings)

@@ -1,13 +1,12 @@
-"""The built-in flags plugin: HTTP routes (flags API, OFREP) and CLI groups."""
+"""Feature flags and experiments: ``/v1/flags*``, OFREP, ``eventkit flags`` and
+``eventkit experiments``."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
+from eventkit.config import Settings
 from eventkit.plugins.hookspecs import hookimpl
-
-if TYPE_CHECKING:
-    from eventkit.config import Settings
 
 __all__ = ["eventkit_cli_commands", "eventkit_routes"]
 
