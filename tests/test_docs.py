@@ -74,3 +74,36 @@ def test_docs_index_links_resolve() -> None:
     index = (DOCS / "README.md").read_text()
     for target in re.findall(r"\]\(\.?/?([\w./-]+\.md)\)", index):
         assert (DOCS / target).exists() or (ROOT / target).exists(), f"broken link {target}"
+
+
+def _planned_section(text: str) -> str:
+    """The "Planned" section of the docs index (up to the next heading of its level or
+    higher)."""
+    match = re.search(r"^(#+) Planned\n(.*?)(?=^#{1,3} |\Z)", text, re.M | re.S)
+    return match.group(2) if match else ""
+
+
+def _named_pages(text: str) -> set[str]:
+    """Every ``page.md`` a text names as the planned page (in backticks; links to
+    existing pages, "until then, see …", are fine)."""
+    return set(re.findall(r"`([\w-]+\.md)`", text))
+
+
+def test_nothing_planned_already_exists() -> None:
+    """A "planned" page must not exist yet: the docs index lists it under its section,
+    and no line anywhere calls an existing page *planned*."""
+    index = (DOCS / "README.md").read_text()
+    existing = {p.name for p in DOCS.glob("*.md")}
+    stale = _named_pages(_planned_section(index)) & existing
+    for path in [ROOT / "README.md", *sorted(DOCS.glob("*.md"))]:
+        for line in path.read_text().splitlines():
+            for page in re.findall(r"`([\w-]+\.md)`\)?:? \*planned\*", line):
+                if page in existing:
+                    stale.add(page)
+    assert not stale, f"called planned but written: {sorted(stale)}; move them to their section"
+
+
+def test_the_planned_check_sees_a_stale_entry() -> None:
+    stale = "### Planned\n\n- Security (`security.md`): *planned*.\n\n## Next\n"
+    assert _named_pages(_planned_section(stale)) == {"security.md"}
+    assert _named_pages(_planned_section("### Planned\n\n- SDKs.\n\n## Next\n")) == set()

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import ast
+from pathlib import Path
+
 import pytest
 from sqlalchemy import inspect, text
 
+import eventkit.storage.migrations
 from eventkit.config import Settings
 from eventkit.errors import DatabaseUnavailableError, MigrationError
 from eventkit.storage.engine import make_engine, normalize_url, sqlite_path
@@ -76,3 +80,24 @@ def test_url_helpers() -> None:
     assert normalize_url("sqlite:///x.db") == "sqlite:///x.db"
     assert str(sqlite_path("sqlite:////tmp/a.db")) == "/tmp/a.db"
     assert sqlite_path("sqlite://") is None
+
+
+def test_the_migrations_readme_names_every_revision_and_its_parent() -> None:
+    """The revisions are branches off 0001, not a chain: the README's table says which."""
+    folder = Path(eventkit.storage.migrations.__file__).parent
+    table = {
+        cells[0].strip("`"): cells[1].strip("`")
+        for line in (folder / "README.md").read_text().splitlines()
+        if line.startswith("| `") and len(cells := [c.strip() for c in line.split("|")[1:]]) > 1
+    }
+    found = {}
+    for path in sorted((folder / "versions").glob("*.py")):
+        module = ast.parse(path.read_text())
+        values = {
+            node.target.id: ast.literal_eval(node.value)
+            for node in module.body
+            if isinstance(node, ast.AnnAssign) and isinstance(node.target, ast.Name) and node.value
+        }
+        found[values["revision"]] = values["down_revision"] or "none"
+        assert path.stem.startswith(values["revision"]), f"{path.name}: name it after its id"
+    assert table == found
