@@ -28,6 +28,7 @@ LAYERS: dict[str, int] = {
     "config_sections": 0,
     "timeutil": 0,
     "logs": 0,
+    "lifetime": 0,
     # 1: the event model, the plugin machinery, metrics, the standalone Python client
     "capture": 1,
     "plugins": 1,

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
+import signal
 import sys
 import time
 from collections.abc import AsyncIterator
@@ -24,6 +26,7 @@ from eventkit.api.errors import exception_handlers
 from eventkit.api.limits import Limiter
 from eventkit.config import CorsSettings, Settings, load_settings
 from eventkit.ingest.runtime import Runtime
+from eventkit.lifetime import SERVE_PID_ENV, end_with_parent
 from eventkit.logs import configure_logging
 from eventkit.plugins.manager import call_hook, get_plugin_manager, iter_results
 from eventkit.scheduler import build_scheduler
@@ -138,6 +141,13 @@ def create_app(settings: Settings, *, runtime: Runtime | None = None) -> Litesta
 
 def create_app_from_env() -> Litestar:
     """Factory for ASGI servers: settings from ``$EVENTKIT_CONFIG`` and the environment."""
+    serve_pid = int(os.environ.get(SERVE_PID_ENV) or 0)
+    if serve_pid and serve_pid != os.getpid():
+        # An HTTP worker of `eventkit serve` (the factory runs right after the fork or
+        # spawn): it ends with the main process, and leaves SIGHUP (a closed terminal)
+        # to it, which stops the workers in order.
+        end_with_parent(serve_pid)
+        signal.signal(signal.SIGHUP, signal.SIG_IGN)
     settings = load_settings()
     configure_logging(settings.log)
     # Every thread that gives up the GIL for I/O (the writer thread with

@@ -11,6 +11,7 @@ from sqlalchemy import text
 from eventkit import __version__
 from eventkit.api.deps import RuntimeDep
 from eventkit.ingest.runtime import Runtime
+from eventkit.lifetime import orphaned
 
 __all__ = ["healthz", "metrics", "readyz"]
 
@@ -31,7 +32,8 @@ async def readyz(runtime: RuntimeDep) -> Response[dict[str, object]]:
     """200 ``ok`` when the database answers and the last commit succeeded; 200
     ``degraded`` while capture is acknowledged from the local spool (database away or
     spool replaying); 503 ``unavailable`` when nothing can be acknowledged (writer not
-    running, or database failing with no room in the spool). The failing check is named.
+    running, database failing with no room in the spool, or the server's main process
+    ended so this worker is stopping). The failing check is named.
     """
     writer = runtime.writer
     checks: dict[str, object] = {"writer_queue_events": writer.queued_events}
@@ -51,6 +53,9 @@ async def readyz(runtime: RuntimeDep) -> Response[dict[str, object]]:
         checks["writer"] = f"last commit failed: {writer.last_error}"
     else:
         checks["writer"] = "ok"
+    if orphaned():
+        problems.append("main_process")
+        checks["main_process"] = "ended: this worker is draining and stopping"
     spool = writer.spool
     status = "ok"
     if spool is not None:
@@ -64,7 +69,7 @@ async def readyz(runtime: RuntimeDep) -> Response[dict[str, object]]:
         }
         if spool.events or problems:
             status = "degraded"
-        if problems and (not room or not runtime.started):
+        if problems and (not room or not runtime.started or orphaned()):
             status = "unavailable"
     elif problems:
         status = "unavailable"

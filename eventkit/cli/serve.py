@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+import contextlib
+import logging
 import os
+import signal
 import socket
+import threading
 import uuid
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Annotated
+from types import FrameType
+from typing import Annotated, Any
 
 import typer
 
@@ -18,6 +24,7 @@ from eventkit.cli.output import console
 from eventkit.config import CONFIG_ENV, Settings
 from eventkit.errors import ConfigError, MigrationError
 from eventkit.ingest.writerd import WriterSupervisor
+from eventkit.lifetime import SERVE_PID_ENV
 from eventkit.logs import configure_logging
 from eventkit.storage.engine import make_engine
 from eventkit.storage.migrate import status, upgrade
@@ -25,6 +32,8 @@ from eventkit.storage.migrate import status, upgrade
 __all__ = ["run_asgi", "serve"]
 
 FACTORY = "eventkit.api.app:create_app_from_env"
+
+log = logging.getLogger("eventkit.server")
 
 
 def prepare_database(settings: Settings) -> None:
@@ -61,10 +70,16 @@ def prepare_database(settings: Settings) -> None:
 
 
 def _check_port_free(host: str, port: int) -> None:
-    """Fail fast when the port is taken: granian binds with SO_REUSEPORT and would
-    otherwise share it silently with another server (two writers on one database)."""
+    """Fail fast when another server listens on the port: granian binds with
+    SO_REUSEPORT and would otherwise share it silently with another server (two writers
+    on one database).
+
+    The probe sets SO_REUSEADDR (as every server does), so connections of a stopped
+    server waiting in TIME-WAIT do not block a restart; a listening socket still does.
+    """
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     with socket.socket(family, socket.SOCK_STREAM) as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             sock.bind((host, port))
         except OSError as exc:
@@ -93,9 +108,8 @@ def run_asgi(
     """
     if server == "granian":
         from granian.constants import Interfaces
-        from granian.server import Server
 
-        Server(
+        _granian_server()(
             factory,
             address=host,
             port=port,
@@ -111,7 +125,7 @@ def run_asgi(
     else:
         import uvicorn
 
-        uvicorn.run(
+        config = uvicorn.Config(
             factory,
             host=host,
             port=port,
@@ -123,6 +137,66 @@ def run_asgi(
             ssl_certfile=tls_cert,
             ssl_keyfile=tls_key,
         )
+        _run_uvicorn(config)
+
+
+def _granian_server() -> Any:
+    """granian's server class, with SIGHUP stopping it like SIGINT and SIGTERM.
+
+    granian reloads its workers on SIGHUP; a terminal that closes sends SIGHUP, and a
+    server that survived it would hold the port with nobody reading its logs.
+    """
+    from granian.server import Server
+
+    class EventkitGranian(Server):  # type: ignore[misc,valid-type]
+        def signal_handler_reload(self, *args: Any, **kwargs: Any) -> None:
+            log.info("SIGHUP: stopping (a terminal closed, or `kill -HUP`)")
+            self.signal_handler_interrupt(*args, **kwargs)
+
+    return EventkitGranian
+
+
+_STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+
+
+def _run_uvicorn(config: Any) -> None:
+    """``uvicorn.run`` with SIGHUP stopping the server like SIGINT and SIGTERM (uvicorn
+    restarts its workers on SIGHUP, or dies of it with one process), and without
+    re-raising the stop signal afterwards: ``eventkit serve`` still has to stop the
+    writer process once the workers drained."""
+    import uvicorn
+    from uvicorn.supervisors import Multiprocess
+
+    class EventkitUvicorn(uvicorn.Server):
+        @contextlib.contextmanager
+        def capture_signals(self) -> Iterator[None]:
+            if threading.current_thread() is not threading.main_thread():
+                yield
+                return
+            previous = {sig: signal.signal(sig, self._stop) for sig in _STOP_SIGNALS}
+            try:
+                yield
+            finally:
+                for sig, handler in previous.items():
+                    signal.signal(sig, handler)
+
+        def _stop(self, sig: int, frame: FrameType | None) -> None:
+            if sig == signal.SIGHUP:
+                log.info("SIGHUP: stopping (a terminal closed, or `kill -HUP`)")
+            self.handle_exit(sig, frame)
+
+    class EventkitMultiprocess(Multiprocess):
+        def handle_hup(self) -> None:
+            log.info("SIGHUP: stopping (a terminal closed, or `kill -HUP`)")
+            self.should_exit.set()
+
+    if config.workers > 1:
+        EventkitMultiprocess(config, sockets=[config.bind_socket()]).run()
+    else:
+        server = EventkitUvicorn(config=config)
+        server.run()
+        if not server.started:
+            raise SystemExit(3)  # as uvicorn.run: the app or the socket failed at start
 
 
 def _run_server(settings: Settings) -> None:
@@ -188,6 +262,8 @@ def serve(
             os.environ[f"EVENTKIT_{key}"] = str(value)
     if st.config_path is not None:
         os.environ[CONFIG_ENV] = str(st.config_path.resolve())
+    # The HTTP workers end with this process however it ends (eventkit.lifetime).
+    os.environ[SERVE_PID_ENV] = str(os.getpid())
     st._settings = None
     settings = st.settings
     configure_logging(settings.log)

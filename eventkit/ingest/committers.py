@@ -21,6 +21,7 @@ from eventkit.errors import (
     StorageError,
 )
 from eventkit.ingest import wire
+from eventkit.lifetime import orphaned
 from eventkit.storage.events import EventStore
 from eventkit.storage.users import ProfileOp
 
@@ -92,9 +93,15 @@ class RemoteCommitter:
         try:
             return await asyncio.open_unix_connection(self.socket_path, limit=2**26)
         except OSError as exc:
+            if orphaned():
+                raise DatabaseUnavailableError(
+                    f"the writer process is not reachable ({exc.strerror}) and the server's "
+                    "main process has ended, so nothing restarts it: this worker is "
+                    "stopping; retry against a restarted server"
+                ) from None
             raise DatabaseUnavailableError(
-                f"the writer process is not reachable ({exc.strerror}); it restarts "
-                "automatically, retry shortly"
+                f"the writer process is not reachable ({exc.strerror}); the main process "
+                "restarts it, retry shortly"
             ) from None
 
     async def commit(

@@ -2,9 +2,12 @@
 
 Server workers send it groups of validated events over a Unix socket; it commits them
 (exactly once, via ``EventStore.write``) and answers each request only after its
-transaction committed. It ignores SIGINT (a Ctrl-C reaches the whole process group,
-and the workers must drain first); on SIGTERM, or when its parent dies, it commits
-what it holds and exits.
+transaction committed. It ignores SIGINT and SIGHUP (a Ctrl-C or a closed terminal
+reaches the whole process group, and the workers must drain first). On SIGTERM it
+commits what it holds and exits once no worker is connected (at most
+``GRACE_SECONDS`` later): the main process sends it after the workers exited, and when
+the main process dies (``eventkit.lifetime``) the workers drain at the same time as
+the writer gets its SIGTERM, so it stops last either way.
 """
 
 from __future__ import annotations
@@ -26,6 +29,7 @@ from eventkit.config import load_settings
 from eventkit.errors import EventKitError
 from eventkit.ingest import wire
 from eventkit.ingest.writer import take_group
+from eventkit.lifetime import GRACE_SECONDS, end_with_parent, orphaned
 from eventkit.logs import configure_logging
 from eventkit.storage.engine import make_engine
 from eventkit.storage.events import EventStore
@@ -49,9 +53,11 @@ async def _serve(store: EventStore, path: str, flush_max: int) -> None:
     pending: list[_Pending] = []
     wake = asyncio.Event()
     stop = asyncio.Event()
-    parent = os.getppid()
+    clients = 0
 
     async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        nonlocal clients
+        clients += 1
         try:
             while True:
                 (size,) = wire.HEADER.unpack(await reader.readexactly(wire.HEADER.size))
@@ -64,6 +70,8 @@ async def _serve(store: EventStore, path: str, flush_max: int) -> None:
         except (asyncio.IncompleteReadError, ConnectionError):
             pass
         finally:
+            clients -= 1
+            wake.set()
             writer.close()
 
     def commit_all() -> None:
@@ -88,26 +96,43 @@ async def _serve(store: EventStore, path: str, flush_max: int) -> None:
                 p.future.set_result(body)
                 offset += n
 
+    def on_sigterm() -> None:
+        stop.set()
+        wake.set()
+
     server = await asyncio.start_unix_server(handle, path=path, limit=2**26)
-    loop.add_signal_handler(signal.SIGTERM, stop.set)
+    loop.add_signal_handler(signal.SIGTERM, on_sigterm)
     log.info("writer process %d listening on %s", os.getpid(), path)
-    while not stop.is_set():
+    stopped_at = 0.0
+    while True:
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(wake.wait(), timeout=1.0)
         wake.clear()
         commit_all()
-        if os.getppid() != parent:
-            log.warning("the server process is gone; the writer stops")
-            break
+        if stop.is_set():
+            # The main process stops the writer after its workers exited. When the main
+            # process died instead, the workers drain now: commit for them until they
+            # are gone (each disconnects as it exits).
+            stopped_at = stopped_at or time.monotonic()
+            if not clients:
+                break
+            if time.monotonic() - stopped_at > GRACE_SECONDS:
+                log.error("%d workers still connected %.0f s after SIGTERM", clients, GRACE_SECONDS)
+                break
     server.close()
     await asyncio.sleep(0)  # let handlers deliver their last answers
     commit_all()
     await asyncio.sleep(0.05)
 
 
-def serve_writer(path: str) -> None:
-    """Process entry point: settings from the environment, then serve until stopped."""
+def serve_writer(path: str, parent: int) -> None:
+    """Process entry point: settings from the environment, then serve until stopped.
+
+    ``parent`` is the pid of the main process; the writer ends when it ends.
+    """
+    end_with_parent(parent, grace=2 * GRACE_SECONDS)
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGHUP, signal.SIG_IGN)
     settings = load_settings()
     configure_logging(settings.log)
     engine = make_engine(settings)
@@ -117,6 +142,9 @@ def serve_writer(path: str) -> None:
         engine.dispose()
         with contextlib.suppress(FileNotFoundError):
             os.unlink(path)
+        if orphaned():  # nobody else removes the socket's directory
+            with contextlib.suppress(OSError):
+                os.rmdir(os.path.dirname(path))
         log.info("writer process stopped")
 
 
@@ -134,7 +162,9 @@ class WriterSupervisor:
     def _spawn(self, timeout: float = 30.0) -> None:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(self.path)
-        process = self._ctx.Process(target=serve_writer, args=(self.path,), name="eventkit-writer")
+        process = self._ctx.Process(
+            target=serve_writer, args=(self.path, os.getpid()), name="eventkit-writer"
+        )
         process.start()
         self._process = process
         deadline = time.monotonic() + timeout
@@ -169,6 +199,8 @@ class WriterSupervisor:
                     self._spawn()
                 except EventKitError as exc:
                     log.error("%s", exc.message)
+                except Exception:  # this thread must outlive any failed restart
+                    log.exception("restarting the writer process failed; retrying")
 
     def stop(self, timeout: float = 30.0) -> None:
         """Stop the writer after it committed everything it holds."""

@@ -2,18 +2,24 @@
 
 ``eventkit serve`` is one Python process: a job thread there competes with the ingest
 event loop for the GIL. A child process (started once, with ``spawn``, and reused)
-runs on another core instead; bench/sessions.py measures the difference.
+runs on another core instead; bench/sessions.py measures the difference. The child
+ends with the process that started it (``eventkit.lifetime``), and a child that died
+(the OOM killer) is replaced at the next run instead of failing every run after it.
 """
 
 from __future__ import annotations
 
+import logging
 import multiprocessing
 import os
+import signal
 import threading
 from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from typing import TYPE_CHECKING
 
 from eventkit.config import Settings
+from eventkit.lifetime import end_with_parent
 from eventkit.sessions.job import JobResult, run_sessions_job
 
 if TYPE_CHECKING:
@@ -21,12 +27,18 @@ if TYPE_CHECKING:
 
 __all__ = ["JobRunner"]
 
+log = logging.getLogger("eventkit.sessions")
+
 _child_engine: dict[str, Engine] = {}
 
 
-def _lower_priority(niceness: int) -> None:
-    """Run the child below the server's CPU priority: under saturation ingest keeps the
-    CPU and the job catches up when load drops (sessions are eventually consistent)."""
+def _start_child(parent: int, niceness: int) -> None:
+    """End with ``parent``, leave SIGINT and SIGHUP to it, and run below the server's
+    CPU priority: under saturation ingest keeps the CPU and the job catches up when
+    load drops (sessions are eventually consistent)."""
+    end_with_parent(parent)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGHUP, signal.SIG_IGN)
     if niceness:
         os.nice(niceness)
 
@@ -59,11 +71,19 @@ class JobRunner:
                 self._pool = ProcessPoolExecutor(
                     max_workers=1,
                     mp_context=ctx,
-                    initializer=_lower_priority,
-                    initargs=(self.settings.sessions.job_nice,),
+                    initializer=_start_child,
+                    initargs=(os.getpid(), self.settings.sessions.job_nice),
                 )
             pool = self._pool
-        return pool.submit(_run_in_child, self.settings).result()
+        try:
+            return pool.submit(_run_in_child, self.settings).result()
+        except BrokenProcessPool:
+            with self._lock:
+                if self._pool is pool:
+                    self._pool = None
+            pool.shutdown(wait=False)
+            log.error("the sessions job's child process died; the next run starts a new one")
+            raise
 
     def _local_engine(self) -> Engine:
         from eventkit.storage.engine import make_engine

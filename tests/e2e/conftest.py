@@ -92,10 +92,17 @@ class ServerProcess:
             pytest.fail(f"server did not exit {timeout} s after SIGTERM\n{self.output()}")
 
 
-def launch(database_url: str, log_dir: Path, env: dict[str, str] | None = None) -> ServerProcess:
-    """Start ``python -m eventkit serve`` and wait until /readyz answers 200."""
+def launch(
+    database_url: str,
+    log_dir: Path,
+    env: dict[str, str] | None = None,
+    *,
+    port: int | None = None,
+) -> ServerProcess:
+    """Start ``python -m eventkit serve`` (on ``port``, else a free one) and wait until
+    /readyz answers 200."""
     log_dir.mkdir(parents=True, exist_ok=True)
-    port = free_port()
+    port = port or free_port()
     # Only this test's settings: none inherited from the developer's environment.
     environ = {k: v for k, v in os.environ.items() if not k.startswith("EVENTKIT_")}
     environ.update(

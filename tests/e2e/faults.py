@@ -26,7 +26,8 @@ __all__ = ["FaultyDatabase", "Load", "TcpProxy", "stored_counts", "wait_replayed
 class Load:
     """Threads posting batches to one or more servers until stopped.
 
-    ``acked`` holds the event_ids of every 2xx answer; ``statuses`` counts every answer
+    ``acked`` holds the event_ids of every 2xx answer (and ``acked_events`` the events
+    themselves, for a re-send, when ``keep`` is set); ``statuses`` counts every answer
     (``"error"`` for a connection that failed: not acknowledged either). Each 5xx is
     recorded with its Retry-After header, which must be present.
     """
@@ -35,7 +36,9 @@ class Load:
     key: str
     batch: int = 10
     threads: int = 4
+    keep: bool = False
     acked: list[str] = field(default_factory=list)
+    acked_events: list[dict[str, object]] = field(default_factory=list)
     statuses: Counter[str] = field(default_factory=Counter)
     missing_retry_after: int = 0
     _stop: threading.Event = field(default_factory=threading.Event)
@@ -59,6 +62,8 @@ class Load:
                     self.statuses[str(r.status_code)] += 1
                     if r.status_code == 200:
                         self.acked.extend(e["event_id"] for e in events)
+                        if self.keep:
+                            self.acked_events.extend(events)
                     elif r.status_code >= 500 and not r.headers.get("retry-after"):
                         self.missing_retry_after += 1
                 if r.status_code != 200:
