@@ -91,7 +91,7 @@ def test_a_child_gets_sigterm_when_its_parent_is_killed(tmp_path: Path, mode: st
 
 
 def test_a_parent_that_ended_before_the_child_armed_is_noticed(tmp_path: Path) -> None:
-    parent, child, marker = start(tmp_path, "late")
+    parent, _, marker = start(tmp_path, "late")
     parent.wait(10)
     deadline = time.monotonic() + 10
     while not marker.exists():
@@ -106,7 +106,8 @@ def test_a_child_that_does_not_drain_is_ended_after_the_grace(tmp_path: Path) ->
     parent.wait(10)
     wait_gone([child], timeout=10)
     assert not marker.exists()
-    assert "still running 0.5 s after its parent ended; exiting" in Path(f"{marker}.stderr").read_text()
+    log = Path(f"{marker}.stderr").read_text()
+    assert "still running 0.5 s after its parent ended; exiting" in log
 
 
 def test_a_process_whose_parent_lives_is_not_orphaned() -> None:

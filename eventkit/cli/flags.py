@@ -26,6 +26,7 @@ from eventkit.flags.store import (
     set_enabled,
     set_rollout,
 )
+from eventkit.flags.summary import who_gets_what
 from eventkit.timeutil import from_us
 
 __all__ = ["app", "app_id_of", "cli_actor"]
@@ -99,6 +100,8 @@ def _detail(r: FlagRecord) -> dict[str, Any]:
 
 def _show(r: FlagRecord, fmt: Format) -> None:
     render_one(_detail(r), fmt, title=f"flag {r.spec.key} (v{r.version})")
+    if fmt is Format.table:
+        console.print(who_gets_what(r.spec), highlight=False, markup=False, soft_wrap=True)
 
 
 @app.command("create")
@@ -119,7 +122,8 @@ def create(
     enable: Annotated[bool, typer.Option(help="Enable right away.")] = False,
     fmt: FormatOption = Format.table,
 ) -> None:
-    """Create a flag (disabled unless --enable). Booleans get variants on/off."""
+    """Create a flag (disabled unless --enable). Booleans get variants on (true) and off
+    (false): enabled without rules, everyone gets true."""
     vs = _variants(default_variants(flag_type), variant, split)
     names = [v.key for v in vs]
     fallback = "off" if "off" in names else names[0]
@@ -234,7 +238,7 @@ def _enabled(ctx: typer.Context, app_name: str | None, key: str, on: bool, fmt: 
 def enable(
     ctx: typer.Context, key: KeyArg, app_name: AppOption = None, fmt: FormatOption = Format.table
 ) -> None:
-    """Turn a flag on (its rules decide who gets what)."""
+    """Turn a flag on: everyone gets it (a boolean: true) unless rules say otherwise."""
     _enabled(ctx, app_name, key, True, fmt)
 
 
@@ -331,8 +335,10 @@ def rules(
         rows,
         fmt,
         title=f"rules of {key}",
-        empty=f"{key} has no rules: everyone gets {spec.default_variant!r} when enabled",
+        empty=f"{key} has no rules",
     )
+    if fmt is Format.table:
+        console.print(who_gets_what(spec), highlight=False, markup=False, soft_wrap=True)
 
 
 @app.command("history")

@@ -272,13 +272,19 @@ def decide_body(evals: list[Evaluation], version: int) -> dict[str, Any]:
 def _local_flag(i: int, spec: FlagSpec) -> dict[str, Any]:
     """One flag in PostHog's local-evaluation format.
 
-    A flag with no rules serves one value to everyone, which PostHog's evaluator can
-    compute exactly. Any other flag is sent with ``ensure_experience_continuity`` so
+    A flag without rules that is disabled, or enabled with one weighted variant,
+    serves one value to everyone, which PostHog's evaluator can compute exactly. Any
+    other flag (rules, or a split) is sent with ``ensure_experience_continuity`` so
     PostHog's SDKs do not evaluate it locally with their own hashing (which would
     bucket users differently) and ask ``/flags`` instead.
     """
-    served = spec.variant(spec.default_variant if spec.enabled else spec.off_variant)
-    exact = not spec.rules
+    weighted = [v for v in spec.variants if v.weight > 0]
+    everyone = spec.enabled and not spec.rules and len(weighted) == 1
+    exact = not spec.rules and (not spec.enabled or everyone)
+    if not spec.enabled:
+        served = spec.variant(spec.off_variant)
+    else:
+        served = weighted[0] if everyone else spec.variant(spec.default_variant)
     flag: dict[str, Any] = {
         "id": i,
         "key": spec.key,

@@ -198,7 +198,10 @@ def ship_variant(
         raise InvalidRequestError(f"experiment {key!r} is {rec.status}; only run ones ship")
 
     def ship(s: FlagSpec) -> FlagSpec:
+        # Enabled, no rules and one weighted variant: everyone gets it (STATIC).
         s.enabled, s.rules, s.default_variant = True, [], variant
+        for v in s.variants:
+            v.weight = 100.0 if v.key == variant else 0.0
         return s
 
     change_flag(

@@ -128,7 +128,16 @@ class _Compiled:
         if not self.enabled:
             return self._result(self.off, DISABLED)
         if not self.rules:
-            return self._result(self.default, STATIC)
+            # Enabled and no rule narrows it down: everyone gets the flag, as in
+            # LaunchDarkly, Unleash, PostHog and flagd (a boolean serves true).
+            if self.single is not None:
+                return self._result(self.single, STATIC)
+            who = bucketing_id(ctx, self.by)
+            if who is None:
+                return self._missing_id()
+            return self._result(
+                pick(bucket(self.salt, self.key, "variant", who), self.cumulative), SPLIT
+            )
         uid: str | None = None
         for rule in self.rules:
             for cond in rule.conditions:

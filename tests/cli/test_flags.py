@@ -162,3 +162,24 @@ def test_errors_are_one_line(run: Invoke) -> None:
     assert_one_line_error(
         run("flags", "set", "f", "--app", "ios", "--default", "nope"), "no variant 'nope'"
     )
+
+
+def test_create_enable_and_show_say_who_gets_what(run: Invoke) -> None:
+    assert run("apps", "create", "ios").exit_code == 0
+
+    def last_line(*args: str) -> str:
+        result = run("flags", *args, "--app", "ios")
+        assert result.exit_code == 0, result.output
+        return result.stdout.strip().splitlines()[-1]
+
+    assert last_line("create", "dark-mode", "--enable") == "on: everyone gets true"
+    assert last_line("create", "checkout") == "off: everyone gets false (off variant)"
+    assert last_line("enable", "checkout") == "on: everyone gets true"
+    assert last_line("rollout", "checkout", "25") == "on: 25% get true, the rest false"
+    assert last_line("show", "checkout") == "on: 25% get true, the rest false"
+    assert last_line("disable", "checkout") == "off: everyone gets false (off variant)"
+    # What the line says is what the evaluation serves.
+    ev = _json(run, "flags", "evaluate", "dark-mode", "--app", "ios", "--user", "u1")
+    assert (ev[0]["value"], ev[0]["reason"]) == (True, "STATIC")
+    # JSON stays one document (no line after it).
+    assert _json(run, "flags", "show", "checkout", "--app", "ios")["enabled"] is False

@@ -61,4 +61,4 @@ def test_a_port_another_server_listens_on_is_refused(reuseport: bool) -> None:
         with pytest.raises(ConfigError, match=f"cannot listen on 127.0.0.1:{port}"):
             _check_port_free("127.0.0.1", port)
         with pytest.raises(ConfigError):
-            _check_port_free("0.0.0.0", port)  # noqa: S104 - the wildcard overlaps it
+            _check_port_free("0.0.0.0", port)

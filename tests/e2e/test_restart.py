@@ -186,9 +186,7 @@ def test_closing_the_terminal_stops_the_server(database_url: str, tmp_path: Path
 
 
 @pytest.mark.parametrize("workers", [1, 2])
-def test_sighup_stops_uvicorn_like_sigterm(
-    database_url: str, tmp_path: Path, workers: int
-) -> None:
+def test_sighup_stops_uvicorn_like_sigterm(database_url: str, tmp_path: Path, workers: int) -> None:
     if not database_url.startswith("sqlite"):
         pytest.skip("signal handling does not depend on the database")
     env = {"EVENTKIT_SERVER__SERVER": "uvicorn", "EVENTKIT_SERVER__WORKERS": str(workers)}

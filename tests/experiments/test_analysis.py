@@ -189,6 +189,10 @@ def test_lifecycle_and_readout_from_the_event_store(engine: Engine) -> None:
     assert (shipped.status, shipped.spec.shipped_variant) == ("shipped", "annual")
     after = get_flag(engine, app, "paywall").spec
     assert (after.default_variant, after.rules) == ("annual", [])
+    served = Evaluator([after])
+    assert {served.evaluate("paywall", {"user_id": f"u{i}"}).variant for i in range(50)} == {
+        "annual"
+    }
     assert history(engine, app, "paywall")[-1].summary == "experiment paywall-test shipped annual"
 
 

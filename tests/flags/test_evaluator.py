@@ -7,6 +7,7 @@ from typing import Any
 import pytest
 
 from eventkit.errors import InvalidRequestError
+from eventkit.flags.bucketing import bucket
 from eventkit.flags.evaluator import Evaluator
 from eventkit.flags.parse import parse_condition
 from eventkit.flags.semver import parse_version
@@ -191,3 +192,31 @@ def test_event_style_context_is_flattened() -> None:
     assert flatten_context({**ctx, "platform": "ipados"})["platform"] == "ipados"
     flat = {"platform": "ios"}
     assert flatten_context(flat) is flat
+
+
+def test_an_enabled_flag_without_rules_serves_everyone() -> None:
+    # A boolean switched on serves true to everyone (its default variant is off).
+    on = flag(key="on")
+    assert on.default_variant == "off"
+    ev = Evaluator([on])
+    for ctx in ({}, {"user_id": "u1"}, {"anonymous_id": "d", "platform": "ios"}):
+        r = ev.evaluate("on", ctx)
+        assert (r.value, r.variant, r.reason, r.rule) == (True, "on", "STATIC", None)
+    # Several weighted variants and no rules: everyone is in the split, by weight.
+    split = flag(
+        key="split",
+        type="string",
+        variants=[Variant("a", "A", 1), Variant("b", "B", 3)],
+        default_variant="a",
+        off_variant="a",
+    )
+    ev = Evaluator([split])
+    got = [ev.evaluate("split", {"user_id": f"u{i}"}) for i in range(2000)]
+    assert {r.reason for r in got} == {"SPLIT"}
+    expected = [
+        "a" if bucket("split", "split", "variant", f"u{i}") < 0.25 else "b" for i in range(2000)
+    ]
+    assert [r.variant for r in got] == expected
+    assert 0.2 < expected.count("a") / 2000 < 0.3
+    missing = ev.evaluate("split", {})
+    assert (missing.error_code, missing.variant) == ("TARGETING_KEY_MISSING", "a")

@@ -15,6 +15,7 @@ from textual.widgets import DataTable, Static
 
 from eventkit.flags.spec import FlagSpec
 from eventkit.flags.store import FlagRecord, HistoryEntry
+from eventkit.flags.summary import who_gets_what
 from eventkit.tui.format import short_time
 from eventkit.tui.screens.base import DashboardScreen
 from eventkit.tui.screens.modals import ConfirmModal, PromptModal, RulesModal
@@ -140,14 +141,12 @@ class FlagsScreen(DashboardScreen):
         grid.add_column()
         grid.add_row("flag", Text(s.key, style="bold"))
         grid.add_row("", s.description or "")
-        grid.add_row(
-            "state", "enabled" if s.enabled else f"disabled: everyone gets {s.off_variant}"
-        )
+        grid.add_row("serves", who_gets_what(s))
         grid.add_row("variants", ", ".join(f"{v.key}={json.dumps(v.value)} ({v.weight:g})"
                                             for v in s.variants))  # fmt: skip
         grid.add_row("default", s.default_variant)
         grid.add_row("bucket by", s.bucket_by)
-        grid.add_row("rules", "\n".join(rule_text(s)) or "none: everyone gets the default")
+        grid.add_row("rules", "\n".join(rule_text(s)) or "none")
         self.query_one("#flag-detail", Static).update(grid)
         key, data = s.key, self.data
         self.load(lambda: data.flag_history(key), self._history, group="history")
@@ -169,8 +168,8 @@ class FlagsScreen(DashboardScreen):
             return
         key, on, data = r.spec.key, not r.spec.enabled, self.data
         what = "Enable" if on else "Disable"
-        detail = ("Everyone matching its rules gets the flag's variants again."
-                  if on else f"Everyone gets the off variant {r.spec.off_variant!r}.")  # fmt: skip
+        after = msgspec.structs.replace(r.spec, enabled=on)
+        detail = f"Afterwards: {who_gets_what(after)}."
 
         def answered(yes: bool | None) -> None:
             if yes:
