@@ -119,7 +119,7 @@ def create(
     off: Annotated[str | None, typer.Option(help="Variant served while disabled.")] = None,
     bucket_by: Annotated[str, typer.Option(help="user or device.")] = "user",
     exposures: Annotated[bool, typer.Option(help="Record exposure events.")] = True,
-    enable: Annotated[bool, typer.Option(help="Enable right away.")] = False,
+    enable: Annotated[bool, typer.Option("--enable", help="Enable right away.")] = False,
     fmt: FormatOption = Format.table,
 ) -> None:
     """Create a flag (disabled unless --enable). Booleans get variants on (true) and off
@@ -147,7 +147,7 @@ def create(
 def list_(
     ctx: typer.Context,
     app_name: AppOption = None,
-    archived: Annotated[bool, typer.Option(help="Include archived flags.")] = False,
+    archived: Annotated[bool, typer.Option("--archived", help="Include archived flags.")] = False,
     fmt: FormatOption = Format.table,
 ) -> None:
     """List the app's flags."""
@@ -276,14 +276,16 @@ def rules(
             "--when", help="Condition 'ATTRIBUTE OPERATOR VALUE' of a new rule; repeat (all hold)."
         ),
     ] = None,
-    everyone: Annotated[bool, typer.Option(help="Add a rule without conditions.")] = False,
+    everyone: Annotated[
+        bool, typer.Option("--everyone", help="Add a rule without conditions.")
+    ] = False,
     rollout_: Annotated[float, typer.Option("--rollout", help="New rule's rollout %.")] = 100.0,
     variant: Annotated[str | None, typer.Option(help="New rule serves this variant.")] = None,
     position: Annotated[
         int | None, typer.Option(help="Insert at this position (1 = first).")
     ] = None,
     remove: Annotated[int | None, typer.Option(help="Remove rule number N.")] = None,
-    clear: Annotated[bool, typer.Option(help="Remove every rule.")] = False,
+    clear: Annotated[bool, typer.Option("--clear", help="Remove every rule.")] = False,
     fmt: FormatOption = Format.table,
 ) -> None:
     """Show a flag's ordered targeting rules, or add, insert, remove and clear them."""
