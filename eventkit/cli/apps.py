@@ -7,7 +7,7 @@ from typing import Annotated, Any
 import typer
 
 from eventkit.cli.context import state
-from eventkit.cli.output import Format, FormatOption, console, render, render_one
+from eventkit.cli.output import Col, Format, FormatOption, console, render, render_one
 from eventkit.storage.apps import AppInfo, NewKeys, create_app, get_app, list_apps
 from eventkit.timeutil import from_us
 
@@ -65,7 +65,16 @@ def create(
 def list_(ctx: typer.Context, fmt: FormatOption = Format.table) -> None:
     """List apps with their active key prefixes and event counts."""
     rows = [_row(a) for a in list_apps(state(ctx).engine(), count_events=True)]
-    render(rows, fmt, title="apps", empty="no apps yet: `eventkit apps create NAME`")
+    cols = ["id", "name", "description", "created_at", "write_keys", "secret_keys", "events"]
+    # Narrow terminals keep the name, the event count and the write key first.
+    rank = {"name": 0, "events": 1, "write_keys": 2, "description": 3, "created_at": 4}
+    render(
+        rows,
+        fmt,
+        columns=[Col(c, priority=rank.get(c, 9)) for c in cols],
+        title="apps",
+        empty="no apps yet: `eventkit apps create NAME`",
+    )
 
 
 @app.command("show")

@@ -7,10 +7,9 @@ import sys
 from typing import Any
 
 import typer
-from rich.table import Table
 
 from eventkit.cli.context import state
-from eventkit.cli.output import Format, FormatOption, console
+from eventkit.cli.output import Format, FormatOption, render
 from eventkit.config import masked
 
 __all__ = ["app"]
@@ -40,9 +39,8 @@ def show(ctx: typer.Context, fmt: FormatOption = Format.table) -> None:
     if fmt is Format.csv:
         sys.stdout.write("key,value\n" + "".join(f"{k},{json.dumps(v)}\n" for k, v in rows))
         return
-    table = Table(title=f"configuration (from {settings.source})", header_style="bold cyan")
-    table.add_column("key")
-    table.add_column("value")
-    for k, v in rows:
-        table.add_row(k, json.dumps(v))
-    console.print(table)
+    render(
+        [{"key": k, "value": json.dumps(v)} for k, v in rows],
+        fmt,
+        title=f"configuration (from {settings.source})",
+    )

@@ -14,10 +14,10 @@ import typer
 
 from eventkit.cli.context import state
 from eventkit.cli.options import AllAppsOption, app_scope, when_option
-from eventkit.cli.output import Format, FormatOption, console, render, render_one
+from eventkit.cli.output import Col, Format, FormatOption, console, render, render_one
 from eventkit.client import Backoff, Client, GaveUpError
 from eventkit.errors import AuthError, InvalidRequestError
-from eventkit.reports.events import SUMMARY_FIELDS, event_record, event_summary
+from eventkit.reports.events import event_record, event_summary, preview
 from eventkit.storage.apps import list_apps
 from eventkit.storage.events import EventFilter, last_event_id, query_events
 from eventkit.storage.models import Event
@@ -28,12 +28,39 @@ app = typer.Typer(help="List, tail and send events.", no_args_is_help=True)
 
 NameOption = Annotated[str | None, typer.Option("--name", "-n", help="Only this event name.")]
 UserOption = Annotated[str | None, typer.Option("--user", "-u", help="Only this user_id.")]
+#: The table: the columns a person scans first, then what fits (the rest: --format json).
+TABLE = [
+    Col("time", keep=True),
+    Col("name", keep=True),
+    Col("who", header="user/device", keep=True),
+    Col("properties", preview=True, keep=True),
+    Col("platform"),
+    Col("version"),
+    Col("app"),
+]
+
+
+def _table_columns(rows: list[dict[str, Any]]) -> list[str | Col]:
+    """:data:`TABLE`, with the app among the columns kept when the events come from
+    several apps (then which app matters as much as who sent it)."""
+    if len({r["app"] for r in rows}) > 1:
+        return [*TABLE[:4], Col("app", keep=True), *TABLE[4:6]]
+    return list(TABLE)
 
 
 def _rows(events: list[Event], names: dict[int, str], fmt: Format) -> list[dict[str, Any]]:
     """Table lines (:func:`event_summary`) or full records (:func:`event_record`)."""
     if fmt is Format.table:
-        return [{"app": names.get(e.app_id, str(e.app_id)), **event_summary(e)} for e in events]
+        # The properties stay a dict: the table previews them as `key: value` pairs cut
+        # at the column's width (eventkit.cli.tables), not at a fixed length.
+        return [
+            {
+                "app": names.get(e.app_id, str(e.app_id)),
+                **event_summary(e),
+                "properties": e.properties,
+            }
+            for e in events
+        ]
     return [event_record(e, app=names.get(e.app_id, str(e.app_id))) for e in events]
 
 
@@ -62,8 +89,8 @@ def list_(
     render(
         rows,
         fmt,
-        columns=["time", "app", *SUMMARY_FIELDS[1:]] if fmt is Format.table else None,
-        title="events",
+        columns=_table_columns(rows) if fmt is Format.table else None,
+        title="events" if app_name is None else f"events of {app_name}",
         empty="no events yet: send one with curl (README.md) or `eventkit events send`",
     )
 
@@ -102,7 +129,7 @@ def tail(
                 if fmt is Format.table:
                     console.print(
                         f"[dim]{row['time']}[/dim] [cyan]{row['app']}[/cyan] "
-                        f"[bold]{row['name']}[/bold] {row['who']} {row['properties']}",
+                        f"[bold]{row['name']}[/bold] {row['who']} {preview(row['properties'])}",
                         highlight=False,
                     )
                 else:

@@ -12,7 +12,7 @@ import typer
 from eventkit.cli.context import state
 from eventkit.cli.flags import app_id_of, cli_actor
 from eventkit.cli.options import AppOption
-from eventkit.cli.output import Format, FormatOption, console, render, render_one
+from eventkit.cli.output import Col, Format, FormatOption, console, render, render_one
 from eventkit.errors import InvalidRequestError
 from eventkit.experiments.analysis import Readout, readout
 from eventkit.experiments.stats import mde, sample_size
@@ -190,7 +190,10 @@ def results(
         render_one(msgspec.to_builtins(data), fmt)
         return
     rows = _table_rows(r)
-    cols = list(dict.fromkeys(c for row in reversed(rows) for c in row))
+    names = list(dict.fromkeys(c for row in reversed(rows) for c in row))
+    # Narrow terminals keep what decides an experiment first.
+    rank = {"variant": 0, "rate": 1, "rel lift": 2, "P(beat control)": 3, "p-value": 4}
+    cols = [Col(c, priority=rank.get(c, 5 + i)) for i, c in enumerate(names)]
     render(rows, fmt, columns=cols, title=f"experiment {key} ({rec.status})")
     if r.excluded_multiple_variants:
         console.print(f"excluded: {r.excluded_multiple_variants} users saw several variants")

@@ -81,6 +81,7 @@ def _summary(r: FlagRecord) -> dict[str, Any]:
     s = r.spec
     return {
         "key": s.key,
+        "serves": who_gets_what(s),
         "type": s.type,
         "enabled": s.enabled,
         "archived": s.archived,

@@ -16,10 +16,12 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
+from rich.text import Text
 
+from eventkit.cli.tables import Col, cell, table
 from eventkit.errors import EventKitError
 
-__all__ = ["Format", "FormatOption", "console", "err_console", "fail", "render"]
+__all__ = ["Col", "Format", "FormatOption", "console", "err_console", "fail", "render"]
 
 
 class _CurrentConsole:
@@ -71,12 +73,17 @@ def render(
     rows: Sequence[dict[str, Any]],
     fmt: Format,
     *,
-    columns: Sequence[str] | None = None,
+    columns: Sequence[str | Col] | None = None,
     title: str | None = None,
     empty: str = "nothing to show",
 ) -> None:
-    """Print rows as a table, a JSON array or CSV."""
-    cols = list(columns or (rows[0].keys() if rows else []))
+    """Print rows as a table, a JSON array or CSV.
+
+    A table fits the terminal (``eventkit.cli.tables``): ``columns`` may be
+    :class:`Col` specs that say which columns to keep when it is narrow.
+    """
+    specs = [c if isinstance(c, Col) else Col(c) for c in columns or (rows[0] if rows else [])]
+    cols = [c.name for c in specs]
     if fmt is Format.json:
         sys.stdout.write(json.dumps(list(rows), indent=2, default=str) + "\n")
         return
@@ -91,27 +98,23 @@ def render(
     if not rows:
         console.print(f"[dim]{empty}[/dim]")
         return
-    table = Table(title=title, header_style="bold cyan")
-    for c in cols:
-        table.add_column(c)
-    for row in rows:
-        table.add_row(*(_cell(row.get(c)) for c in cols))
-    console.print(table)
+    console.print(table(rows, specs, width=console.width, title=title))
 
 
 def render_one(obj: dict[str, Any], fmt: Format, *, title: str | None = None) -> None:
-    """Print one object: key/value table, JSON object, or a one-row CSV."""
+    """Print one object: key/value table (long values wrap), JSON object, or a one-row
+    CSV."""
     if fmt is Format.json:
         sys.stdout.write(json.dumps(obj, indent=2, default=str) + "\n")
     elif fmt is Format.csv:
         render([obj], fmt)
     else:
-        table = Table(title=title, show_header=False)
-        table.add_column(style="bold cyan")
-        table.add_column()
+        t = Table(title=title, show_header=False)
+        t.add_column(style="bold cyan", no_wrap=True)
+        t.add_column(overflow="fold")
         for k, v in obj.items():
-            table.add_row(k, _cell(v))
-        console.print(table)
+            t.add_row(k, Text(cell(v)))
+        console.print(t)
 
 
 def fail(exc: EventKitError) -> None:

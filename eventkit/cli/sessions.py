@@ -9,7 +9,7 @@ import typer
 
 from eventkit.cli.context import state
 from eventkit.cli.options import AllAppsOption, AppOption, app_scope, one_app, when_option
-from eventkit.cli.output import Format, FormatOption, console, render, render_one
+from eventkit.cli.output import Col, Format, FormatOption, console, render, render_one
 from eventkit.sessions.job import rebuild_sessions, run_sessions_job
 from eventkit.sessions.present import SESSION_COLUMNS, session_dict, timeline_dict
 from eventkit.sessions.queries import SessionFilter, get_session, list_sessions, session_stats
@@ -23,6 +23,32 @@ SinceOption = Annotated[
 ]
 UntilOption = Annotated[str | None, typer.Option(help="Started before (exclusive).")]
 PlatformOption = Annotated[str | None, typer.Option(help="Only this platform (ios, android…).")]
+
+#: ``sessions list`` as a table: when it starts, whose, how long and how much first;
+#: the id (for `sessions show`) while there is room. JSON and CSV carry every key.
+SESSION_TABLE = [
+    Col("started_at", keep=True),
+    Col("user", header="user/device", keep=True),
+    Col("duration_s", keep=True),
+    Col("event_count", header="events"),
+    Col("entry_screen"),
+    Col("exit_screen"),
+    Col("id"),
+    *(
+        Col(c)
+        for c in SESSION_COLUMNS
+        if c not in {"id", "started_at", "duration_s", "user_id", "anonymous_id", "event_count",
+                     "entry_screen", "exit_screen"}
+    ),
+]  # fmt: skip
+TIMELINE_TABLE = [
+    Col("time", keep=True),
+    Col("offset_s"),
+    Col("name", keep=True),
+    Col("properties", preview=True, keep=True),
+    Col("user_id"),
+    Col("event_id"),
+]
 
 
 class By(StrEnum):
@@ -62,10 +88,12 @@ def list_(
     rows = [
         session_dict(r, names.get(r["app_id"])) for r in list_sessions(engine, flt, limit=limit)
     ]
+    if fmt is Format.table:
+        rows = [{**r, "user": r["user_id"] or r["anonymous_id"]} for r in rows]
     render(
         rows,
         fmt,
-        columns=SESSION_COLUMNS if fmt is Format.table else None,
+        columns=SESSION_TABLE if fmt is Format.table else None,
         title="sessions",
         empty="no sessions: the sessions job runs every sessions.job_interval_seconds "
         "in `eventkit serve`, or now with `eventkit sessions run`",
@@ -93,7 +121,7 @@ def show(
         )
     else:
         render_one(summary, fmt, title=f"session {found['id']}")
-        render(events, fmt, title="timeline", empty="no events")
+        render(events, fmt, columns=TIMELINE_TABLE, title="timeline", empty="no events")
 
 
 @app.command("stats")

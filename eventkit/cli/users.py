@@ -10,7 +10,7 @@ import typer
 
 from eventkit.cli.context import state
 from eventkit.cli.options import AppOption, one_app
-from eventkit.cli.output import Format, FormatOption, render, render_one
+from eventkit.cli.output import Col, Format, FormatOption, render, render_one
 from eventkit.reports.users import user_timeline
 from eventkit.timeutil import from_us
 
@@ -40,7 +40,15 @@ def show(
             profile[key] = from_us(profile[key]).isoformat(timespec="seconds")
     if fmt is Format.table:
         render_one(profile, fmt, title=f"user {user_id}")
-    columns = ["ts", "name", "session_id", "platform", "app_version", "properties"]
+    # Narrow terminals keep the time, the name and a preview of the properties.
+    columns = [
+        Col("ts", header="time", keep=True),
+        Col("name", keep=True),
+        Col("session_id", priority=3),
+        Col("platform", priority=4),
+        Col("app_version", priority=5),
+        Col("properties", priority=2, keep=True),
+    ]
     render(
         data["events"],
         fmt,

@@ -112,6 +112,24 @@ def test_list_table(run: Invoke, seeded: dict[str, Any]) -> None:
     assert "no events yet" in empty.stdout
 
 
+def test_list_table_of_several_apps_names_the_app(run: Invoke, seeded: dict[str, Any]) -> None:
+    result = run("events", "list", env={"COLUMNS": "80"})
+    assert result.exit_code == 0, result.output
+    header = next(line for line in result.stdout.splitlines() if "┃" in line)
+    assert [c.strip() for c in header.split("┃")[1:-1]][:5] == [
+        "time",
+        "name",
+        "user/device",
+        "properties",
+        "app",
+    ]
+    assert "mobile" in result.stdout
+    assert "other" in result.stdout
+    one = run("events", "list", "--app", "mobile", env={"COLUMNS": "80"}).stdout
+    assert "events of mobile" in one
+    assert "app" in one.split("not shown at 80 columns:")[1]
+
+
 def test_list_bad_since_is_a_usage_error(run: Invoke, seeded: dict[str, Any]) -> None:
     result = run("events", "list", "--since", "last tuesday")
     assert result.exit_code == 2
