@@ -186,9 +186,9 @@ def test_closing_the_terminal_stops_the_server(database_url: str, tmp_path: Path
 
 
 @pytest.mark.parametrize("workers", [1, 2])
-def test_sighup_stops_uvicorn_like_sigterm(database_url: str, tmp_path: Path, workers: int) -> None:
-    if not database_url.startswith("sqlite"):
-        pytest.skip("signal handling does not depend on the database")
+def test_sighup_stops_uvicorn_like_sigterm(sqlite_url: str, tmp_path: Path, workers: int) -> None:
+    # Signal handling does not depend on the database: SQLite only.
+    database_url = sqlite_url
     env = {"EVENTKIT_SERVER__SERVER": "uvicorn", "EVENTKIT_SERVER__WORKERS": str(workers)}
     srv = launch(database_url, tmp_path / "first", env)
     assert srv.write_key

@@ -130,11 +130,9 @@ def test_sigkill_of_the_main_process_leaves_no_process_and_loses_nothing(
     assert not list(spool.glob("*.spool"))
 
 
-def test_sigkill_of_uvicorn_main_process_leaves_no_worker(
-    tmp_path: Path, database_url: str
-) -> None:
-    if not database_url.startswith("sqlite"):
-        pytest.skip("the server's supervision does not depend on the database")
+def test_sigkill_of_uvicorn_main_process_leaves_no_worker(tmp_path: Path, sqlite_url: str) -> None:
+    # Supervision does not depend on the database: SQLite only.
+    database_url = sqlite_url
     env = {
         **SESSIONS_NOW,
         "EVENTKIT_SERVER__SERVER": "uvicorn",
