@@ -1,0 +1,264 @@
+"""Exact deduplication keys, laid out by time so that writing them stays flat.
+
+A stored event's key lives in ``event_keys`` as ``(bucket, app_id, event_id)``. The
+bucket comes from the event itself, so a retry finds the first copy with one lookup:
+
+- an event with a client timestamp: the minute of that timestamp. A retry carries the
+  same ``event_id`` and the same timestamp (SDKs set both once, when the event is
+  created), so it lands in the same bucket however late it comes;
+- an event whose time eventkit had to supply (no client timestamp: ``timestamp`` equals
+  ``received_at``): the UTC day of its arrival, in a family of buckets of its own. A
+  retry of such an event looks in the buckets of the last ``SERVER_TIME_WINDOW_DAYS``
+  days of arrivals.
+
+Keys written in the same minute share a small region of the B-tree, so a key insert
+touches the pages of the last minutes, whatever the history holds, and the history's
+pages are never read for a fresh event (docs/architecture.md, docs/performance.md).
+
+On SQLite the keys of the newest events are not written per commit at all: the
+``KeyTail`` keeps them in memory (they are in ``events`` already) and merges them into
+``event_keys`` in large sorted runs. ``dedup_state.merged_id`` is the arrival id up to
+which ``event_keys`` holds every key; the tail is rebuilt from ``events`` above it.
+"""
+
+from __future__ import annotations
+
+import struct
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from sqlalchemy import bindparam, delete
+from sqlalchemy.engine import Connection
+
+from eventkit.capture.schema import CanonicalEvent
+from eventkit.storage.models import EVENT_KEYS
+
+__all__ = [
+    "BUCKET_US",
+    "LEGACY_BUCKET",
+    "SERVER_TIME_WINDOW_DAYS",
+    "KeyTail",
+    "bucket_of",
+    "bucket_sql",
+    "delete_keys",
+    "probe_buckets",
+]
+
+#: Width of a client-time bucket: one minute.
+BUCKET_US = 60_000_000
+_DAY_US = 86_400_000_000
+#: How far back (days of arrival) a retry of an event without a client time is found.
+SERVER_TIME_WINDOW_DAYS = 7
+#: Buckets of events without a client time: ``_SERVER_FAMILY - arrival day``.
+_SERVER_FAMILY = -(1 << 40)
+#: Keys migrated from before buckets whose event is gone (erased, or dropped with its
+#: partition): they keep deduplicating, in one bucket of their own.
+LEGACY_BUCKET = -(1 << 62)
+_OFFSET = 1 << 63
+_HEAD = struct.Struct(">QI")
+#: Keys per probe statement (SQLite's default limit is 32766 variables).
+_PROBE_CHUNK = 500
+
+
+def _div(value: int, unit: int) -> int:
+    """Integer division truncating toward zero, as SQLite and PostgreSQL divide."""
+    return value // unit if value >= 0 else -(-value // unit)
+
+
+def bucket_of(timestamp: int, received_at: int) -> int:
+    """The bucket an event's key is stored under."""
+    if timestamp == received_at:
+        return _SERVER_FAMILY - _div(received_at, _DAY_US)
+    return _div(timestamp, BUCKET_US)
+
+
+def probe_buckets(timestamp: int, received_at: int) -> tuple[int, ...]:
+    """Every bucket where an earlier copy of the event may be stored."""
+    if timestamp == received_at:
+        day = _div(received_at, _DAY_US)
+        return tuple(_SERVER_FAMILY - (day - k) for k in range(SERVER_TIME_WINDOW_DAYS + 1))
+    return (_div(timestamp, BUCKET_US),)
+
+
+def bucket_sql(timestamp: str = '"timestamp"', received_at: str = "received_at") -> str:
+    """``bucket_of`` as an SQL expression over two integer columns (both databases)."""
+    return (
+        f"CASE WHEN {timestamp} = {received_at} "
+        f"THEN {_SERVER_FAMILY} - {received_at} / {_DAY_US} "
+        f"ELSE {timestamp} / {BUCKET_US} END"
+    )
+
+
+def pack(bucket: int, app_id: int, event_id: bytes) -> bytes:
+    """A key as bytes whose order is the order of ``(bucket, app_id, event_id)``."""
+    return _HEAD.pack(bucket + _OFFSET, app_id) + event_id
+
+
+def unpack(key: bytes) -> tuple[int, int, bytes]:
+    """``(bucket, app_id, event_id)`` of a packed key."""
+    bucket, app_id = _HEAD.unpack_from(key)
+    return bucket - _OFFSET, app_id, key[_HEAD.size :]
+
+
+def delete_keys(conn: Connection, rows: Iterable[Any]) -> None:
+    """Delete the keys of events (rows with ``app_id``, ``event_id``, ``timestamp``,
+    ``received_at``), e.g. when retention purges them."""
+    params = [
+        {"b": bucket_of(r.timestamp, r.received_at), "a": r.app_id, "e": r.event_id} for r in rows
+    ]
+    if params:
+        k = EVENT_KEYS.c
+        conn.execute(
+            delete(EVENT_KEYS).where(
+                k.bucket == bindparam("b"), k.app_id == bindparam("a"), k.event_id == bindparam("e")
+            ),
+            params,
+        )
+
+
+def _probe(raw: Any, bucket: int, app_id: int, ids: list[bytes]) -> list[bytes]:
+    """The ids of ``ids`` that ``event_keys`` holds under ``(bucket, app_id)``."""
+    found: list[bytes] = []
+    ids.sort()  # sorted probes walk the index pages in order
+    for start in range(0, len(ids), _PROBE_CHUNK):
+        chunk = ids[start : start + _PROBE_CHUNK]
+        marks = ",".join("?" * len(chunk))
+        cur = raw.execute(
+            "SELECT event_id FROM event_keys WHERE bucket = ? AND app_id = ? "
+            f"AND event_id IN ({marks})",
+            (bucket, app_id, *chunk),
+        )
+        found.extend(e for (e,) in cur.fetchall())
+    return found
+
+
+class KeyTail:
+    """The keys of the newest events, held in memory instead of in ``event_keys``
+    (SQLite; one per ``EventStore``).
+
+    Every write transaction first catches up with events other writers stored
+    (``sync``); a commit adds its keys only once it succeeded (``added``). When the
+    tail holds ``merge_at`` keys, the writer merges them into ``event_keys`` in the same
+    transaction as its events (``merge``).
+    """
+
+    def __init__(self, merge_at: int) -> None:
+        self.merge_at = merge_at
+        self.keys: set[bytes] = set()
+        #: The newest arrival id the tail reflects (None: load it at the next sync).
+        self.seen_id: int | None = None
+        #: ``dedup_state.merged_id`` as of the last sync.
+        self.merged_id = 0
+        #: Whether ``event_keys`` holds legacy keys (see ``LEGACY_BUCKET``).
+        self.legacy = False
+
+    def invalidate(self) -> None:
+        """Forget everything: the next ``sync`` reloads from the database."""
+        self.keys = set()
+        self.seen_id = None
+
+    def sync(self, raw: Any) -> None:
+        """Catch up, inside the write transaction, with events stored since the last
+        sync (by another writer, or before this process started)."""
+        merged = int(raw.execute("SELECT merged_id FROM dedup_state").fetchone()[0])
+        if self.seen_id is None or merged != self.merged_id:
+            self.keys = set()
+            self.seen_id = merged
+            self.merged_id = merged
+            self.legacy = (
+                raw.execute(
+                    "SELECT 1 FROM event_keys WHERE bucket = ? LIMIT 1", (LEGACY_BUCKET,)
+                ).fetchone()
+                is not None
+            )
+        cur = raw.execute(
+            "SELECT id, app_id, event_id, timestamp, received_at FROM events WHERE id > ?",
+            (self.seen_id,),
+        )
+        for id_, app_id, event_id, timestamp, received_at in cur:
+            self.keys.add(pack(bucket_of(timestamp, received_at), app_id, event_id))
+            self.seen_id = max(self.seen_id, id_)
+
+    def classify(self, raw: Any, events: Sequence[CanonicalEvent]) -> tuple[list[int], list[bytes]]:
+        """The events to store: indexes of first occurrences in the batch that are not
+        stored yet (in the tail or in ``event_keys``), with their packed keys."""
+        keys, legacy, head = self.keys, self.legacy, _HEAD.pack
+        first: set[bytes] = set()
+        todo: list[int] = []
+        todo_keys: list[bytes] = []
+        probe: dict[tuple[int, int], dict[bytes, int]] = {}
+        for i, e in enumerate(events):
+            t, r, app, eid = e.timestamp, e.received_at, e.app_id, e.event_id.bytes
+            if t != r and t >= 0:  # the common case: a client time, one bucket
+                bucket = t // BUCKET_US
+                key = head(bucket + _OFFSET, app) + eid
+                if key in first:
+                    continue
+                first.add(key)
+                if key in keys:
+                    continue
+                others: tuple[int, ...] = (LEGACY_BUCKET,) if legacy else ()
+            else:
+                bucket = bucket_of(t, r)
+                key = head(bucket + _OFFSET, app) + eid
+                if key in first:
+                    continue
+                first.add(key)
+                buckets = probe_buckets(t, r)
+                if any(head(b + _OFFSET, app) + eid in keys for b in buckets):
+                    continue
+                others = tuple(b for b in buckets if b != bucket)
+                others += (LEGACY_BUCKET,) if legacy else ()
+            n = len(todo)
+            todo.append(i)
+            todo_keys.append(key)
+            probe.setdefault((bucket, app), {})[eid] = n
+            for b in others:
+                probe.setdefault((b, app), {})[eid] = n
+        stored: set[int] = set()
+        for (bucket, app), ids in probe.items():
+            stored.update(ids[eid] for eid in _probe(raw, bucket, app, list(ids)))
+        if stored:
+            kept = [n for n in range(len(todo)) if n not in stored]
+            return [todo[n] for n in kept], [todo_keys[n] for n in kept]
+        return todo, todo_keys
+
+    def merge(self, raw: Any, new: Iterable[bytes], newest_id: int) -> bool:
+        """If the tail (with the keys ``new`` of this commit) is full, insert it into
+        ``event_keys`` in key order and move ``merged_id`` to ``newest_id``. Returns
+        whether it did (then ``merged`` must follow the commit)."""
+        new = list(new)
+        if len(self.keys) + len(new) < self.merge_at:
+            return False
+        rows = [unpack(k) for k in sorted(self.keys.union(new))]
+        insert_keys(raw, rows)
+        raw.execute("UPDATE dedup_state SET merged_id = ?", (newest_id,))
+        return True
+
+    def added(self, new: Iterable[bytes], newest_id: int, *, merged: bool) -> None:
+        """Record a successful commit: its keys, or an empty tail after a merge."""
+        assert self.seen_id is not None
+        if merged:
+            self.keys = set()
+            self.merged_id = newest_id
+        else:
+            self.keys.update(new)
+        self.seen_id = max(self.seen_id, newest_id)
+
+
+#: Rows per multi-row INSERT of keys, largest first (each size's SQL is prepared once).
+_KEY_CHUNKS = (512, 64, 8, 1)
+_KEYS_INSERT = "INSERT OR IGNORE INTO event_keys (bucket, app_id, event_id) VALUES "
+_sql_cache: dict[int, str] = {}
+
+
+def insert_keys(raw: Any, rows: Sequence[tuple[int, int, bytes]]) -> None:
+    """Insert keys (SQLite DBAPI connection), ignoring ones already there."""
+    start = 0
+    for size in _KEY_CHUNKS:
+        sql = _sql_cache.get(size)
+        if sql is None:
+            sql = _sql_cache[size] = _KEYS_INSERT + ",".join(["(?,?,?)"] * size)
+        while len(rows) - start >= size:
+            raw.execute(sql, [v for row in rows[start : start + size] for v in row])
+            start += size
