@@ -112,7 +112,8 @@ def serve_writer(path: str) -> None:
     configure_logging(settings.log)
     engine = make_engine(settings)
     try:
-        asyncio.run(_serve(EventStore(engine), path, settings.ingest.flush_max_events))
+        store = EventStore(engine, memory_keys=settings.ingest.dedup_memory_keys)
+        asyncio.run(_serve(store, path, settings.ingest.flush_max_events))
     finally:
         engine.dispose()
         with contextlib.suppress(FileNotFoundError):

@@ -41,7 +41,7 @@ _SQLITE_INSERT = f"INSERT INTO events ({', '.join(EVENT_COLUMNS)}) VALUES "
 _ROW_CHUNKS = (256, 64, 16, 4, 1)
 _PG_COPY = f"COPY events ({', '.join(EVENT_COLUMNS)}) FROM STDIN"
 #: Keys the SQLite store holds in memory before merging them into ``event_keys``.
-TAIL_KEYS = 100_000
+MEMORY_KEYS = 100_000
 
 
 def _json(value: dict[str, Any] | msgspec.Raw) -> str:
@@ -101,15 +101,15 @@ class EventStore:
 
     Deduplication is exact: see ``eventkit.storage.dedup`` for how keys are laid out.
     On SQLite the store keeps the keys of the newest events in memory (``KeyTail``);
-    ``tail_keys`` is how many it holds before merging them into ``event_keys``.
+    ``memory_keys`` is how many it holds before merging them into ``event_keys``.
     """
 
-    def __init__(self, engine: Engine, *, tail_keys: int = TAIL_KEYS) -> None:
+    def __init__(self, engine: Engine, *, memory_keys: int = MEMORY_KEYS) -> None:
         self.engine = writer(engine)
         self.dialect = engine.dialect.name
         if self.dialect not in ("sqlite", "postgresql"):
             raise ValueError(f"unsupported database {self.dialect}")
-        self.tail = KeyTail(tail_keys)
+        self.tail = KeyTail(memory_keys)
         #: PostgreSQL: whether legacy keys exist (None: not checked yet).
         self._pg_legacy: bool | None = None
 

@@ -79,7 +79,7 @@ def test_bucket_sql_agrees_with_python(engine: Engine) -> None:
 
 def test_retries_stay_duplicates_across_merges_and_restarts(engine: Engine) -> None:
     app = create_app(engine, "a").app_id
-    store = EventStore(engine, tail_keys=30)  # merges every ~30 keys
+    store = EventStore(engine, memory_keys=30)  # merges every ~30 keys
     batches = [[client_event(app, NOW - 1000 * (10 * b + i)) for i in range(10)] for b in range(8)]
     for batch in batches:
         assert store.write(batch) == [True] * 10
@@ -97,7 +97,7 @@ def test_other_writers_are_seen(engine: Engine) -> None:
     """Two stores on one database (the server's writer and, say, `eventkit demo`):
     each sees what the other stored, merged or not."""
     app = create_app(engine, "a").app_id
-    one, two = EventStore(engine, tail_keys=25), EventStore(engine, tail_keys=1000)
+    one, two = EventStore(engine, memory_keys=25), EventStore(engine, memory_keys=1000)
     events = [client_event(app, NOW - i * 1_000_000) for i in range(60)]
     for k in range(0, 60, 10):
         writer, other = (one, two) if k % 20 else (two, one)
@@ -110,7 +110,7 @@ def test_other_writers_are_seen(engine: Engine) -> None:
 
 def test_a_failed_commit_leaves_dedup_exact(engine: Engine) -> None:
     app = create_app(engine, "a").app_id
-    store = EventStore(engine, tail_keys=5)
+    store = EventStore(engine, memory_keys=5)
     first = [client_event(app, NOW - i) for i in range(3)]
     assert store.write(first) == [True] * 3
     bad = client_event(app, NOW - 100, name=None)  # NOT NULL violation: nothing stored
@@ -135,7 +135,7 @@ def test_time_is_part_of_the_key(engine: Engine) -> None:
 def test_old_client_times_are_found_after_merges(engine: Engine) -> None:
     """A late event (offline device) is keyed by its own old minute."""
     app = create_app(engine, "a").app_id
-    store = EventStore(engine, tail_keys=10)
+    store = EventStore(engine, memory_keys=10)
     old = [client_event(app, NOW - 30 * US_PER_DAY - i * BUCKET_US) for i in range(12)]
     assert store.write(old) == [True] * 12
     store.write([client_event(app, NOW - i) for i in range(12)])  # forces a merge
@@ -144,7 +144,7 @@ def test_old_client_times_are_found_after_merges(engine: Engine) -> None:
 
 def test_events_without_client_time_dedup_within_the_window(engine: Engine) -> None:
     app = create_app(engine, "a").app_id
-    store = EventStore(engine, tail_keys=2)
+    store = EventStore(engine, memory_keys=2)
     eid = uuid.uuid4()
 
     def arrival(day: int) -> object:
