@@ -70,7 +70,8 @@ class ServerSettings(_Section):
         200,
         ge=50,
         le=100_000,
-        description="CPython's GIL switch interval in each server worker (default 5000).",
+        description="CPython's GIL switch interval in each server worker and the writer "
+        "process (default 5000).",
     )
 
 

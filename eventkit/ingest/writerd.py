@@ -16,9 +16,11 @@ import multiprocessing
 import os
 import signal
 import socket
+import sys
 import tempfile
 import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from multiprocessing.process import BaseProcess
 from pathlib import Path
 
@@ -44,12 +46,34 @@ class _Pending:
         self.future = future
 
 
+def _commit(store: EventStore, batch: list[_Pending]) -> list[bytes]:
+    """Commit one group (in the commit thread); the framed answer of each request."""
+    events = [e for p in batch for e in p.request.events]
+    ops = [o for p in batch for o in p.request.ops]
+    try:
+        new = store.write(events, ops)
+    except EventKitError as exc:
+        log.error("commit of %d events failed: %s", len(events), exc.message)
+        body = wire.encode_response(wire.WriteResponse(error=exc.message, code=exc.code))
+        return [body] * len(batch)
+    out = []
+    offset = 0
+    for p in batch:
+        n = len(p.request.events)
+        out.append(wire.encode_response(wire.WriteResponse(new=new[offset : offset + n])))
+        offset += n
+    return out
+
+
 async def _serve(store: EventStore, path: str, flush_max: int) -> None:
     loop = asyncio.get_running_loop()
     pending: list[_Pending] = []
     wake = asyncio.Event()
     stop = asyncio.Event()
     parent = os.getppid()
+    # Commits run in a thread: SQLite releases the GIL while it inserts and syncs, so
+    # the loop meanwhile reads and decodes the requests of the next group.
+    committer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="eventkit-commit")
 
     async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         try:
@@ -66,43 +90,31 @@ async def _serve(store: EventStore, path: str, flush_max: int) -> None:
         finally:
             writer.close()
 
-    def commit_all() -> None:
+    async def commit_all() -> None:
         while pending:
             batch = take_group(pending, flush_max, lambda p: len(p.request.events) or 1)
-            events = [e for p in batch for e in p.request.events]
-            ops = [o for p in batch for o in p.request.ops]
-            try:
-                # Blocking on purpose: this process has nothing else to do meanwhile, and
-                # requests arriving now wait in the socket buffers for the next group.
-                new = store.write(events, ops)
-            except EventKitError as exc:
-                log.error("commit of %d events failed: %s", len(events), exc.message)
-                body = wire.encode_response(wire.WriteResponse(error=exc.message, code=exc.code))
-                for p in batch:
-                    p.future.set_result(body)
-                continue
-            offset = 0
-            for p in batch:
-                n = len(p.request.events)
-                body = wire.encode_response(wire.WriteResponse(new=new[offset : offset + n]))
+            bodies = await loop.run_in_executor(committer, _commit, store, batch)
+            for p, body in zip(batch, bodies, strict=True):
                 p.future.set_result(body)
-                offset += n
 
     server = await asyncio.start_unix_server(handle, path=path, limit=2**26)
     loop.add_signal_handler(signal.SIGTERM, stop.set)
     log.info("writer process %d listening on %s", os.getpid(), path)
-    while not stop.is_set():
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(wake.wait(), timeout=1.0)
-        wake.clear()
-        commit_all()
-        if os.getppid() != parent:
-            log.warning("the server process is gone; the writer stops")
-            break
-    server.close()
-    await asyncio.sleep(0)  # let handlers deliver their last answers
-    commit_all()
-    await asyncio.sleep(0.05)
+    try:
+        while not stop.is_set():
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(wake.wait(), timeout=1.0)
+            wake.clear()
+            await commit_all()
+            if os.getppid() != parent:
+                log.warning("the server process is gone; the writer stops")
+                break
+        server.close()
+        await asyncio.sleep(0)  # let handlers deliver their last answers
+        await commit_all()
+        await asyncio.sleep(0.05)
+    finally:
+        committer.shutdown(wait=True)
 
 
 def serve_writer(path: str) -> None:
@@ -110,6 +122,9 @@ def serve_writer(path: str) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     settings = load_settings()
     configure_logging(settings.log)
+    # Two threads share this process's GIL (the loop and the commit thread): hand it
+    # over quickly after each SQLite call, as the server processes do.
+    sys.setswitchinterval(settings.server.gil_switch_interval_us / 1_000_000)
     engine = make_engine(settings)
     try:
         store = EventStore(engine, memory_keys=settings.ingest.dedup_memory_keys)
