@@ -41,25 +41,26 @@ SOCKET_ENV = "EVENTKIT_WRITER_SOCKET"
 class _Pending:
     __slots__ = ("future", "request")
 
-    def __init__(self, request: wire.WriteRequest, future: asyncio.Future[bytes]) -> None:
+    def __init__(self, request: wire.WireBatch, future: asyncio.Future[bytes]) -> None:
         self.request = request
         self.future = future
 
 
 def _commit(store: EventStore, batch: list[_Pending]) -> list[bytes]:
     """Commit one group (in the commit thread); the framed answer of each request."""
-    events = [e for p in batch for e in p.request.events]
+    rows = [r for p in batch for r in p.request.rows]
+    keys = b"".join(p.request.keys for p in batch)
     ops = [o for p in batch for o in p.request.ops]
     try:
-        new = store.write(events, ops)
+        new = store.write_rows(rows, keys, ops)
     except EventKitError as exc:
-        log.error("commit of %d events failed: %s", len(events), exc.message)
+        log.error("commit of %d events failed: %s", len(rows), exc.message)
         body = wire.encode_response(wire.WriteResponse(error=exc.message, code=exc.code))
         return [body] * len(batch)
     out = []
     offset = 0
     for p in batch:
-        n = len(p.request.events)
+        n = len(p.request.rows)
         out.append(wire.encode_response(wire.WriteResponse(new=new[offset : offset + n])))
         offset += n
     return out
@@ -79,7 +80,7 @@ async def _serve(store: EventStore, path: str, flush_max: int) -> None:
         try:
             while True:
                 (size,) = wire.HEADER.unpack(await reader.readexactly(wire.HEADER.size))
-                request = wire.decode_request(await reader.readexactly(size))
+                request = wire.decode_batch(await reader.readexactly(size))
                 future: asyncio.Future[bytes] = loop.create_future()
                 pending.append(_Pending(request, future))
                 wake.set()
@@ -92,7 +93,7 @@ async def _serve(store: EventStore, path: str, flush_max: int) -> None:
 
     async def commit_all() -> None:
         while pending:
-            batch = take_group(pending, flush_max, lambda p: len(p.request.events) or 1)
+            batch = take_group(pending, flush_max, lambda p: len(p.request.rows) or 1)
             bodies = await loop.run_in_executor(committer, _commit, store, batch)
             for p, body in zip(batch, bodies, strict=True):
                 p.future.set_result(body)

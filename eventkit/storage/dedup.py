@@ -30,11 +30,11 @@ from typing import Any
 from sqlalchemy import bindparam, delete
 from sqlalchemy.engine import Connection
 
-from eventkit.capture.schema import CanonicalEvent
 from eventkit.storage.models import EVENT_KEYS
 
 __all__ = [
     "BUCKET_US",
+    "KEY_SIZE",
     "LEGACY_BUCKET",
     "SERVER_TIME_WINDOW_DAYS",
     "KeyTail",
@@ -56,6 +56,9 @@ _SERVER_FAMILY = -(1 << 40)
 LEGACY_BUCKET = -(1 << 62)
 _OFFSET = 1 << 63
 _HEAD = struct.Struct(">QI")
+_HEAD_SIZE = _HEAD.size
+#: Bytes of a packed key: bucket (8), app id (4), event id (16).
+KEY_SIZE = _HEAD_SIZE + 16
 #: Keys per probe statement (SQLite's default limit is 32766 variables).
 _PROBE_CHUNK = 500
 
@@ -179,49 +182,67 @@ class KeyTail:
             self.keys.add(pack(bucket_of(timestamp, received_at), app_id, event_id))
             self.seen_id = max(self.seen_id, id_)
 
-    def classify(self, raw: Any, events: Sequence[CanonicalEvent]) -> tuple[list[int], list[bytes]]:
-        """The events to store: indexes of first occurrences in the batch that are not
-        stored yet (in the tail or in ``event_keys``), with their packed keys."""
-        keys, legacy, head = self.keys, self.legacy, _HEAD.pack
+    def classify(
+        self, raw: Any, rows: Sequence[tuple[Any, ...]], keys: bytes
+    ) -> tuple[list[int], list[bytes]]:
+        """The rows to store: indexes of first occurrences in the batch that are not
+        stored yet (in the tail or in ``event_keys``), with their packed keys.
+
+        ``rows`` are ``events`` rows (``timestamp`` at 3, ``received_at`` at 5) and
+        ``keys`` their packed keys, concatenated.
+        """
+        tail, legacy = self.keys, self.legacy
         first: set[bytes] = set()
         todo: list[int] = []
         todo_keys: list[bytes] = []
-        probe: dict[tuple[int, int], dict[bytes, int]] = {}
-        for i, e in enumerate(events):
-            t, r, app, eid = e.timestamp, e.received_at, e.app_id, e.event_id.bytes
-            if t != r and t >= 0:  # the common case: a client time, one bucket
-                bucket = t // BUCKET_US
-                key = head(bucket + _OFFSET, app) + eid
-                if key in first:
-                    continue
-                first.add(key)
-                if key in keys:
-                    continue
-                others: tuple[int, ...] = (LEGACY_BUCKET,) if legacy else ()
-            else:
-                bucket = bucket_of(t, r)
-                key = head(bucket + _OFFSET, app) + eid
-                if key in first:
-                    continue
-                first.add(key)
-                buckets = probe_buckets(t, r)
-                if any(head(b + _OFFSET, app) + eid in keys for b in buckets):
-                    continue
-                others = tuple(b for b in buckets if b != bucket)
-                others += (LEGACY_BUCKET,) if legacy else ()
+        probe: dict[bytes, dict[bytes, int]] = {}  # bucket+app prefix -> id -> todo index
+        for i in range(len(rows)):
+            key = keys[i * KEY_SIZE : (i + 1) * KEY_SIZE]
+            if key in first:
+                continue
+            first.add(key)
+            if key in tail:
+                continue
+            prefix, eid = key[:_HEAD_SIZE], key[_HEAD_SIZE:]
             n = len(todo)
             todo.append(i)
             todo_keys.append(key)
-            probe.setdefault((bucket, app), {})[eid] = n
-            for b in others:
-                probe.setdefault((b, app), {})[eid] = n
+            probe.setdefault(prefix, {})[eid] = n
+            row = rows[i]
+            # An event with several possible buckets (no client time, or legacy keys).
+            if (row[3] == row[5] or legacy) and self._elsewhere_in_tail(key, row, probe, n):
+                todo.pop()
+                todo_keys.pop()
         stored: set[int] = set()
-        for (bucket, app), ids in probe.items():
-            stored.update(ids[eid] for eid in _probe(raw, bucket, app, list(ids)))
+        for prefix, ids in probe.items():
+            bucket, app_id = _HEAD.unpack(prefix)
+            found = _probe(raw, bucket - _OFFSET, app_id, list(ids))
+            stored.update(ids[eid] for eid in found)
         if stored:
             kept = [n for n in range(len(todo)) if n not in stored]
             return [todo[n] for n in kept], [todo_keys[n] for n in kept]
         return todo, todo_keys
+
+    def _elsewhere_in_tail(
+        self,
+        key: bytes,
+        row: tuple[Any, ...],
+        probe: dict[bytes, dict[bytes, int]],
+        n: int,
+    ) -> bool:
+        """For an event stored under several possible buckets (no client time, or
+        legacy keys exist): True if the tail holds it under another bucket; otherwise
+        its other buckets are added to ``probe``."""
+        bucket, app_id, eid = unpack(key)
+        others = [b for b in probe_buckets(row[3], row[5]) if b != bucket]
+        if self.legacy:
+            others.append(LEGACY_BUCKET)
+        if any(pack(b, app_id, eid) in self.keys for b in others):
+            probe[key[:_HEAD_SIZE]].pop(eid)
+            return True
+        for b in others:
+            probe.setdefault(_HEAD.pack(b + _OFFSET, app_id), {})[eid] = n
+        return False
 
     def merge(self, raw: Any, new: Iterable[bytes], newest_id: int) -> bool:
         """If the tail (with the keys ``new`` of this commit) is full, insert it into

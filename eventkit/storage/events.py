@@ -18,7 +18,15 @@ from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.engine import Connection, Engine
 
 from eventkit.capture.schema import CanonicalEvent
-from eventkit.storage.dedup import LEGACY_BUCKET, KeyTail, bucket_of, probe_buckets
+from eventkit.storage.dedup import (
+    KEY_SIZE,
+    LEGACY_BUCKET,
+    KeyTail,
+    bucket_of,
+    pack,
+    probe_buckets,
+    unpack,
+)
 from eventkit.storage.engine import writer
 from eventkit.storage.errors import map_db_errors
 from eventkit.storage.models import EVENTS, Event
@@ -29,9 +37,12 @@ __all__ = [
     "EVENT_COLUMNS",
     "EventFilter",
     "EventStore",
+    "Row",
     "count_events",
     "last_event_id",
     "query_events",
+    "row_of",
+    "rows_and_keys",
 ]
 
 #: Insert column order (every column of ``events`` but the arrival id).
@@ -42,6 +53,8 @@ _ROW_CHUNKS = (256, 64, 16, 4, 1)
 _PG_COPY = f"COPY events ({', '.join(EVENT_COLUMNS)}) FROM STDIN"
 #: Keys the SQLite store holds in memory before merging them into ``event_keys``.
 MEMORY_KEYS = 100_000
+#: One ``events`` row's values in ``EVENT_COLUMNS`` order.
+Row = tuple[Any, ...]
 
 
 def _json(value: dict[str, Any] | msgspec.Raw) -> str:
@@ -50,10 +63,12 @@ def _json(value: dict[str, Any] | msgspec.Raw) -> str:
     return json_dumps(value)
 
 
-def _row(e: CanonicalEvent, event_id: Any) -> tuple[Any, ...]:
+def row_of(e: CanonicalEvent) -> Row:
+    """An event as the values of one ``events`` row in ``EVENT_COLUMNS`` order, as
+    SQLite stores them (16-byte id, JSON text)."""
     return (
         e.app_id,
-        event_id,
+        e.event_id.bytes,
         e.name,
         e.timestamp,
         e.sent_at,
@@ -70,6 +85,14 @@ def _row(e: CanonicalEvent, event_id: Any) -> tuple[Any, ...]:
         _json(e.properties),
         _json(e.context),
     )
+
+
+def rows_and_keys(events: Sequence[CanonicalEvent]) -> tuple[list[Row], bytes]:
+    """The rows of ``events`` and their packed dedup keys, concatenated
+    (``KEY_SIZE`` bytes each): what ``EventStore.write_rows`` takes."""
+    rows = [row_of(e) for e in events]
+    keys = b"".join(pack(bucket_of(r[3], r[5]), r[0], r[1]) for r in rows)
+    return rows, keys
 
 
 @lru_cache(maxsize=32)
@@ -123,19 +146,29 @@ class EventStore:
         Raises:
             StorageError: nothing was stored.
         """
+        rows, keys = rows_and_keys(events)
+        return self.write_rows(rows, keys, profile_ops)
+
+    def write_rows(
+        self, rows: Sequence[Row], keys: bytes, profile_ops: Sequence[ProfileOp] = ()
+    ) -> list[bool]:
+        """``write`` for events already turned into rows and keys (``rows_and_keys``;
+        the writer process receives them so from the server workers)."""
         done: Callable[[], None] | None = None
         try:
             with map_db_errors(), self.engine.connect() as conn, conn.begin():
                 if self.dialect == "sqlite":
-                    new, done = self._write_sqlite(conn, events)
+                    new, done = self._write_sqlite(conn, rows, keys)
                 else:
-                    new = self._write_postgres(conn, events)
+                    new = self._write_postgres(conn, rows, keys)
                 if profile_ops:
                     apply_profile_ops(
                         conn,
                         profile_ops,
                         new_event_ids={
-                            (e.app_id, e.event_id) for e, n in zip(events, new, strict=True) if n
+                            (r[0], uuid.UUID(bytes=r[1]))
+                            for r, n in zip(rows, new, strict=True)
+                            if n
                         },
                     )
         except BaseException:
@@ -158,27 +191,24 @@ class EventStore:
             self.tail.merge_at = merge_at
 
     def _write_sqlite(
-        self, conn: Connection, events: Sequence[CanonicalEvent]
+        self, conn: Connection, rows: Sequence[Row], keys: bytes
     ) -> tuple[list[bool], Callable[[], None]]:
         raw = conn.connection.driver_connection
         assert raw is not None
         tail = self.tail
         tail.sync(raw)
-        todo, keys = tail.classify(raw, events)
-        new = [False] * len(events)
-        rows: list[tuple[Any, ...]] = []
+        todo, todo_keys = tail.classify(raw, rows, keys)
+        new = [False] * len(rows)
         for i in todo:
             new[i] = True
-            e = events[i]
-            rows.append(_row(e, e.event_id.bytes))
         newest = tail.seen_id or 0
-        if rows:
-            _insert_many(raw, _SQLITE_INSERT, rows)
+        if todo:
+            _insert_many(raw, _SQLITE_INSERT, [rows[i] for i in todo])
             newest = int(raw.execute("SELECT last_insert_rowid()").fetchone()[0])
-        merged = tail.merge(raw, keys, newest)
-        return new, lambda: tail.added(keys, newest, merged=merged)
+        merged = tail.merge(raw, todo_keys, newest)
+        return new, lambda: tail.added(todo_keys, newest, merged=merged)
 
-    def _write_postgres(self, conn: Connection, events: Sequence[CanonicalEvent]) -> list[bool]:
+    def _write_postgres(self, conn: Connection, rows: Sequence[Row], keys: bytes) -> list[bool]:
         raw = conn.connection.driver_connection
         assert raw is not None
         if self._pg_legacy is None:
@@ -188,56 +218,59 @@ class EventStore:
                 ).fetchone()
                 is not None
             )
-        first: dict[tuple[int, int, uuid.UUID], int] = {}
-        for i, e in enumerate(events):
-            first.setdefault((bucket_of(e.timestamp, e.received_at), e.app_id, e.event_id), i)
+        first: dict[bytes, int] = {}
+        for i in range(len(rows)):
+            first.setdefault(keys[i * KEY_SIZE : (i + 1) * KEY_SIZE], i)
         with raw.cursor() as cur:
-            known = self._pg_elsewhere(cur, events, first)
-            pairs = sorted(k for k in first if k not in known)
-            inserted: set[tuple[int, int, uuid.UUID]] = set()
-            for start in range(0, len(pairs), 10_000):
-                chunk = pairs[start : start + 10_000]
+            known = self._pg_elsewhere(cur, rows, first)
+            todo = sorted(unpack(k) for k in first if k not in known)
+            inserted: set[bytes] = set()
+            for start in range(0, len(todo), 10_000):
+                chunk = todo[start : start + 10_000]
                 cur.execute(
                     "INSERT INTO event_keys (bucket, app_id, event_id) "
                     "SELECT * FROM unnest(%s::bigint[], %s::int[], %s::uuid[]) "
                     "ON CONFLICT DO NOTHING RETURNING bucket, app_id, event_id",
-                    ([p[0] for p in chunk], [p[1] for p in chunk], [p[2] for p in chunk]),
+                    (
+                        [k[0] for k in chunk],
+                        [k[1] for k in chunk],
+                        [uuid.UUID(bytes=k[2]) for k in chunk],
+                    ),
                 )
-                inserted.update((b, a, u) for b, a, u in cur.fetchall())
-            new = [False] * len(events)
+                inserted.update(pack(b, a, u.bytes) for b, a, u in cur.fetchall())
+            new = [False] * len(rows)
             with cur.copy(_PG_COPY) as copy:
                 for key, i in first.items():
-                    e = events[i]
                     if key in inserted:
                         new[i] = True
-                        copy.write_row(_row(e, e.event_id))
+                        r = rows[i]
+                        copy.write_row((r[0], uuid.UUID(bytes=r[1]), *r[2:]))
         return new
 
-    def _pg_elsewhere(
-        self,
-        cur: Any,
-        events: Sequence[CanonicalEvent],
-        first: dict[tuple[int, int, uuid.UUID], int],
-    ) -> set[tuple[int, int, uuid.UUID]]:
+    def _pg_elsewhere(self, cur: Any, rows: Sequence[Row], first: dict[bytes, int]) -> set[bytes]:
         """The keys of ``first`` stored in another bucket than their own: an event
         without a client time stored on an earlier day, or a legacy key."""
-        probes: list[tuple[int, int, uuid.UUID, tuple[int, int, uuid.UUID]]] = []
+        probes: list[tuple[int, int, bytes, bytes]] = []
         for key, i in first.items():
-            e = events[i]
-            buckets = probe_buckets(e.timestamp, e.received_at)
-            others = [b for b in buckets if b != key[0]]
+            r = rows[i]
+            bucket, app_id, event_id = unpack(key)
+            others = [b for b in probe_buckets(r[3], r[5]) if b != bucket]
             if self._pg_legacy:
                 others.append(LEGACY_BUCKET)
-            probes.extend((b, key[1], key[2], key) for b in others)
+            probes.extend((b, app_id, event_id, key) for b in others)
         if not probes:
             return set()
         cur.execute(
             "SELECT k.bucket, k.app_id, k.event_id FROM event_keys k JOIN "
             "unnest(%s::bigint[], %s::int[], %s::uuid[]) AS p(bucket, app_id, event_id) "
             "USING (bucket, app_id, event_id)",
-            ([p[0] for p in probes], [p[1] for p in probes], [p[2] for p in probes]),
+            (
+                [p[0] for p in probes],
+                [p[1] for p in probes],
+                [uuid.UUID(bytes=p[2]) for p in probes],
+            ),
         )
-        hits = set(cur.fetchall())
+        hits = {(b, a, u.bytes) for b, a, u in cur.fetchall()}
         return {p[3] for p in probes if (p[0], p[1], p[2]) in hits}
 
 
