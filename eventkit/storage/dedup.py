@@ -59,8 +59,14 @@ _HEAD = struct.Struct(">QI")
 _HEAD_SIZE = _HEAD.size
 #: Bytes of a packed key: bucket (8), app id (4), event id (16).
 KEY_SIZE = _HEAD_SIZE + 16
-#: Keys per probe statement (SQLite's default limit is 32766 variables).
-_PROBE_CHUNK = 500
+#: Ids per probe statement, largest first: a few fixed sizes keep the statement cache
+#: small (a shorter list is padded by repeating its last id).
+_PROBE_SIZES = (512, 128, 32, 8, 1)
+_PROBE_SQL = {
+    n: "SELECT event_id FROM event_keys WHERE bucket = ? AND app_id = ? "
+    f"AND event_id IN ({','.join('?' * n)})"
+    for n in _PROBE_SIZES
+}
 
 
 def _div(value: int, unit: int) -> int:
@@ -123,15 +129,17 @@ def _probe(raw: Any, bucket: int, app_id: int, ids: list[bytes]) -> list[bytes]:
     """The ids of ``ids`` that ``event_keys`` holds under ``(bucket, app_id)``."""
     found: list[bytes] = []
     ids.sort()  # sorted probes walk the index pages in order
-    for start in range(0, len(ids), _PROBE_CHUNK):
-        chunk = ids[start : start + _PROBE_CHUNK]
-        marks = ",".join("?" * len(chunk))
-        cur = raw.execute(
-            "SELECT event_id FROM event_keys WHERE bucket = ? AND app_id = ? "
-            f"AND event_id IN ({marks})",
-            (bucket, app_id, *chunk),
-        )
+    start = 0
+    while start < len(ids):
+        left = len(ids) - start
+        size = next((n for n in _PROBE_SIZES if n <= left), 1)
+        if left < _PROBE_SIZES[0] and size < left:
+            size = min(n for n in _PROBE_SIZES if n >= left)  # pad up: one statement
+        chunk = ids[start : start + size]
+        chunk += [chunk[-1]] * (size - len(chunk))
+        cur = raw.execute(_PROBE_SQL[size], (bucket, app_id, *chunk))
         found.extend(e for (e,) in cur.fetchall())
+        start += size
     return found
 
 
