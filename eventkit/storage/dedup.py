@@ -23,6 +23,7 @@ which ``event_keys`` holds every key; the tail is rebuilt from ``events`` above 
 
 from __future__ import annotations
 
+import itertools
 import struct
 from collections.abc import Iterable, Sequence
 from typing import Any
@@ -259,8 +260,11 @@ class KeyTail:
         new = list(new)
         if len(self.keys) + len(new) < self.merge_at:
             return False
-        rows = [unpack(k) for k in sorted(self.keys.union(new))]
-        insert_keys(raw, rows)
+        # Sorted and inserted a chunk at a time: the keys exist already, so the merge
+        # costs one list of references, not a copy of the tail.
+        ordered = sorted(itertools.chain(self.keys, new))
+        for start in range(0, len(ordered), _MERGE_CHUNK):
+            insert_keys(raw, [unpack(k) for k in ordered[start : start + _MERGE_CHUNK]])
         raw.execute("UPDATE dedup_state SET merged_id = ?", (newest_id,))
         return True
 
@@ -275,6 +279,8 @@ class KeyTail:
         self.seen_id = max(self.seen_id, newest_id)
 
 
+#: Keys unpacked and inserted at a time by a merge.
+_MERGE_CHUNK = 4096
 #: Rows per multi-row INSERT of keys, largest first (each size's SQL is prepared once).
 _KEY_CHUNKS = (512, 64, 8, 1)
 _KEYS_INSERT = "INSERT OR IGNORE INTO event_keys (bucket, app_id, event_id) VALUES "
