@@ -256,7 +256,8 @@ def report(run: Run) -> list[Goal]:
             )
             print(
                 f"check {s.label.strip()}: stored {s.rows:,} = acknowledged "
-                f"{s.acked_events:,}: {verdict}{commit}; CPU {roles}"
+                f"{s.acked_events:,}: {verdict}{commit}; CPU {roles}, other processes "
+                f"{s.other_cpu_pct:.0f}%"
             )
     for s in run.scenarios:
         if s.error:

@@ -37,7 +37,7 @@ from harness import (
 )
 from history import clone_postgres, copy_sqlite
 from loadgen import run_python_clients
-from memory import TreeSampler, tree_cpu
+from memory import TreeSampler, machine_busy, tree_cpu
 
 __all__ = ["LUA", "PostgresTarget", "Scenario", "SqliteTarget", "measure", "run_load"]
 
@@ -196,6 +196,8 @@ class Scenario:
     loadgen_cpu_pct: float = 0.0
     #: CPU of each process role of the serve tree during the window, % of one core.
     cpu_by_role: dict[str, float] = field(default_factory=dict)
+    #: CPU used by everything else on the machine during the window, % of one core.
+    other_cpu_pct: float = 0.0
     peak_pss_mib: float = 0.0
     peak_rss_mib: float = 0.0
     #: PSS of each process role at the PSS peak.
@@ -258,6 +260,7 @@ def _window(
     args: argparse.Namespace, sc: Scenario, srv: Server, tmp: Path, sampler: TreeSampler
 ) -> dict[str, Any]:
     """The timed load, with the serve tree's CPU per role and memory peaks."""
+    busy0 = machine_busy()
     cpu0, gen0, t0 = tree_cpu(srv.proc.pid), _children_cpu(), time.monotonic()
     sampler.start()
     try:
@@ -269,6 +272,8 @@ def _window(
     sc.cpu_by_role = {r: 100 * (cpu1[r] - cpu0.get(r, 0.0)) / wall for r in cpu1}
     sc.server_cpu_pct = sum(sc.cpu_by_role.values())
     sc.loadgen_cpu_pct = 100 * (_children_cpu() - gen0) / wall
+    busy = 100 * (machine_busy() - busy0) / wall
+    sc.other_cpu_pct = max(0.0, busy - sc.server_cpu_pct - sc.loadgen_cpu_pct)
     sc.peak_pss_mib = sampler.peak_pss_kib / 1024
     sc.peak_rss_mib = sampler.peak_rss_kib / 1024
     sc.pss_by_role = {r: v / 1024 for r, v in sampler.at_peak.items()}

@@ -10,7 +10,7 @@ import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 
-__all__ = ["TreeSampler", "process_tree", "role_of", "tree_cpu", "tree_memory"]
+__all__ = ["TreeSampler", "machine_busy", "process_tree", "role_of", "tree_cpu", "tree_memory"]
 
 _TICK = os.sysconf("SC_CLK_TCK")
 
@@ -73,6 +73,13 @@ def tree_memory(root: int) -> tuple[int, int]:
         pss += p
         rss += r
     return pss, rss
+
+
+def machine_busy() -> float:
+    """CPU seconds all processes of the machine have used so far (all cores)."""
+    fields = Path("/proc/stat").read_text().splitlines()[0].split()[1:]
+    user, nice, system, _idle, _iowait, irq, softirq, steal = (int(x) for x in fields[:8])
+    return (user + nice + system + irq + softirq + steal) / _TICK
 
 
 def tree_cpu(root: int) -> dict[str, float]:
