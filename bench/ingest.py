@@ -45,6 +45,7 @@ from goals import Goal, evaluate  # noqa: E402
 from harness import ROOT, BenchError, stop_all  # noqa: E402
 from history import postgres_history, sqlite_history  # noqa: E402
 from measure import LUA, PostgresTarget, Scenario, SqliteTarget, measure  # noqa: E402
+from writer import WriterParts, writer_parts  # noqa: E402
 
 PG_DEFAULT = os.environ.get("EVENTKIT_BENCH_POSTGRES_URL") or os.environ.get(
     "EVENTKIT_TEST_POSTGRES_URL", ""
@@ -136,6 +137,7 @@ class Run:
         self.scenarios: list[Scenario] = []
         self.raw: dict[str, Any] | None = None
         self.copy: dict[str, Any] | None = None
+        self.writer: WriterParts | None = None
         self.failures: list[str] = []
 
     def scenario(self, kind: str, server: str, batch: int, target: Any = None) -> Scenario:
@@ -167,6 +169,9 @@ class Run:
             self.raw = self.baseline(
                 "(b) raw sqlite3", lambda: sqlite_baseline(args.duration, args.txn_rows, self.tmp)
             )
+        if not args.quick and 100 in args.batch_list:
+            self.writer = writer_parts()
+            print(f"  writer process alone: {self.writer.shipped_per_s:,.0f} events/s", flush=True)
 
     def history_section(self) -> None:
         """Batches of 100 into each history, then into an empty database again: with the
@@ -242,6 +247,13 @@ def report(run: Run) -> list[Goal]:
                 f"{name:<34} {base['rows_per_s']:>10,.0f}   rows/s, {base['txn_rows']} rows per "
                 f"transaction, {base['ms_per_commit']:.1f} ms per commit"
             )
+    w = run.writer
+    if w is not None:
+        print(
+            f"{'writer alone (EventStore.write_rows)':<34} {w.shipped_per_s:>10,.0f}   events/s, "
+            f"{w.shipped_us:.1f} µs CPU per event: decoding {w.decode_us:.1f}, the "
+            f"(app_id, ts) index {w.time_index_us:.1f} (without it {w.no_time_index_us:.1f})"
+        )
     print()
     for s in run.scenarios:
         if s.kind != "eventkit":
@@ -266,7 +278,7 @@ def report(run: Run) -> list[Goal]:
             print(f"note  {s.label.strip()}: {s.non_200} non-200, {s.socket_errors} socket errors")
         for note in s.notes:
             print(f"note  {s.label.strip()}: {note}")
-    goals = evaluate(run.scenarios, run.raw, run.copy)
+    goals = evaluate(run.scenarios, run.raw, run.copy, run.writer)
     print("\ngoals (issue 19), each against its baseline from this run:")
     for g in goals:
         print(g.line())
@@ -320,6 +332,7 @@ def main(argv: list[str] | None = None) -> int:
             "scenarios": [asdict(s) for s in run.scenarios],
             "raw_sqlite": run.raw,
             "raw_copy": run.copy,
+            "writer": asdict(run.writer) if run.writer else None,
             "goals": [asdict(g) for g in goals],
         }
         args.json.write_text(json.dumps(doc, indent=2) + "\n")
