@@ -19,7 +19,7 @@ from pathlib import Path
 import httpx
 
 sys.path.insert(0, str(Path(__file__).parent))
-from ingest import start_eventkit, stop_all
+from harness import start_eventkit, stop_all
 
 from eventkit.client import Client
 

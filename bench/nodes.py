@@ -35,7 +35,7 @@ import psycopg
 BENCH = Path(__file__).resolve().parent
 sys.path.insert(0, str(BENCH))
 
-from ingest import HOST, Server, free_port, spawn, stop_process, wait_ready  # noqa: E402
+from harness import HOST, Server, free_port, spawn, stop_process, wait_ready  # noqa: E402
 from loadgen import run_python_clients  # noqa: E402
 
 KEY_RE = re.compile(r"ek_write_[A-Za-z0-9_-]+")

@@ -32,8 +32,8 @@ from typing import Any
 BENCH = Path(__file__).resolve().parent
 sys.path.insert(0, str(BENCH))
 sys.path.insert(0, str(BENCH.parent))
-import ingest  # noqa: E402
-from ingest import (  # noqa: E402
+import measure as ingest  # noqa: E402  (its LUA is the load's script)
+from harness import (  # noqa: E402
     HOST,
     KEY_RE,
     BenchError,
@@ -41,12 +41,12 @@ from ingest import (  # noqa: E402
     _clean_env,
     _tail,
     free_port,
-    run_load,
     spawn,
     stop_all,
     stop_process,
     wait_ready,
 )
+from measure import run_load  # noqa: E402
 
 GOAL = 0.85
 _DEVICE_TAIL = (

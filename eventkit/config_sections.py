@@ -70,7 +70,8 @@ class ServerSettings(_Section):
         200,
         ge=50,
         le=100_000,
-        description="CPython's GIL switch interval in each server worker (default 5000).",
+        description="CPython's GIL switch interval in each server worker and the writer "
+        "process (default 5000).",
     )
 
 
@@ -126,6 +127,12 @@ class IngestSettings(_Section):
         "process",
         description="serve commits in a writer process (its own core and GIL; shared by all "
         "workers) or in a thread of each worker.",
+    )
+    dedup_memory_keys: int = Field(
+        100_000,
+        ge=1,
+        description="SQLite: dedup keys of the newest events the writer holds in memory "
+        "(~90 bytes each) before merging them into event_keys in one sorted run.",
     )
 
 

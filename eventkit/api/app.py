@@ -23,6 +23,7 @@ from eventkit import __version__
 from eventkit.api.auth import KeyCache
 from eventkit.api.deps import RUNTIME
 from eventkit.api.errors import exception_handlers
+from eventkit.api.fastpath import with_capture_fast_path
 from eventkit.api.limits import Limiter
 from eventkit.config import CorsSettings, Settings, load_settings
 from eventkit.ingest.runtime import Runtime
@@ -139,8 +140,11 @@ def create_app(settings: Settings, *, runtime: Runtime | None = None) -> Litesta
     return app
 
 
-def create_app_from_env() -> Litestar:
-    """Factory for ASGI servers: settings from ``$EVENTKIT_CONFIG`` and the environment."""
+def create_app_from_env() -> ASGIApp:
+    """Factory for ASGI servers: settings from ``$EVENTKIT_CONFIG`` and the environment.
+
+    ``POST /v1/events`` is answered in front of Litestar (``eventkit.api.fastpath``).
+    """
     serve_pid = int(os.environ.get(SERVE_PID_ENV) or 0)
     if serve_pid and serve_pid != os.getpid():
         # An HTTP worker of `eventkit serve` (the factory runs right after the fork or
@@ -156,4 +160,4 @@ def create_app_from_env() -> Litestar:
     # hand-back can cost 5 ms (docs/performance.md). Both writer modes were measured
     # with 0.2 ms.
     sys.setswitchinterval(settings.server.gil_switch_interval_us / 1_000_000)
-    return create_app(settings)
+    return with_capture_fast_path(create_app(settings))

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections import OrderedDict
+from collections.abc import Mapping
 
 from litestar import Request
 from sqlalchemy.engine import Engine
@@ -13,7 +14,14 @@ from eventkit.api.limits import Limiter, client_address
 from eventkit.errors import AuthError, DatabaseUnavailableError, PermissionDeniedError
 from eventkit.storage.apps import KeyKind, ResolvedKey, hash_key, resolve_key
 
-__all__ = ["KeyCache", "authenticate", "presented_key", "require_key"]
+__all__ = [
+    "KeyCache",
+    "authenticate",
+    "check_key",
+    "key_in_headers",
+    "presented_key",
+    "require_key",
+]
 
 _TTL_OK = 30.0
 _TTL_BAD = 5.0
@@ -53,7 +61,12 @@ class KeyCache:
 
 def presented_key(request: Request) -> str | None:  # type: ignore[type-arg]
     """The key from ``Authorization: Bearer``, ``X-Eventkit-Key``, or Basic auth user."""
-    header = request.headers.get("authorization")
+    return key_in_headers(request.headers)
+
+
+def key_in_headers(headers: Mapping[str, str]) -> str | None:
+    """``presented_key`` of a request's headers (lower-case names)."""
+    header = headers.get("authorization")
     if header:
         scheme, _, value = header.partition(" ")
         if scheme.lower() == "bearer" and value.strip():
@@ -67,7 +80,7 @@ def presented_key(request: Request) -> str | None:  # type: ignore[type-arg]
             except (binascii.Error, UnicodeDecodeError):
                 return None
             return user or None
-    return request.headers.get("x-eventkit-key") or None
+    return headers.get("x-eventkit-key") or None
 
 
 #: Answers for a missing and an unknown key on the native API.
@@ -92,13 +105,25 @@ async def authenticate(
         TooManyAuthFailuresError: this address failed too often recently (429).
         AuthError: no key (``missing``), or an unknown/revoked one (``unknown``) (401).
     """
-    limiter: Limiter = request.app.state.limiter
-    address = client_address(request)
+    state = request.app.state
+    return await check_key(
+        state.limiter, state.key_cache, client_address(request), key, missing, unknown
+    )
+
+
+async def check_key(
+    limiter: Limiter,
+    cache: KeyCache,
+    address: str | None,
+    key: str | None,
+    missing: str = _MISSING,
+    unknown: str = _UNKNOWN,
+) -> ResolvedKey:
+    """``authenticate`` without a Litestar request (the capture fast path)."""
     limiter.check_address(address)
     if not key:
         limiter.auth_failed(address)
         raise AuthError(missing)
-    cache: KeyCache = request.app.state.key_cache
     found = await cache.resolve(key)
     if found is None:
         limiter.auth_failed(address)

@@ -16,7 +16,7 @@ from litestar.exceptions import HTTPException
 
 from eventkit.errors import EventKitError, InvalidEventError, OverloadedError, StorageError
 
-__all__ = ["error_response", "exception_handlers"]
+__all__ = ["error_parts", "error_response", "exception_handlers", "internal_error_body"]
 
 log = logging.getLogger("eventkit.api")
 _encoder = msgspec.json.Encoder()
@@ -56,20 +56,28 @@ def error_response(
     )
 
 
-def _eventkit_error(_: Request, exc: Exception) -> Response[bytes]:  # type: ignore[type-arg]
-    assert isinstance(exc, EventKitError)
+def error_parts(exc: EventKitError) -> tuple[int, bytes, dict[str, str] | None]:
+    """Status, JSON body and headers of the response to an eventkit error."""
     headers = None
     if isinstance(exc, OverloadedError):
         headers = {"Retry-After": str(exc.retry_after)}
     elif isinstance(exc, StorageError):
         # Nothing was acknowledged; the client should retry once the database is back.
         headers = {"Retry-After": "5"}
-    errors = None
-    if isinstance(exc, InvalidEventError):
-        errors = [{"field": f, "message": m} for f, m in exc.errors]
+    body: dict[str, Any] = {"status": exc.status_code, "error": exc.code, "message": exc.message}
+    if isinstance(exc, InvalidEventError) and exc.errors:
+        body["errors"] = [{"field": f, "message": m} for f, m in exc.errors]
     if exc.status_code >= 500:
         log.warning("%s: %s", exc.code, exc.message)
-    return error_response(exc.status_code, exc.code, exc.message, errors=errors, headers=headers)
+    return exc.status_code, _encoder.encode(body), headers
+
+
+def _eventkit_error(_: Request, exc: Exception) -> Response[bytes]:  # type: ignore[type-arg]
+    assert isinstance(exc, EventKitError)
+    status, body, headers = error_parts(exc)
+    return Response(
+        content=body, status_code=status, media_type="application/json", headers=headers
+    )
 
 
 def _http_error(_: Request, exc: Exception) -> Response[bytes]:  # type: ignore[type-arg]
@@ -87,14 +95,20 @@ def _http_error(_: Request, exc: Exception) -> Response[bytes]:  # type: ignore[
     )
 
 
+_INTERNAL = (
+    "eventkit hit an unexpected error; nothing from this request was acknowledged, "
+    "so it is safe to retry. The server log has the details"
+)
+
+
+def internal_error_body() -> bytes:
+    """The JSON body of a 500 (the error itself goes to the log)."""
+    return _encoder.encode({"status": 500, "error": "internal_error", "message": _INTERNAL})
+
+
 def _internal_error(request: Request, exc: Exception) -> Response[bytes]:  # type: ignore[type-arg]
     log.exception("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
-    return error_response(
-        500,
-        "internal_error",
-        "eventkit hit an unexpected error; nothing from this request was acknowledged, "
-        "so it is safe to retry. The server log has the details",
-    )
+    return error_response(500, "internal_error", _INTERNAL)
 
 
 exception_handlers: dict[type[Exception], Any] = {

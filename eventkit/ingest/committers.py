@@ -116,7 +116,7 @@ class RemoteCommitter:
         async with self._slots:
             reader, writer = await self._connect()
             try:
-                writer.write(wire.encode_request(events, ops))
+                writer.write(wire.encode_batch(events, ops))
                 await writer.drain()
                 (size,) = wire.HEADER.unpack(await reader.readexactly(wire.HEADER.size))
                 response = wire.decode_response(await reader.readexactly(size))

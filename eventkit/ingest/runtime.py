@@ -51,7 +51,9 @@ class Runtime:
         metrics = Metrics()
         socket_path = os.environ.get(SOCKET_ENV)
         committer = (
-            RemoteCommitter(socket_path) if socket_path else LocalCommitter(EventStore(engine))
+            RemoteCommitter(socket_path)
+            if socket_path
+            else LocalCommitter(EventStore(engine, memory_keys=settings.ingest.dedup_memory_keys))
         )
         sp = settings.spool
         spool = (

@@ -19,9 +19,11 @@ import multiprocessing
 import os
 import signal
 import socket
+import sys
 import tempfile
 import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from multiprocessing.process import BaseProcess
 from pathlib import Path
 
@@ -43,9 +45,29 @@ SOCKET_ENV = "EVENTKIT_WRITER_SOCKET"
 class _Pending:
     __slots__ = ("future", "request")
 
-    def __init__(self, request: wire.WriteRequest, future: asyncio.Future[bytes]) -> None:
+    def __init__(self, request: wire.WireBatch, future: asyncio.Future[bytes]) -> None:
         self.request = request
         self.future = future
+
+
+def _commit(store: EventStore, batch: list[_Pending]) -> list[bytes]:
+    """Commit one group (in the commit thread); the framed answer of each request."""
+    rows = [r for p in batch for r in p.request.rows]
+    keys = b"".join(p.request.keys for p in batch)
+    ops = [o for p in batch for o in p.request.ops]
+    try:
+        new = store.write_rows(rows, keys, ops)
+    except EventKitError as exc:
+        log.error("commit of %d events failed: %s", len(rows), exc.message)
+        body = wire.encode_response(wire.WriteResponse(error=exc.message, code=exc.code))
+        return [body] * len(batch)
+    out = []
+    offset = 0
+    for p in batch:
+        n = len(p.request.rows)
+        out.append(wire.encode_response(wire.WriteResponse(new=new[offset : offset + n])))
+        offset += n
+    return out
 
 
 async def _serve(store: EventStore, path: str, flush_max: int) -> None:
@@ -54,6 +76,9 @@ async def _serve(store: EventStore, path: str, flush_max: int) -> None:
     wake = asyncio.Event()
     stop = asyncio.Event()
     clients = 0
+    # Commits run in a thread: SQLite releases the GIL while it inserts and syncs, so
+    # the loop meanwhile reads and decodes the requests of the next group.
+    committer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="eventkit-commit")
 
     async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         nonlocal clients
@@ -61,7 +86,7 @@ async def _serve(store: EventStore, path: str, flush_max: int) -> None:
         try:
             while True:
                 (size,) = wire.HEADER.unpack(await reader.readexactly(wire.HEADER.size))
-                request = wire.decode_request(await reader.readexactly(size))
+                request = wire.decode_batch(await reader.readexactly(size))
                 future: asyncio.Future[bytes] = loop.create_future()
                 pending.append(_Pending(request, future))
                 wake.set()
@@ -74,27 +99,12 @@ async def _serve(store: EventStore, path: str, flush_max: int) -> None:
             wake.set()
             writer.close()
 
-    def commit_all() -> None:
+    async def commit_all() -> None:
         while pending:
-            batch = take_group(pending, flush_max, lambda p: len(p.request.events) or 1)
-            events = [e for p in batch for e in p.request.events]
-            ops = [o for p in batch for o in p.request.ops]
-            try:
-                # Blocking on purpose: this process has nothing else to do meanwhile, and
-                # requests arriving now wait in the socket buffers for the next group.
-                new = store.write(events, ops)
-            except EventKitError as exc:
-                log.error("commit of %d events failed: %s", len(events), exc.message)
-                body = wire.encode_response(wire.WriteResponse(error=exc.message, code=exc.code))
-                for p in batch:
-                    p.future.set_result(body)
-                continue
-            offset = 0
-            for p in batch:
-                n = len(p.request.events)
-                body = wire.encode_response(wire.WriteResponse(new=new[offset : offset + n]))
+            batch = take_group(pending, flush_max, lambda p: len(p.request.rows) or 1)
+            bodies = await loop.run_in_executor(committer, _commit, store, batch)
+            for p, body in zip(batch, bodies, strict=True):
                 p.future.set_result(body)
-                offset += n
 
     def on_sigterm() -> None:
         stop.set()
@@ -104,25 +114,30 @@ async def _serve(store: EventStore, path: str, flush_max: int) -> None:
     loop.add_signal_handler(signal.SIGTERM, on_sigterm)
     log.info("writer process %d listening on %s", os.getpid(), path)
     stopped_at = 0.0
-    while True:
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(wake.wait(), timeout=1.0)
-        wake.clear()
-        commit_all()
-        if stop.is_set():
-            # The main process stops the writer after its workers exited. When the main
-            # process died instead, the workers drain now: commit for them until they
-            # are gone (each disconnects as it exits).
-            stopped_at = stopped_at or time.monotonic()
-            if not clients:
-                break
-            if time.monotonic() - stopped_at > GRACE_SECONDS:
-                log.error("%d workers still connected %.0f s after SIGTERM", clients, GRACE_SECONDS)
-                break
-    server.close()
-    await asyncio.sleep(0)  # let handlers deliver their last answers
-    commit_all()
-    await asyncio.sleep(0.05)
+    try:
+        while True:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(wake.wait(), timeout=1.0)
+            wake.clear()
+            await commit_all()
+            if stop.is_set():
+                # The main process stops the writer after its workers exited. When the
+                # main process died instead, the workers drain now: commit for them
+                # until they are gone (each disconnects as it exits).
+                stopped_at = stopped_at or time.monotonic()
+                if not clients:
+                    break
+                if time.monotonic() - stopped_at > GRACE_SECONDS:
+                    log.error(
+                        "%d workers still connected %.0f s after SIGTERM", clients, GRACE_SECONDS
+                    )
+                    break
+        server.close()
+        await asyncio.sleep(0)  # let handlers deliver their last answers
+        await commit_all()
+        await asyncio.sleep(0.05)
+    finally:
+        committer.shutdown(wait=True)
 
 
 def serve_writer(path: str, parent: int) -> None:
@@ -135,9 +150,13 @@ def serve_writer(path: str, parent: int) -> None:
     signal.signal(signal.SIGHUP, signal.SIG_IGN)
     settings = load_settings()
     configure_logging(settings.log)
+    # Two threads share this process's GIL (the loop and the commit thread): hand it
+    # over quickly after each SQLite call, as the server processes do.
+    sys.setswitchinterval(settings.server.gil_switch_interval_us / 1_000_000)
     engine = make_engine(settings)
     try:
-        asyncio.run(_serve(EventStore(engine), path, settings.ingest.flush_max_events))
+        store = EventStore(engine, memory_keys=settings.ingest.dedup_memory_keys)
+        asyncio.run(_serve(store, path, settings.ingest.flush_max_events))
     finally:
         engine.dispose()
         with contextlib.suppress(FileNotFoundError):

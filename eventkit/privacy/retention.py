@@ -18,18 +18,18 @@ import logging
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import bindparam, delete, select, text
+from sqlalchemy import delete, select, text
 from sqlalchemy.engine import Connection, Engine
 
 from eventkit.config import Settings
 from eventkit.privacy.audit import record_audit
 from eventkit.privacy.policy import policy_from
 from eventkit.privacy.rollups import lock_jobs
+from eventkit.storage.dedup import delete_keys
 from eventkit.storage.engine import writer
 from eventkit.storage.errors import map_db_errors
 from eventkit.storage.models import (
     APPS,
-    EVENT_KEYS,
     EVENT_SESSIONS,
     EVENTS,
     SESSIONS,
@@ -76,7 +76,7 @@ def _purge_batch(conn: Connection, settings: Settings, app_id: int, cutoff: int)
     """Delete one batch of the app's expired events; returns (events, sessions)."""
     safe = _safe_id(settings, *lock_jobs(conn))
     rows = conn.execute(
-        select(_E.id, _E.event_id, _E.name, _E.ts)
+        select(_E.id, _E.app_id, _E.event_id, _E.name, _E.ts, _E.timestamp, _E.received_at)
         .where(_E.app_id == app_id, _E.ts < cutoff, _E.id <= safe)
         .order_by(_E.ts)
         .limit(settings.privacy.purge_batch_events)
@@ -92,12 +92,7 @@ def _purge_batch(conn: Connection, settings: Settings, app_id: int, cutoff: int)
         chunk = ids[start : start + 500]
         conn.execute(delete(EVENT_SESSIONS).where(EVENT_SESSIONS.c.event_pk.in_(chunk)))
         conn.execute(delete(EVENTS).where(_E.id.in_(chunk)))
-    conn.execute(
-        delete(EVENT_KEYS).where(
-            EVENT_KEYS.c.app_id == app_id, EVENT_KEYS.c.event_id == bindparam("eid")
-        ),
-        [{"eid": r.event_id} for r in rows],
-    )
+    delete_keys(conn, rows)
     conn.execute(
         text(
             "DELETE FROM rollup_events_by_name WHERE app_id = :a AND name = :n AND ts = :t "

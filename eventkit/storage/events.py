@@ -11,13 +11,22 @@ import uuid
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Any, TypeVar
+from typing import Any
 
 import msgspec
 from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.engine import Connection, Engine
 
 from eventkit.capture.schema import CanonicalEvent
+from eventkit.storage.dedup import (
+    KEY_SIZE,
+    LEGACY_BUCKET,
+    KeyTail,
+    bucket_of,
+    pack,
+    probe_buckets,
+    unpack,
+)
 from eventkit.storage.engine import writer
 from eventkit.storage.errors import map_db_errors
 from eventkit.storage.models import EVENTS, Event
@@ -28,20 +37,24 @@ __all__ = [
     "EVENT_COLUMNS",
     "EventFilter",
     "EventStore",
+    "Row",
     "count_events",
     "last_event_id",
     "query_events",
+    "row_of",
+    "rows_and_keys",
 ]
 
 #: Insert column order (every column of ``events`` but the arrival id).
 EVENT_COLUMNS: tuple[str, ...] = tuple(c.name for c in EVENTS.columns if c.name != "id")
 _SQLITE_INSERT = f"INSERT INTO events ({', '.join(EVENT_COLUMNS)}) VALUES "
-_SQLITE_KEYS_INSERT = "INSERT INTO event_keys (app_id, event_id) VALUES "
 #: Rows per multi-row INSERT statement, largest first (each size's SQL is prepared once).
 _ROW_CHUNKS = (256, 64, 16, 4, 1)
 _PG_COPY = f"COPY events ({', '.join(EVENT_COLUMNS)}) FROM STDIN"
-_CHUNK = 500
-K = TypeVar("K")
+#: Keys the SQLite store holds in memory before merging them into ``event_keys``.
+MEMORY_KEYS = 100_000
+#: One ``events`` row's values in ``EVENT_COLUMNS`` order.
+Row = tuple[Any, ...]
 
 
 def _json(value: dict[str, Any] | msgspec.Raw) -> str:
@@ -50,10 +63,12 @@ def _json(value: dict[str, Any] | msgspec.Raw) -> str:
     return json_dumps(value)
 
 
-def _row(e: CanonicalEvent, event_id: Any) -> tuple[Any, ...]:
+def row_of(e: CanonicalEvent) -> Row:
+    """An event as the values of one ``events`` row in ``EVENT_COLUMNS`` order, as
+    SQLite stores them (16-byte id, JSON text)."""
     return (
         e.app_id,
-        event_id,
+        e.event_id.bytes,
         e.name,
         e.timestamp,
         e.sent_at,
@@ -70,6 +85,14 @@ def _row(e: CanonicalEvent, event_id: Any) -> tuple[Any, ...]:
         _json(e.properties),
         _json(e.context),
     )
+
+
+def rows_and_keys(events: Sequence[CanonicalEvent]) -> tuple[list[Row], bytes]:
+    """The rows of ``events`` and their packed dedup keys, concatenated
+    (``KEY_SIZE`` bytes each): what ``EventStore.write_rows`` takes."""
+    rows = [row_of(e) for e in events]
+    keys = b"".join(pack(bucket_of(r[3], r[5]), r[0], r[1]) for r in rows)
+    return rows, keys
 
 
 @lru_cache(maxsize=32)
@@ -96,25 +119,22 @@ def _insert_many(raw: Any, prefix: str, rows: Sequence[tuple[Any, ...]]) -> None
             start += size
 
 
-def _first_seen(
-    events: Sequence[CanonicalEvent], key: Callable[[uuid.UUID], K]
-) -> dict[tuple[int, K], int]:
-    """``{(app_id, key(event_id)): index}`` of the first occurrence of each event in a
-    batch, in batch order (later copies are duplicates within the batch)."""
-    first: dict[tuple[int, K], int] = {}
-    for i, e in enumerate(events):
-        first.setdefault((e.app_id, key(e.event_id)), i)
-    return first
-
-
 class EventStore:
-    """Writes batches of canonical events in one transaction, exactly once each."""
+    """Writes batches of canonical events in one transaction, exactly once each.
 
-    def __init__(self, engine: Engine) -> None:
+    Deduplication is exact: see ``eventkit.storage.dedup`` for how keys are laid out.
+    On SQLite the store keeps the keys of the newest events in memory (``KeyTail``);
+    ``memory_keys`` is how many it holds before merging them into ``event_keys``.
+    """
+
+    def __init__(self, engine: Engine, *, memory_keys: int = MEMORY_KEYS) -> None:
         self.engine = writer(engine)
         self.dialect = engine.dialect.name
         if self.dialect not in ("sqlite", "postgresql"):
             raise ValueError(f"unsupported database {self.dialect}")
+        self.tail = KeyTail(memory_keys)
+        #: PostgreSQL: whether legacy keys exist (None: not checked yet).
+        self._pg_legacy: bool | None = None
 
     def write(
         self, events: Sequence[CanonicalEvent], profile_ops: Sequence[ProfileOp] = ()
@@ -126,73 +146,132 @@ class EventStore:
         Raises:
             StorageError: nothing was stored.
         """
-        with map_db_errors(), self.engine.connect() as conn, conn.begin():
-            if self.dialect == "sqlite":
-                new = self._write_sqlite(conn, events)
-            else:
-                new = self._write_postgres(conn, events)
-            if profile_ops:
-                apply_profile_ops(
-                    conn,
-                    profile_ops,
-                    new_event_ids={
-                        (e.app_id, e.event_id) for e, n in zip(events, new, strict=True) if n
-                    },
-                )
+        rows, keys = rows_and_keys(events)
+        return self.write_rows(rows, keys, profile_ops)
+
+    def write_rows(
+        self, rows: Sequence[Row], keys: bytes, profile_ops: Sequence[ProfileOp] = ()
+    ) -> list[bool]:
+        """``write`` for events already turned into rows and keys (``rows_and_keys``;
+        the writer process receives them so from the server workers)."""
+        done: Callable[[], None] | None = None
+        try:
+            with map_db_errors(), self.engine.connect() as conn, conn.begin():
+                if self.dialect == "sqlite":
+                    new, done = self._write_sqlite(conn, rows, keys)
+                else:
+                    new = self._write_postgres(conn, rows, keys)
+                if profile_ops:
+                    apply_profile_ops(
+                        conn,
+                        profile_ops,
+                        new_event_ids={
+                            (r[0], uuid.UUID(bytes=r[1]))
+                            for r, n in zip(rows, new, strict=True)
+                            if n
+                        },
+                    )
+        except BaseException:
+            self.tail.invalidate()  # rebuilt from the database at the next write
+            raise
+        if done is not None:
+            done()
         return new
 
-    def _write_sqlite(self, conn: Connection, events: Sequence[CanonicalEvent]) -> list[bool]:
-        raw = conn.connection.driver_connection
-        assert raw is not None
-        first = _first_seen(events, lambda u: u.bytes)  # keyed as stored: 16 bytes
-        by_app: dict[int, list[bytes]] = {}
-        for app_id, b in first:
-            by_app.setdefault(app_id, []).append(b)
-        for app_id, ids in by_app.items():
-            for start in range(0, len(ids), _CHUNK):
-                chunk = ids[start : start + _CHUNK]
-                marks = ",".join("?" * len(chunk))
-                cur = raw.execute(
-                    f"SELECT event_id FROM event_keys WHERE app_id = ? AND event_id IN ({marks})",
-                    (app_id, *chunk),
-                )
-                for (found,) in cur.fetchall():
-                    del first[(app_id, found)]
-        new = [False] * len(events)
-        if first:
-            # Sorted keys touch each B-tree page of the dedup index once per commit.
-            _insert_many(raw, _SQLITE_KEYS_INSERT, sorted(first))
-            rows = []
-            for (_, b), i in first.items():  # insertion order is batch order
-                new[i] = True
-                rows.append(_row(events[i], b))
-            _insert_many(raw, _SQLITE_INSERT, rows)
-        return new
+    def merge_keys(self) -> None:
+        """Merge the in-memory keys into ``event_keys`` now (SQLite; for tests and
+        maintenance: writes merge on their own when the tail is full)."""
+        if self.dialect != "sqlite":
+            return
+        merge_at = self.tail.merge_at
+        self.tail.merge_at = 0
+        try:
+            self.write([])
+        finally:
+            self.tail.merge_at = merge_at
 
-    def _write_postgres(self, conn: Connection, events: Sequence[CanonicalEvent]) -> list[bool]:
+    def _write_sqlite(
+        self, conn: Connection, rows: Sequence[Row], keys: bytes
+    ) -> tuple[list[bool], Callable[[], None]]:
         raw = conn.connection.driver_connection
         assert raw is not None
-        candidates = _first_seen(events, lambda u: u)
-        inserted: set[tuple[int, uuid.UUID]] = set()
-        pairs = sorted(candidates)
+        tail = self.tail
+        tail.sync(raw)
+        todo, todo_keys = tail.classify(raw, rows, keys)
+        new = [False] * len(rows)
+        for i in todo:
+            new[i] = True
+        newest = tail.seen_id or 0
+        if todo:
+            _insert_many(raw, _SQLITE_INSERT, [rows[i] for i in todo])
+            newest = int(raw.execute("SELECT last_insert_rowid()").fetchone()[0])
+        merged = tail.merge(raw, todo_keys, newest)
+        return new, lambda: tail.added(todo_keys, newest, merged=merged)
+
+    def _write_postgres(self, conn: Connection, rows: Sequence[Row], keys: bytes) -> list[bool]:
+        raw = conn.connection.driver_connection
+        assert raw is not None
+        if self._pg_legacy is None:
+            self._pg_legacy = (
+                raw.execute(
+                    "SELECT 1 FROM event_keys WHERE bucket = %s LIMIT 1", (LEGACY_BUCKET,)
+                ).fetchone()
+                is not None
+            )
+        first: dict[bytes, int] = {}
+        for i in range(len(rows)):
+            first.setdefault(keys[i * KEY_SIZE : (i + 1) * KEY_SIZE], i)
         with raw.cursor() as cur:
-            for start in range(0, len(pairs), 10_000):
-                chunk = pairs[start : start + 10_000]
+            known = self._pg_elsewhere(cur, rows, first)
+            todo = sorted(unpack(k) for k in first if k not in known)
+            inserted: set[bytes] = set()
+            for start in range(0, len(todo), 10_000):
+                chunk = todo[start : start + 10_000]
                 cur.execute(
-                    "INSERT INTO event_keys (app_id, event_id) "
-                    "SELECT * FROM unnest(%s::int[], %s::uuid[]) "
-                    "ON CONFLICT DO NOTHING RETURNING app_id, event_id",
-                    ([p[0] for p in chunk], [p[1] for p in chunk]),
+                    "INSERT INTO event_keys (bucket, app_id, event_id) "
+                    "SELECT * FROM unnest(%s::bigint[], %s::int[], %s::uuid[]) "
+                    "ON CONFLICT DO NOTHING RETURNING bucket, app_id, event_id",
+                    (
+                        [k[0] for k in chunk],
+                        [k[1] for k in chunk],
+                        [uuid.UUID(bytes=k[2]) for k in chunk],
+                    ),
                 )
-                inserted.update((a, u) for a, u in cur.fetchall())
-            new = [False] * len(events)
+                inserted.update(pack(b, a, u.bytes) for b, a, u in cur.fetchall())
+            new = [False] * len(rows)
             with cur.copy(_PG_COPY) as copy:
-                for pair, i in candidates.items():
-                    e = events[i]
-                    if pair in inserted:
+                for key, i in first.items():
+                    if key in inserted:
                         new[i] = True
-                        copy.write_row(_row(e, e.event_id))
+                        r = rows[i]
+                        copy.write_row((r[0], uuid.UUID(bytes=r[1]), *r[2:]))
         return new
+
+    def _pg_elsewhere(self, cur: Any, rows: Sequence[Row], first: dict[bytes, int]) -> set[bytes]:
+        """The keys of ``first`` stored in another bucket than their own: an event
+        without a client time stored on an earlier day, or a legacy key."""
+        probes: list[tuple[int, int, bytes, bytes]] = []
+        for key, i in first.items():
+            r = rows[i]
+            bucket, app_id, event_id = unpack(key)
+            others = [b for b in probe_buckets(r[3], r[5]) if b != bucket]
+            if self._pg_legacy:
+                others.append(LEGACY_BUCKET)
+            probes.extend((b, app_id, event_id, key) for b in others)
+        if not probes:
+            return set()
+        cur.execute(
+            "SELECT k.bucket, k.app_id, k.event_id FROM event_keys k JOIN "
+            "unnest(%s::bigint[], %s::int[], %s::uuid[]) AS p(bucket, app_id, event_id) "
+            "USING (bucket, app_id, event_id)",
+            (
+                [p[0] for p in probes],
+                [p[1] for p in probes],
+                [uuid.UUID(bytes=p[2]) for p in probes],
+            ),
+        )
+        hits = {(b, a, u.bytes) for b, a, u in cur.fetchall()}
+        return {p[3] for p in probes if (p[0], p[1], p[2]) in hits}
 
 
 @dataclass(frozen=True)

@@ -29,6 +29,7 @@ __all__ = [
     "API_KEYS",
     "APPS",
     "APP_POLICY_VERSIONS",
+    "DEDUP_STATE",
     "EVENTS",
     "EVENT_KEYS",
     "EVENT_SESSIONS",
@@ -53,6 +54,7 @@ __all__ = [
     "ApiKey",
     "App",
     "AppPolicyVersion",
+    "DedupState",
     "Event",
     "EventKey",
     "EventSession",
@@ -148,18 +150,32 @@ class Event(SQLModel, table=True):
 
 
 class EventKey(SQLModel, table=True):
-    """The dedup index: one row per accepted ``(app_id, event_id)``.
+    """The dedup index: one row per stored ``(app_id, event_id)``, under the time bucket
+    of its event (``eventkit.storage.dedup``).
 
     A separate narrow table (WITHOUT ROWID on SQLite) rather than a unique index on
-    ``events``: it keeps random-key B-tree writes to 24-byte entries, and it stays
-    valid when ``events`` is partitioned by time on PostgreSQL.
+    ``events``: its entries are 30 bytes, and it stays global when ``events`` is
+    partitioned by time on PostgreSQL. The bucket leads the key, so new keys go to the
+    pages of the last minutes and the history's pages are left alone.
     """
 
     __tablename__ = "event_keys"
     __table_args__ = {"sqlite_with_rowid": False}
 
+    bucket: int = Field(sa_column=Column(BigInteger, primary_key=True, autoincrement=False))
     app_id: int = Field(sa_column=Column(Integer, primary_key=True, autoincrement=False))
     event_id: uuid.UUID = Field(sa_column=Column(UUIDBytes, primary_key=True))
+
+
+class DedupState(SQLModel, table=True):
+    """One row: the arrival id up to which ``event_keys`` holds every stored event's key
+    (SQLite keeps the keys above it in the writer's memory; PostgreSQL writes every key
+    at once and leaves it at 0)."""
+
+    __tablename__ = "dedup_state"
+
+    id: int = Field(sa_column=Column(Integer, primary_key=True, autoincrement=False))
+    merged_id: int = Field(sa_column=Column(BigInteger, nullable=False))
 
 
 class UserProfile(SQLModel, table=True):
@@ -196,6 +212,7 @@ APPS = _table(App)
 API_KEYS = _table(ApiKey)
 EVENTS = _table(Event)
 EVENT_KEYS = _table(EventKey)
+DEDUP_STATE = _table(DedupState)
 USER_PROFILES = _table(UserProfile)
 IDENTITY_LINKS = _table(IdentityLink)
 

@@ -23,6 +23,7 @@ from datetime import UTC, datetime
 from sqlalchemy import text
 from sqlalchemy.engine import Connection, Engine
 
+from eventkit.storage.dedup import bucket_sql
 from eventkit.storage.errors import map_db_errors
 from eventkit.timeutil import now_us
 
@@ -162,6 +163,10 @@ def ensure_partitions(engine: Engine, months_ahead: int, at_us: int | None = Non
     return created
 
 
+#: The dedup bucket of a partition row ``p`` (event_keys' leading key column).
+_P_BUCKET = bucket_sql('p."timestamp"', "p.received_at")
+
+
 def drop_partition(conn: Connection, name: str, *, keep_keys: bool) -> None:
     """Drop the partition ``name`` with its events' rows in the side tables
     (``event_sessions``, ``rollup_events_by_name``; ``event_keys`` unless
@@ -177,8 +182,8 @@ def drop_partition(conn: Connection, name: str, *, keep_keys: bool) -> None:
     if not keep_keys:
         conn.execute(
             text(
-                f"DELETE FROM event_keys k USING {table} p "
-                "WHERE k.app_id = p.app_id AND k.event_id = p.event_id"
+                f"DELETE FROM event_keys k USING {table} p WHERE k.bucket = {_P_BUCKET} "
+                "AND k.app_id = p.app_id AND k.event_id = p.event_id"
             )
         )
     conn.execute(text(f"DROP TABLE {table}"))

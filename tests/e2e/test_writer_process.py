@@ -13,6 +13,7 @@ import pytest
 
 from eventkit.storage.events import count_events
 from tests.e2e.conftest import ServerProcess, event, stored_ids
+from tests.e2e.faults import stored_counts
 
 pytestmark = pytest.mark.e2e
 
@@ -83,6 +84,47 @@ def test_a_killed_writer_is_restarted_and_nothing_acknowledged_is_lost(
             assert time.monotonic() < deadline, "the spool was not replayed"
             time.sleep(0.1)
     assert ids_in(srv) == sorted(acked)
+
+
+def test_writer_killed_while_merging_keys_stores_each_event_once(
+    start_server: Callable[..., ServerProcess],
+) -> None:
+    """The writer keeps the newest dedup keys in memory and merges them into event_keys
+    every 30 here: kill it (SIGKILL) twice under load while clients resend
+    batches they already sent; every acknowledged event is stored exactly once."""
+    srv = start_server({**PROCESS, "EVENTKIT_INGEST__DEDUP_MEMORY_KEYS": "30"})
+    sent: list[list[dict[str, str]]] = []
+    acked: set[str] = set()
+    kills = 0
+    with srv.client() as client:
+        deadline = time.monotonic() + 60
+        while kills < 2 or len(acked) < 200:
+            assert time.monotonic() < deadline, f"stalled: {len(acked)} acked, {kills} kills"
+            batch = [event() for _ in range(8)] if not sent or len(sent) % 3 else sent[-2]
+            r = client.post("/v1/events", json={"events": batch})
+            if r.status_code == 200:
+                acked.update(e["event_id"] for e in batch)
+                sent.append(batch)
+            else:
+                assert r.status_code == 503 and r.headers.get("retry-after"), r.text
+            if len(sent) % 15 == 14 and kills < 2 and writer_pids(srv):
+                os.kill(writer_pid(srv), signal.SIGKILL)
+                kills += 1
+                sent.append(sent[-1])  # resend what was just written, as a client would
+        for batch in sent[-5:]:  # resends once the writer is back: duplicates
+            r = client.post("/v1/events", json={"events": batch})
+            assert r.status_code == 200
+        deadline = time.monotonic() + 30
+        while client.get("/readyz").json()["checks"]["spool"]["events"]:
+            assert time.monotonic() < deadline, "the spool was not replayed"
+            time.sleep(0.1)
+    engine = srv.engine()
+    try:
+        counts = stored_counts(engine)
+    finally:
+        engine.dispose()
+    assert {i for i, n in counts.items() if n > 1} == set()
+    assert acked <= set(counts)
 
 
 def test_shutdown_stops_the_writer_and_removes_its_socket(

@@ -78,8 +78,9 @@ def spooled_writer(engine: Engine, directory: Path, **kw: int) -> GroupCommitWri
         max_bytes=kw.pop("max_bytes", 10**8),
         segment_bytes=kw.pop("segment_bytes", 10**6),
     )
+    store = EventStore(engine, memory_keys=kw.pop("memory_keys", 100_000))
     return GroupCommitWriter(
-        EventStore(engine), IngestSettings(**kw), Metrics(), spool=spool, spool_after_seconds=0.5
+        store, IngestSettings(**kw), Metrics(), spool=spool, spool_after_seconds=0.5
     )
 
 
@@ -197,6 +198,44 @@ async def test_what_a_stopped_writer_left_spooled_is_replayed_by_the_next(
         await asyncio.sleep(0.05)
     await second.stop()
     assert stored_counts(locked_engine) == dict.fromkeys(ids_of(events), 1)
+
+
+async def test_a_replay_after_keys_were_merged_and_the_writer_restarted_stores_once(
+    locked_engine: Engine, tmp_path: Path
+) -> None:
+    """Committed events, then the same events resent and spooled while the database is
+    locked; other writes merge the in-memory keys into event_keys; the next writer
+    (keys rebuilt from the database) replays the spool: the resent events are
+    duplicates, the new ones are stored, each once."""
+    app = create_app(locked_engine, "a")
+    committed = [make_event(app.app_id, timestamp=10**15 + i) for i in range(5)]
+    new = [make_event(app.app_id, timestamp=10**15 + 99 + i) for i in range(3)]
+    first = spooled_writer(locked_engine, tmp_path / "spool", memory_keys=4)
+    first.start()
+    assert await first.submit(committed) == [True] * 5
+    with database_locked(locked_engine):
+        assert await first.submit(committed) == [True] * 5  # spooled: not known yet
+        assert await first.submit(new) == [True] * 3
+        if locked_engine.dialect.name == "sqlite":
+            await first.stop()
+    if locked_engine.dialect.name != "sqlite":
+        await first.stop()
+    other = EventStore(locked_engine, memory_keys=4)  # merges everything it holds
+    assert other.write([make_event(app.app_id) for _ in range(6)]) == [True] * 6
+    second = spooled_writer(locked_engine, tmp_path / "spool", memory_keys=4)
+    second.start()
+    deadline = time.monotonic() + 30
+    while not ids_of(new) <= set(stored_counts(locked_engine)):
+        assert time.monotonic() < deadline, second.drain_error
+        await asyncio.sleep(0.05)
+    await wait_drained(second)
+    await second.stop()
+    counts = stored_counts(locked_engine)
+    assert {i: counts.get(i) for i in ids_of(committed) | ids_of(new)} == dict.fromkeys(
+        ids_of(committed) | ids_of(new), 1
+    )
+    dups = second.metrics.registry.get_sample_value("eventkit_spool_replayed_duplicates_total")
+    assert dups == 5 or locked_engine.dialect.name != "sqlite"
 
 
 async def test_spool_full_answers_overloaded_and_keeps_nothing(

@@ -1,0 +1,204 @@
+"""The goals of issue 19, evaluated on one run of bench/ingest.py.
+
+Each goal compares a figure with its baseline from the same run. A missed goal says
+what the run measured about why (which process of the serve tree was the limit) and
+the next lever (docs/performance.md has the measurements behind each).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from measure import Scenario
+from writer import WriterParts
+
+__all__ = ["Goal", "evaluate"]
+
+#: Batches of 100 against raw index-free sqlite3 executemany (b).
+BATCH_VS_RAW = 0.50
+#: Single events against the decode-and-discard ceiling (a).
+SINGLE_VS_CEILING = 0.60
+#: The rate with a history against the rate into an empty database.
+HISTORY_FLAT = 0.90
+#: PostgreSQL against raw COPY into an index-free copy of events.
+PG_VS_COPY = 0.50
+#: Peak PSS of the serve process tree under the batch-100 load, MiB.
+PSS_MIB = 250.0
+
+_LEVERS = {
+    "writer": (
+        "next lever: less work per event in the writer process - the (app_id, ts) index "
+        "takes a random B-tree insert per event (docs/performance.md); a time index by "
+        "arrival minute would append instead, at the price of changing every reader"
+    ),
+    "worker": (
+        "next lever: less Python per request in the HTTP worker (validation, pipeline), "
+        "or a second worker on a machine with a spare core (--workers 2)"
+    ),
+    "machine": (
+        "next lever: a machine where the load generator, the HTTP worker and the writer "
+        "do not share two cores; per-event CPU is the figure to cut"
+    ),
+    "shared": (
+        "next lever: none in eventkit until the figure is measured on a machine the "
+        "benchmark has to itself (the run shares its cores with other work)"
+    ),
+    "latency": ("next lever: fuller group commits (the loop is bound by commit latency, not CPU)"),
+}
+
+
+@dataclass
+class Goal:
+    """One goal: figure against baseline, met or not, and why."""
+
+    name: str
+    figure: float
+    baseline: float
+    target: float
+    unit: str = "events/s"
+    lower_is_better: bool = False
+    why: list[str] = field(default_factory=list)
+
+    @property
+    def ratio(self) -> float:
+        return self.figure / self.baseline if self.baseline else 0.0
+
+    @property
+    def met(self) -> bool:
+        if self.lower_is_better:
+            return self.figure <= self.target
+        return self.ratio >= self.target
+
+    def line(self) -> str:
+        verdict = "met" if self.met else "MISSED"
+        if self.lower_is_better:
+            return (
+                f"  {self.name:<44} {self.figure:,.0f} {self.unit} (goal <= {self.target:,.0f}): "
+                f"{verdict}"
+            )
+        return (
+            f"  {self.name:<44} {self.figure:,.0f} vs {self.baseline:,.0f} {self.unit} = "
+            f"{100 * self.ratio:.1f}% (goal >= {100 * self.target:.0f}%): {verdict}"
+        )
+
+
+def bottleneck(s: Scenario) -> tuple[str, str]:
+    """Which part of the run was the limit, and the measurement that says so."""
+    cpu = s.cpu_by_role
+    writer, worker = cpu.get("writer", 0.0), cpu.get("worker", 0.0)
+    total = s.server_cpu_pct + s.loadgen_cpu_pct + s.other_cpu_pct
+    roles = ", ".join(f"{r} {v:.0f}%" for r, v in sorted(cpu.items()) if v >= 1)
+    measured = (
+        f"measured: CPU {roles}, load generator {s.loadgen_cpu_pct:.0f}%, other processes "
+        f"{s.other_cpu_pct:.0f}% (of one core)"
+    )
+    if writer >= 85:
+        return "writer", f"the writer process was busy {writer:.0f}% of the time; {measured}"
+    if worker >= 85:
+        return "worker", f"the HTTP worker was busy {worker:.0f}% of the time; {measured}"
+    if s.other_cpu_pct >= 30:
+        return "shared", f"other work used {s.other_cpu_pct:.0f}% of a core; {measured}"
+    if total >= 170:
+        return "machine", f"both cores were busy ({total:.0f}% of one core); {measured}"
+    return "latency", f"no process was CPU-bound; {measured}"
+
+
+def _explain(goal: Goal, s: Scenario | None) -> Goal:
+    if not goal.met and s is not None:
+        kind, measured = bottleneck(s)
+        goal.why = [measured, _LEVERS[kind]]
+    return goal
+
+
+def _first(scenarios: list[Scenario], **want: Any) -> Scenario | None:
+    for s in scenarios:
+        if not s.error and all(getattr(s, k) == v for k, v in want.items()):
+            return s
+    return None
+
+
+def evaluate(
+    scenarios: list[Scenario],
+    raw: dict[str, Any] | None,
+    copy: dict[str, Any] | None,
+    writer: WriterParts | None = None,
+) -> list[Goal]:
+    """The goals this run has figures for."""
+    goals: list[Goal] = []
+    ek = [s for s in scenarios if s.kind == "eventkit"]
+    batch = _first(ek, database="sqlite", batch=100, history=0)
+    if batch is not None and raw:
+        goal = _explain(
+            Goal("batches of 100 vs raw sqlite3 (b)", batch.events_per_s,
+                 raw["rows_per_s"], BATCH_VS_RAW, "rows/s"),
+            batch,
+        )  # fmt: skip
+        if goal.why and writer is not None:
+            goal.why.insert(
+                1,
+                f"the writer alone: {writer.shipped_us:.1f} µs CPU per event "
+                f"({writer.shipped_per_s:,.0f} events/s), of which the (app_id, ts) index "
+                f"{writer.time_index_us:.1f} µs and decoding {writer.decode_us:.1f} µs; raw "
+                f"sqlite3 writes a row in {1e6 / raw['rows_per_s']:.1f} µs",
+            )
+        goals.append(goal)
+    single = _first(ek, database="sqlite", batch=1, history=0)
+    ceiling = _first(scenarios, kind="ceiling", batch=1)
+    if single is not None and ceiling is not None:
+        goals.append(
+            _explain(
+                Goal("single events vs ceiling (a)", single.events_per_s,
+                     ceiling.events_per_s, SINGLE_VS_CEILING),
+                single,
+            )
+        )  # fmt: skip
+    goals += _history_goals(ek, "sqlite")
+    pg = _first(ek, database="postgres", batch=100, history=0)
+    if pg is not None and copy:
+        goals.append(
+            _explain(
+                Goal("PostgreSQL batches of 100 vs raw COPY", pg.events_per_s,
+                     copy["rows_per_s"], PG_VS_COPY, "rows/s"),
+                pg,
+            )
+        )  # fmt: skip
+    goals += _history_goals(ek, "postgres")
+    runs = [s for s in ek if s.batch == 100 and s.database == "sqlite" and s.peak_pss_mib]
+    if runs:
+        worst = max(runs, key=lambda s: s.peak_pss_mib)
+        goal = Goal("peak PSS of the serve tree, batches of 100", worst.peak_pss_mib, 0.0,
+                    PSS_MIB, "MiB", lower_is_better=True)  # fmt: skip
+        parts = ", ".join(f"{r} {v:.0f}" for r, v in sorted(worst.pss_by_role.items()))
+        goal.why = [
+            f"{worst.label.strip()}: RSS {worst.peak_rss_mib:.0f} MiB; PSS by process: {parts}"
+        ]
+        goals.append(goal)
+    return goals
+
+
+def _history_goals(ek: list[Scenario], database: str) -> list[Goal]:
+    """Each history's rate against the mean of the empty runs around it."""
+    runs = [s for s in ek if s.database == database and s.batch == 100]
+    histories = [s for s in runs if s.history]
+    if not histories:
+        return []
+    first = runs.index(histories[0])
+    empties = [s for s in runs[max(0, first - 1) :] if not s.history]
+    if not empties:
+        return []
+    empty = sum(s.events_per_s for s in empties) / len(empties)
+    out = []
+    for s in histories:
+        goal = Goal(f"{database}: history of {s.history:,} vs empty", s.events_per_s, empty,
+                    HISTORY_FLAT)  # fmt: skip
+        if not goal.met:
+            cpu = ", ".join(f"{r} {v:.0f}%" for r, v in sorted(s.cpu_by_role.items()))
+            rates = ", ".join(f"{e.events_per_s:,.0f}" for e in empties)
+            goal.why = [
+                f"empty runs: {rates} events/s; CPU with the history: {cpu}",
+                "next lever: find the per-event cost that grows with the database "
+                "(docs/performance.md, 'Flat with history')",
+            ]
+        out.append(goal)
+    return out
