@@ -44,7 +44,7 @@ __all__ = [
 
 log = logging.getLogger("eventkit.tokens")
 
-TOKEN_PREFIX = "ek_token_"
+TOKEN_PREFIX = "ek_token_"  # noqa: S105 - a marker, not a secret
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 _UNITS = {"h": 3600, "d": 86400, "w": 7 * 86400, "y": 365 * 86400}
 #: Last use is written when the stored value is older than this.
@@ -136,7 +136,7 @@ def parse_expiry(text: str | None, *, now: int | None = None) -> int | None:
     )
 
 
-def _app(conn: Connection, name: str) -> Row[Any]:
+def _app(conn: Connection, name: str) -> Any:
     row = conn.execute(select(APPS.c.id, APPS.c.name).where(APPS.c.name == name)).first()
     if row is None:
         raise NotFoundError(f"no app named {name!r}; `eventkit apps list` shows the apps")
@@ -207,7 +207,7 @@ def create_token(
                 created_at=now,
                 created_by=created_by,
                 expires_at=expires_at,
-            )  # fmt: skip
+            )
         )
         row = conn.execute(select(API_TOKENS).where(API_TOKENS.c.token_hash == _hash(token))).one()
     return NewToken(token=token, info=_info(row, a.name))
