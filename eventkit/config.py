@@ -37,6 +37,7 @@ from eventkit.config_sections import (
     SessionTimeouts,
     SpoolSettings,
     SqliteSettings,
+    SqlSettings,
     TlsSettings,
     TrackingSettings,
     _Section,
@@ -61,6 +62,7 @@ __all__ = [
     "SessionTimeouts",
     "Settings",
     "SpoolSettings",
+    "SqlSettings",
     "SqliteSettings",
     "TlsSettings",
     "TrackingSettings",
@@ -102,6 +104,7 @@ class Settings(_Section):
     rate_limits: RateLimitSettings = Field(default_factory=RateLimitSettings)
     cors: CorsSettings = Field(default_factory=CorsSettings)
     partitions: PartitionSettings = Field(default_factory=PartitionSettings)
+    sql: SqlSettings = Field(default_factory=SqlSettings)
 
     #: Where these settings came from, for ``config show``; not a setting.
     source: str = Field("defaults", exclude=True)

@@ -27,6 +27,7 @@ __all__ = [
     "SessionSettings",
     "SessionTimeouts",
     "SpoolSettings",
+    "SqlSettings",
     "SqliteSettings",
     "TlsSettings",
     "TrackingSettings",
@@ -412,3 +413,34 @@ class PartitionSettings(_Section):
     job_interval_seconds: float = Field(
         3600.0, gt=0, description="How often the job creating partitions ahead runs."
     )
+
+
+class SqlSettings(_Section):
+    """Read-only SQL over an app's relations: ``eventkit sql`` and ``POST /v1/query``
+    (docs/sql.md)."""
+
+    timeout_seconds: float = Field(
+        10.0, gt=0, le=3600, description="A query is stopped after this many seconds."
+    )
+    max_rows: int = Field(
+        10_000, ge=1, le=10_000_000, description="Most rows a query returns; the rest is cut."
+    )
+    max_sql_bytes: int = Field(100_000, ge=100, description="Longest query text accepted.")
+    engine: Literal["database", "duckdb"] = Field(
+        "database",
+        description="Default engine: database (SQLite/PostgreSQL itself) or duckdb (the "
+        "Parquet mirror; pip install 'eventkit[duckdb]').",
+    )
+    mirror_enabled: bool = Field(
+        False,
+        description="Keep the Parquet mirror DuckDB reads up to date in the scheduler loop.",
+    )
+    mirror_directory: str = Field(
+        "eventkit-mirror",
+        description="Where the Parquet mirror lives (relative to the working directory).",
+    )
+    mirror_interval_seconds: float = Field(
+        300.0, gt=0, description="How often the mirror job appends new events."
+    )
+    duckdb_memory_mb: int = Field(1024, ge=64, description="DuckDB's memory limit per query.")
+    duckdb_threads: int = Field(2, ge=1, le=256, description="DuckDB threads per query.")
