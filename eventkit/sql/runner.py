@@ -9,6 +9,7 @@ in ``eventkit.storage.sandbox`` (SQLite, PostgreSQL) and ``eventkit.sql.duck``
 
 from __future__ import annotations
 
+import contextlib
 import json
 import sqlite3
 import time
@@ -159,38 +160,51 @@ def _pairs(text_row: str) -> list[tuple[str, Any]]:
 def _postgres_stream(
     engine: Engine, settings: Settings, app_id: int, sql: str, max_rows: int
 ) -> Iterator[QueryStream]:
+    import psycopg
+
     ensure_postgres_sandbox(engine)
     with map_db_errors(), engine.connect() as conn:
         tx = conn.begin()
+        raw: Any = conn.connection.driver_connection
+        cur = raw.cursor(name="eventkit_query")  # server-side: rows come in batches
         try:
             prepare_postgres_sandbox(conn, app_id, limits_for(settings))
+
+            def fetch() -> list[Any]:
+                try:
+                    got: list[Any] = cur.fetchmany(_BATCH)
+                except psycopg.Error as exc:
+                    raise from_postgres(DBAPIError(None, None, exc), settings) from None
+                return got
+
             try:
-                result = conn.execution_options(stream_results=True, max_row_buffer=_BATCH).execute(
-                    text(f"SELECT {PG_RUN}(:q, :lim)"), {"q": sql, "lim": max_rows + 1}
-                )
-                first = result.fetchmany(_BATCH)
-            except DBAPIError as exc:
-                raise from_postgres(exc, settings) from None
+                cur.execute(f"SELECT {PG_RUN}(%s, %s)", (sql, max_rows + 1))
+            except psycopg.Error as exc:
+                raise from_postgres(DBAPIError(None, None, exc), settings) from None
+            first = fetch()
             if first:
                 columns = [k for k, _ in _pairs(first[0][0])]
             else:
-                result.close()
+                cur.close()
                 columns = describe_columns(conn, sql)
 
             def batches() -> Iterator[list[tuple[Any, ...]]]:
                 rows = first
                 while rows:
                     yield [tuple(v for _, v in _pairs(r[0])) for r in rows]
-                    try:
-                        rows = result.fetchmany(_BATCH)
-                    except DBAPIError as exc:
-                        raise from_postgres(exc, settings) from None
+                    rows = fetch()
 
             stream = QueryStream(columns, "postgresql", batches(), max_rows=max_rows)
             stream.prefetch()
             yield stream
         finally:
+            with contextlib.suppress(psycopg.Error):
+                cur.close()
             tx.rollback()
+            # Session-level advisory locks survive the rollback: drop any the query
+            # took before the connection goes back to the pool (job leases use them).
+            conn.execute(text("SELECT pg_advisory_unlock_all()"))
+            conn.commit()
 
 
 def open_query(

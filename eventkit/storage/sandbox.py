@@ -72,24 +72,32 @@ _DENIED_FUNCTIONS = frozenset({"load_extension", "fts3_tokenizer", "readfile", "
 _ALLOWED_ACTIONS = frozenset({sqlite3.SQLITE_SELECT, sqlite3.SQLITE_RECURSIVE})
 
 
-def _authorizer(
-    action: int, arg1: str | None, arg2: str | None, db: str | None, source: str | None
-) -> int:
+def _authorizer(private: frozenset[str]) -> Callable[..., int]:
     """Allow SELECT, reads of the relations (and what they read for themselves),
-    CTEs and safe functions; deny everything else."""
-    if action in _ALLOWED_ACTIONS:
-        return sqlite3.SQLITE_OK
-    if action == sqlite3.SQLITE_READ:
-        if db is None:  # a CTE or subquery name, not a table
+    CTEs and safe functions; deny everything else. ``private`` names every table of
+    the database: SQLite reports a table read for no column (``SELECT COUNT(*) FROM
+    t``) without its schema, so such a read is refused by name."""
+
+    def check(
+        action: int, arg1: str | None, arg2: str | None, db: str | None, source: str | None
+    ) -> int:
+        if action in _ALLOWED_ACTIONS:
             return sqlite3.SQLITE_OK
-        if db == "temp" and arg1 in _NAMES:
-            return sqlite3.SQLITE_OK
-        if db == "main" and source in _NAMES:  # read by one of our views, for it
-            return sqlite3.SQLITE_OK
+        if action == sqlite3.SQLITE_READ:
+            if db is None:  # a CTE or subquery name, or a table read for no column
+                ok = arg1 in _NAMES or (arg1 or "").lower() not in private
+                return sqlite3.SQLITE_OK if ok else sqlite3.SQLITE_DENY
+            if db == "temp" and arg1 in _NAMES:
+                return sqlite3.SQLITE_OK
+            if db == "main" and source in _NAMES:  # read by one of our views, for it
+                return sqlite3.SQLITE_OK
+            return sqlite3.SQLITE_DENY
+        if action == sqlite3.SQLITE_FUNCTION:
+            denied = (arg2 or "").lower() in _DENIED_FUNCTIONS
+            return sqlite3.SQLITE_DENY if denied else sqlite3.SQLITE_OK
         return sqlite3.SQLITE_DENY
-    if action == sqlite3.SQLITE_FUNCTION:
-        return sqlite3.SQLITE_DENY if (arg2 or "").lower() in _DENIED_FUNCTIONS else 0
-    return sqlite3.SQLITE_DENY
+
+    return check
 
 
 def _deadline_handler(deadline: float, hit: threading.Event) -> Callable[[], int]:
@@ -127,12 +135,16 @@ def open_sqlite_sandbox(
             cur.execute(
                 f"CREATE TEMP VIEW {rel.name} AS {view_sql(rel, 'sqlite', app_id, 'main.')}"
             )
+        private = frozenset(
+            str(n).lower()
+            for (n,) in cur.execute("SELECT name FROM main.sqlite_master WHERE type != 'index'")
+        ) | {"sqlite_master", "sqlite_schema", "sqlite_temp_master", "sqlite_temp_schema"}
         cur.execute("PRAGMA query_only=1")
         cur.close()
         conn.setlimit(sqlite3.SQLITE_LIMIT_ATTACHED, 0)
         conn.setlimit(sqlite3.SQLITE_LIMIT_LENGTH, limits.max_value_bytes)
         conn.setlimit(sqlite3.SQLITE_LIMIT_SQL_LENGTH, limits.max_sql_bytes)
-        conn.set_authorizer(_authorizer)
+        conn.set_authorizer(_authorizer(private))
         hit = threading.Event()
         deadline = time.monotonic() + limits.timeout_seconds
         conn.set_progress_handler(_deadline_handler(deadline, hit), 1000)
