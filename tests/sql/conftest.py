@@ -42,10 +42,11 @@ def _fill(engine: Engine) -> tuple[int, int]:
     events = []
     for i in range(30):
         user = f"u{i % 6}"
+        name = "purchase_completed" if i % 3 == 0 else "$screen"
+        props = {"amount": i + 0.5, "screen_name": ["home", "cart"][i % 2]}
         events.append(
-            make_event(a, "purchase_completed" if i % 3 == 0 else "$screen", ts=base + i * 60_000_000,
-                       user_id=user, anonymous_id=f"d{i % 6}", country=["US", "DE"][i % 2],
-                       properties={"amount": i + 0.5, "screen_name": ["home", "cart"][i % 2]})
+            make_event(a, name, ts=base + i * 60_000_000, user_id=user, anonymous_id=f"d{i % 6}",
+                       country=["US", "DE"][i % 2], properties=props)
         )  # fmt: skip
     for i in range(10):
         events.append(

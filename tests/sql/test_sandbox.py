@@ -14,9 +14,13 @@ from eventkit.sql.runner import EngineName, collect, open_query
 from eventkit.storage.relations import RELATIONS
 from tests.sql.conftest import World
 
+Result = tuple[list[str], list[tuple[Any, ...]], bool]
 
-def run(w: World, sql: str, *, app: int | None = None, limit: int | None = None,
-        engine: EngineName = "database") -> tuple[list[str], list[tuple[Any, ...]], bool]:  # fmt: skip
+
+def run(
+    w: World, sql: str, *, app: int | None = None, limit: int | None = None,
+    engine: EngineName = "database",
+) -> Result:  # fmt: skip
     with open_query(w.engine, w.settings, app or w.a, sql, limit=limit, engine_name=engine) as s:
         rows = collect(s)
         return s.columns, rows, s.truncated
@@ -129,11 +133,11 @@ def test_refusals_say_what_is_allowed(world: World) -> None:
 
 def test_timeouts_and_row_limits(world: World) -> None:
     endless = "WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c) "
-    with pytest.raises(QueryLimitError, match="sql.timeout_seconds"):
+    with pytest.raises(QueryLimitError, match=r"sql\.timeout_seconds"):
         run(world, endless + "SELECT COUNT(*) FROM c")
-    cols, rows, truncated = run(world, endless + "SELECT x FROM c", limit=5)
+    _, rows, truncated = run(world, endless + "SELECT x FROM c", limit=5)
     assert rows == [(1,), (2,), (3,), (4,), (5,)] and truncated
-    cols, rows, truncated = run(world, "SELECT id FROM events", limit=30)
+    _, rows, truncated = run(world, "SELECT id FROM events", limit=30)
     assert len(rows) == 30 and not truncated
     if world.engine.dialect.name == "postgresql":
         with pytest.raises(QueryLimitError):
