@@ -203,3 +203,8 @@ def run_cmd(
     """Run a report by name, e.g. one a plugin added (`eventkit plugins list`)."""
     p = ReportParams(since=since, until=until, interval=interval, by=by, where=where or [])
     show(_run(ctx, name, app_name, p), fmt)
+
+
+from eventkit.cli.paths import paths_cmd  # noqa: E402 - registered after the helpers it uses
+
+app.command("paths")(paths_cmd)

@@ -9,6 +9,7 @@ from typing import cast, get_args
 from eventkit.errors import InvalidRequestError
 from eventkit.reports.custom import plugin_reports
 from eventkit.reports.funnel import Status, parse_step
+from eventkit.reports.paths import By, PathsSpec
 from eventkit.reports.query import INTERVALS, Report, ReportQuery, parse_filter
 from eventkit.reports.service import ReportsService
 from eventkit.reports.top import TOP_KINDS
@@ -18,7 +19,7 @@ from eventkit.timeutil import US_PER_DAY, now_us, parse_when
 __all__ = ["REPORTS", "ReportParams", "parse_span", "run_report"]
 
 #: Report names, as in ``eventkit report NAME`` and ``GET /v1/reports/NAME``.
-REPORTS = ("trends", "active", "top", "funnel", "retention")
+REPORTS = ("trends", "active", "top", "funnel", "retention", "paths")
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
 
 
@@ -62,6 +63,10 @@ class ReportParams:
     start_event: str | None = None
     return_event: str | None = None
     periods: int = 8
+    after: str | None = None
+    before: str | None = None
+    depth: int = 5
+    branches: int = 5
 
     def query(self, app_id: int, default_days: int = 30) -> ReportQuery:
         """The shared :class:`ReportQuery` (default range: the last 30 days)."""
@@ -112,8 +117,29 @@ def run_report(service: ReportsService, name: str, app_id: int, p: ReportParams)
         return service.retention(
             q, start_event=p.start_event, return_event=p.return_event, periods=p.periods
         )
+    if name == "paths":
+        return _paths(service, p, app_id)
     custom = plugin_reports(service.settings)
     if name in custom:
         return service.custom(custom[name], q)
     names = [*REPORTS, *sorted(custom)]
     raise InvalidRequestError(f"unknown report {name!r}: use one of {', '.join(names)}")
+
+
+def _paths(service: ReportsService, p: ReportParams, app_id: int) -> Report:
+    """Paths read ``by`` as the node kind (screen or event), not a breakdown, and a
+    single number in ``steps`` (the HTTP API's name) as the depth."""
+    node = p.by or "screen"
+    if node not in ("screen", "event"):
+        raise InvalidRequestError("paths: by must be screen or event")
+    depth = p.depth
+    if p.steps:
+        if len(p.steps) != 1 or not p.steps[0].isdigit():
+            raise InvalidRequestError("paths: steps must be one number, e.g. steps=5")
+        depth = int(p.steps[0])
+    spec = PathsSpec(after=p.after or None, before=p.before or None, steps=depth,
+                     by=cast(By, node), limit=p.branches)  # fmt: skip
+    if p.where:
+        raise InvalidRequestError("paths take no --where filter; narrow them with --cohort")
+    q = ReportParams(since=p.since, until=p.until).query(app_id)
+    return service.paths(q, spec)

@@ -11,6 +11,7 @@ from eventkit.errors import PluginError
 from eventkit.reports.active import active_users
 from eventkit.reports.custom import ReportSpec
 from eventkit.reports.funnel import FunnelStep, Status, funnel, funnel_users
+from eventkit.reports.paths import PathsSpec, paths
 from eventkit.reports.query import Report, ReportQuery
 from eventkit.reports.retention import retention
 from eventkit.reports.top import TopKind, top
@@ -66,6 +67,11 @@ class ReportsService:
         with map_db_errors(), self.engine.connect() as conn, conn.begin():
             return retention(conn, q, start_event=start_event, return_event=return_event,
                              periods=periods)  # fmt: skip
+
+    def paths(self, q: ReportQuery, spec: PathsSpec) -> Report:
+        """The most common paths within sessions (see :mod:`eventkit.reports.paths`)."""
+        with map_db_errors(), self.engine.connect() as conn, conn.begin():
+            return paths(conn, q, spec)
 
     def custom(self, spec: ReportSpec, q: ReportQuery) -> Report:
         """A report contributed by a plugin (``eventkit_reports``)."""

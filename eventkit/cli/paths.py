@@ -1,0 +1,92 @@
+"""``eventkit report paths``: the most common paths within sessions, as a tree and a
+table in the terminal, JSON or CSV for scripts (docs/reports.md#paths)."""
+
+from __future__ import annotations
+
+import json
+import sys
+from typing import Annotated, Any
+
+import typer
+from rich.tree import Tree
+
+from eventkit.cli.output import Format, FormatOption, console, render
+from eventkit.reports import Report, ReportsService
+from eventkit.reports.params import ReportParams, run_report
+
+__all__ = ["paths_cmd", "show_paths"]
+
+
+def _tree(report: Report) -> Tree:
+    meta = report.meta
+    anchor = meta.get("after") or meta.get("before")
+    where = (
+        f"after {anchor}" if meta.get("after") else f"before {anchor}" if anchor else "from start"
+    )
+    tree = Tree(f"[bold]{meta['sessions']:,} sessions[/bold] — paths by {meta['by']}, {where}")
+    parents: dict[int, Any] = {0: tree}
+    for row in report.rows:
+        depth = abs(int(row["step"])) + (1 if meta.get("before") else 0)
+        parent = parents.get(depth - 1, tree)
+        end = " ← (start)" if meta.get("before") else " → (end)"
+        dropped = f"[dim]{end} {row['ended']:,}[/dim]" if row["ended"] else ""
+        label = f"{row['node']}  [cyan]{row['sessions']:,}[/cyan] ({row['pct']}%){dropped}"
+        parents[depth] = parent.add(label)
+    return tree
+
+
+def show_paths(report: Report, fmt: Format) -> None:
+    """Tree and top paths for people, the tree rows as JSON or CSV for scripts."""
+    if fmt is Format.json:
+        sys.stdout.write(json.dumps(report.to_dict(), indent=2, default=str) + "\n")
+        return
+    if fmt is Format.csv:
+        render(report.rows, fmt, columns=report.columns)
+        return
+    if not report.rows:
+        console.print("[dim]no sessions with such a path in range[/dim]")
+        return
+    console.print(_tree(report))
+    arrow = " ← " if report.meta.get("before") else " → "
+    top = [
+        {"path": arrow.join(p["path"]), "sessions": p["sessions"],
+         "pct": round(100.0 * p["sessions"] / report.meta["sessions"], 1)}
+        for p in report.meta["top_paths"]
+    ]  # fmt: skip
+    render(top, Format.table, columns=["path", "sessions", "pct"], title="most common paths")
+
+
+def paths_cmd(
+    ctx: typer.Context,
+    after: Annotated[
+        str | None, typer.Option(help="Paths from the first EVENT (or screen) of a session.")
+    ] = None,
+    before: Annotated[
+        str | None, typer.Option(help="Paths leading to the first EVENT (or screen).")
+    ] = None,
+    steps: Annotated[int, typer.Option(min=2, max=20, help="Steps, the anchor included.")] = 5,
+    by: Annotated[str, typer.Option(help="screen (screen views) or event (event names).")] = (
+        "screen"
+    ),
+    limit: Annotated[
+        int, typer.Option(min=1, max=50, help="Branches kept per step; the rest is (other).")
+    ] = 5,
+    since: Annotated[str | None, typer.Option(help="From: ISO time or span back (30d).")] = None,
+    until: Annotated[str | None, typer.Option(help="Until, exclusive (default: now).")] = None,
+    app_name: Annotated[
+        str | None, typer.Option("--app", "-a", help="App name (default: the only app).")
+    ] = None,
+    fmt: FormatOption = Format.table,
+) -> None:
+    """The most common paths within sessions, with exact counts, (other) and drop-off."""
+    from eventkit.cli.context import state
+    from eventkit.cli.report import pick_app
+
+    st = state(ctx)
+    engine = st.engine()
+    app_id = pick_app(engine, st.settings, app_name)
+    p = ReportParams(since=since, until=until, by=by, after=after, before=before, depth=steps,
+                     branches=limit)  # fmt: skip
+    with console.status("tracing paths…"):
+        report = run_report(ReportsService(engine, st.settings), "paths", app_id, p)
+    show_paths(report, fmt)
