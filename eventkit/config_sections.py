@@ -209,6 +209,14 @@ class AggregationSettings(_Section):
         description="Event properties rolled up as breakdowns besides platform, app_version "
         "and country.",
     )
+    measure_properties: list[str] = Field(
+        default_factory=list,
+        description="Numeric event properties rolled up as measures (sum, average, "
+        'percentiles, per user), e.g. ["amount"]; others are measured from raw events.',
+    )
+
+    # EVENTKIT_AGGREGATION__MEASURE_PROPERTIES=amount,price (or a JSON list).
+    _measures = field_validator("measure_properties", mode="before")(_name_list)
 
 
 class PluginSettings(_Section):

@@ -87,7 +87,15 @@ def trends_cmd(
     event: Annotated[
         str | None, typer.Option("--event", "-e", help="Event name (default: all).")
     ] = None,
-    measure: Annotated[str, typer.Option("--measure", "-m", help="count or users.")] = "count",
+    measure: Annotated[
+        str,
+        typer.Option(
+            "--measure",
+            "-m",
+            help="count, users, or AGG:PROPERTY: "
+            "sum, avg, min, max, median, p90, per_user, per_payer (sum:amount).",
+        ),
+    ] = ("count"),
     compare: Annotated[
         bool, typer.Option("--compare", help="Compare with the previous period.")
     ] = False,
@@ -145,6 +153,15 @@ def funnel_cmd(
         list[str], typer.Argument(help="Steps in order: EVENT or EVENT:key=value,key2=v2.")
     ],
     window: Annotated[str, typer.Option(help="Conversion window from step 1 (24h, 7d).")] = "1d",
+    measure: Annotated[
+        str,
+        typer.Option(
+            "--measure",
+            "-m",
+            help="Add a measure per step: "
+            "AGG:PROPERTY, e.g. sum:amount, median:amount, per_user:amount.",
+        ),
+    ] = ("count"),
     users_at: Annotated[
         int | None, typer.Option("--users-at", help="List the users at step N.")
     ] = None,
@@ -160,7 +177,7 @@ def funnel_cmd(
 ) -> None:
     """Conversion through ordered steps, drop-off and median time to convert."""
     p = ReportParams(since=since, until=until, by=by, where=where or [], steps=steps,
-                     window=window, users_at=users_at, status=status)  # fmt: skip
+                     window=window, users_at=users_at, status=status, measure=measure)  # fmt: skip
     show(_run(ctx, "funnel", app_name, p), fmt)
 
 

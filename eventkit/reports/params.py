@@ -9,11 +9,11 @@ from typing import cast, get_args
 from eventkit.errors import InvalidRequestError
 from eventkit.reports.custom import plugin_reports
 from eventkit.reports.funnel import Status, parse_step
+from eventkit.reports.measures import parse_measure
 from eventkit.reports.paths import By, PathsSpec
 from eventkit.reports.query import INTERVALS, Report, ReportQuery, parse_filter
 from eventkit.reports.service import ReportsService
 from eventkit.reports.top import TOP_KINDS
-from eventkit.reports.trends import Measure
 from eventkit.timeutil import US_PER_DAY, now_us, parse_when
 
 __all__ = ["REPORTS", "ReportParams", "parse_span", "run_report"]
@@ -92,11 +92,8 @@ def run_report(service: ReportsService, name: str, app_id: int, p: ReportParams)
     """
     q = p.query(app_id)
     if name == "trends":
-        if p.measure not in get_args(Measure):
-            raise InvalidRequestError("measure must be count or users")
-        return service.trends(
-            q, event=p.event or None, measure=cast(Measure, p.measure), compare=p.compare
-        )
+        parse_measure(p.measure)  # a clear error for a bad measure
+        return service.trends(q, event=p.event or None, measure=p.measure, compare=p.compare)
     if name == "active":
         return service.active(q)
     if name == "top":
@@ -107,11 +104,16 @@ def run_report(service: ReportsService, name: str, app_id: int, p: ReportParams)
         if p.status not in get_args(Status):
             raise InvalidRequestError("status must be converted or dropped")
         users_at = (p.users_at, cast(Status, p.status)) if p.users_at else None
+        if p.measure == "users":
+            raise InvalidRequestError("a funnel counts users already: use a measure such as "
+                                      "sum:amount, or leave --measure out")  # fmt: skip
+        parse_measure(p.measure)
         return service.funnel(
             q,
             [parse_step(s) for s in p.steps],
             window_seconds=parse_span(p.window),
             users_at=users_at,
+            measure=p.measure,
         )
     if name == "retention":
         return service.retention(

@@ -44,6 +44,8 @@ __all__ = [
     "ROLLUP_COUNTS",
     "ROLLUP_EVENTS_BY_NAME",
     "ROLLUP_FIRST_DAYS",
+    "ROLLUP_MEASURES",
+    "ROLLUP_MEASURE_VALUES",
     "ROLLUP_USER_DAYS",
     "SESSIONS",
     "SESSION_STATE",
@@ -71,6 +73,8 @@ __all__ = [
     "RollupCount",
     "RollupEventByName",
     "RollupFirstDay",
+    "RollupMeasure",
+    "RollupMeasureValue",
     "RollupUserDay",
     "Session",
     "SessionState",
@@ -552,74 +556,18 @@ class PrivacyAudit(SQLModel, table=True):
 
 USER_TOMBSTONES = _table(UserTombstone)
 PRIVACY_AUDIT = _table(PrivacyAudit)
-# --- scoped API tokens and cohorts (docs/security.md, docs/reports.md) ---
 
-
-class ApiToken(SQLModel, table=True):
-    """A scoped API token for scripts. Only its SHA-256 hash is stored; ``prefix``
-    finds the candidate row and identifies it in lists. ``scopes`` is a sorted,
-    comma-separated list (``reports:read,query:read``)."""
-
-    __tablename__ = "api_tokens"
-    __table_args__ = (Index("ix_api_tokens_prefix", "prefix"),)
-
-    id: int | None = Field(default=None, sa_column=Column(Integer, primary_key=True))
-    app_id: int = Field(
-        sa_column=Column(Integer, ForeignKey("apps.id", ondelete="CASCADE"), nullable=False)
-    )
-    name: str = Field(sa_column=Column(String(64), nullable=False))
-    prefix: str = Field(sa_column=Column(String(32), nullable=False))
-    token_hash: str = Field(sa_column=Column(String(64), nullable=False, unique=True))
-    scopes: str = Field(sa_column=Column(String(200), nullable=False))
-    created_at: int = Field(sa_column=Column(BigInteger, nullable=False))
-    created_by: str = Field(default="", sa_column=Column(String(200), nullable=False))
-    expires_at: int | None = Field(default=None, sa_column=Column(BigInteger, nullable=True))
-    last_used_at: int | None = Field(default=None, sa_column=Column(BigInteger, nullable=True))
-    revoked_at: int | None = Field(default=None, sa_column=Column(BigInteger, nullable=True))
-
-
-class Cohort(SQLModel, table=True):
-    """A saved group of users (``definition`` is a ``CohortSpec`` as JSON). Members
-    are materialized in ``cohort_members`` by the refresh job; ``refreshed_through``
-    is the events watermark (arrival id) the members are exact up to."""
-
-    __tablename__ = "cohorts"
-    __table_args__ = (UniqueConstraint("app_id", "name", name="uq_cohorts_app_name"),)
-
-    id: int | None = Field(default=None, sa_column=Column(Integer, primary_key=True))
-    app_id: int = Field(
-        sa_column=Column(Integer, ForeignKey("apps.id", ondelete="CASCADE"), nullable=False)
-    )
-    name: str = Field(sa_column=Column(String(64), nullable=False))
-    description: str = Field(default="", sa_column=Column(String(500), nullable=False))
-    definition: dict[str, Any] = Field(
-        default_factory=dict, sa_column=Column(JSONDoc, nullable=False)
-    )
-    created_at: int = Field(sa_column=Column(BigInteger, nullable=False))
-    updated_at: int = Field(sa_column=Column(BigInteger, nullable=False))
-    refreshed_at: int | None = Field(default=None, sa_column=Column(BigInteger, nullable=True))
-    refreshed_through: int = Field(default=0, sa_column=Column(BigInteger, nullable=False))
-    member_count: int = Field(default=0, sa_column=Column(BigInteger, nullable=False))
-
-
-class CohortMember(SQLModel, table=True):
-    """One member (an actor: the user id, else the device id) of a cohort."""
-
-    __tablename__ = "cohort_members"
-    __table_args__ = {"sqlite_with_rowid": False}
-
-    cohort_id: int = Field(
-        sa_column=Column(
-            Integer,
-            ForeignKey("cohorts.id", ondelete="CASCADE"),
-            primary_key=True,
-            autoincrement=False,
-        )
-    )
-    actor: str = Field(sa_column=Column(String(200), primary_key=True))
-    joined_at: int = Field(sa_column=Column(BigInteger, nullable=False))
-
-
-API_TOKENS = _table(ApiToken)
-COHORTS = _table(Cohort)
-COHORT_MEMBERS = _table(CohortMember)
+# The tables of tokens, cohorts and measure rollups are declared in query_models.py
+# (this module stays under 600 lines); they are re-exported here.
+from eventkit.storage.query_models import (  # noqa: E402
+    API_TOKENS,
+    COHORT_MEMBERS,
+    COHORTS,
+    ROLLUP_MEASURE_VALUES,
+    ROLLUP_MEASURES,
+    ApiToken,
+    Cohort,
+    CohortMember,
+    RollupMeasure,
+    RollupMeasureValue,
+)

@@ -1,4 +1,4 @@
-"""query: scoped API tokens, cohorts and their members
+"""query: scoped API tokens, cohorts and their members, measure rollups
 
 A branch of its own off 0001 (docs/architecture.md, "Migrations as Alembic branches").
 
@@ -65,7 +65,35 @@ def upgrade() -> None:
     )
 
 
+    op.create_table(
+        "rollup_measures",
+        sa.Column("app_id", sa.Integer(), autoincrement=False, nullable=False),
+        sa.Column("period", sa.String(length=1), nullable=False),
+        sa.Column("bucket", sa.BigInteger(), autoincrement=False, nullable=False),
+        sa.Column("name", sa.String(length=200), nullable=False),
+        sa.Column("dim", sa.String(length=80), nullable=False),
+        sa.Column("value", sa.String(length=200), nullable=False),
+        sa.Column("prop", sa.String(length=200), nullable=False),
+        sa.Column("n", sa.BigInteger(), nullable=False),
+        sa.Column("total", sa.Double(), nullable=False),
+        sa.PrimaryKeyConstraint("app_id", "period", "bucket", "name", "dim", "value", "prop"),
+    )
+    op.create_table(
+        "rollup_measure_values",
+        sa.Column("app_id", sa.Integer(), autoincrement=False, nullable=False),
+        sa.Column("name", sa.String(length=200), nullable=False),
+        sa.Column("prop", sa.String(length=200), nullable=False),
+        sa.Column("day", sa.BigInteger(), autoincrement=False, nullable=False),
+        sa.Column("amount", sa.Double(), nullable=False),
+        sa.Column("count", sa.BigInteger(), nullable=False),
+        sa.PrimaryKeyConstraint("app_id", "name", "prop", "day", "amount"),
+        sqlite_with_rowid=False,
+    )
+
+
 def downgrade() -> None:
+    op.drop_table("rollup_measure_values")
+    op.drop_table("rollup_measures")
     op.drop_table("cohort_members")
     op.drop_table("cohorts")
     op.drop_index("ix_api_tokens_prefix", table_name="api_tokens")
