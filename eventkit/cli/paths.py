@@ -73,6 +73,9 @@ def paths_cmd(
     ] = 5,
     since: Annotated[str | None, typer.Option(help="From: ISO time or span back (30d).")] = None,
     until: Annotated[str | None, typer.Option(help="Until, exclusive (default: now).")] = None,
+    cohort: Annotated[
+        str | None, typer.Option(help="Only sessions of this cohort's members.")
+    ] = None,
     app_name: Annotated[
         str | None, typer.Option("--app", "-a", help="App name (default: the only app).")
     ] = None,
@@ -86,7 +89,7 @@ def paths_cmd(
     engine = st.engine()
     app_id = pick_app(engine, st.settings, app_name)
     p = ReportParams(since=since, until=until, by=by, after=after, before=before, depth=steps,
-                     branches=limit)  # fmt: skip
+                     branches=limit, cohort=cohort)  # fmt: skip
     with console.status("tracing paths…"):
         report = run_report(ReportsService(engine, st.settings), "paths", app_id, p)
     show_paths(report, fmt)

@@ -28,7 +28,7 @@ from eventkit.aggregation.measures import numeric_expr
 from eventkit.aggregation.sql import BUILTIN_DIMS, bucket, dim_expr
 from eventkit.errors import InvalidRequestError
 from eventkit.reports.query import ReportQuery, bucket_start, field_sql
-from eventkit.reports.source import tail_guard, watermark_of
+from eventkit.reports.source import filter_sql, tail_guard, watermark_of
 
 __all__ = ["MeasureSpec", "measure_series", "parse_measure", "percentile", "values_at"]
 
@@ -135,9 +135,8 @@ def _raw_values(
         conds.append("name = :name")
         params["name"] = event
     for i, f in enumerate(q.where):
-        expr = field_sql(d, f.key)
         params[f"f{i}"] = f.value
-        conds.append(f"({expr} IS NULL OR {expr} != :f{i})" if f.negate else f"{expr} = :f{i}")
+        conds.append(filter_sql(d, f, f"f{i}"))
     sql = f"SELECT ts, {by}, {x} FROM events WHERE {' AND '.join(conds)}"
     out: dict[Key, list[tuple[float, int]]] = defaultdict(list)
     for ts, group, value in conn.execute(text(sql), params):

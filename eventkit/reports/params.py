@@ -6,14 +6,18 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import cast, get_args
 
-from eventkit.errors import InvalidRequestError
+from sqlalchemy import text
+
+from eventkit.errors import InvalidRequestError, NotFoundError
 from eventkit.reports.custom import plugin_reports
 from eventkit.reports.funnel import Status, parse_step
 from eventkit.reports.measures import parse_measure
 from eventkit.reports.paths import By, PathsSpec
-from eventkit.reports.query import INTERVALS, Report, ReportQuery, parse_filter
+from eventkit.reports.query import INTERVALS, Filter, Report, ReportQuery, iso, parse_filter
 from eventkit.reports.service import ReportsService
+from eventkit.reports.source import COHORT_KEY
 from eventkit.reports.top import TOP_KINDS
+from eventkit.storage.errors import map_db_errors
 from eventkit.timeutil import US_PER_DAY, now_us, parse_when
 
 __all__ = ["REPORTS", "ReportParams", "parse_span", "run_report"]
@@ -67,6 +71,7 @@ class ReportParams:
     before: str | None = None
     depth: int = 5
     branches: int = 5
+    cohort: str | None = None
 
     def query(self, app_id: int, default_days: int = 30) -> ReportQuery:
         """The shared :class:`ReportQuery` (default range: the last 30 days)."""
@@ -80,7 +85,10 @@ class ReportParams:
             until=until,
             interval=self.interval,
             by=self.by or None,
-            where=tuple(parse_filter(w) for w in self.where),
+            where=(
+                *(parse_filter(w) for w in self.where),
+                *((Filter(COHORT_KEY, self.cohort),) if self.cohort else ()),
+            ),
         )
 
 
@@ -91,6 +99,37 @@ def run_report(service: ReportsService, name: str, app_id: int, p: ReportParams)
         InvalidRequestError: an unknown report or an invalid parameter.
     """
     q = p.query(app_id)
+    refreshed = _check_cohort(service, app_id, p.cohort)
+    report = _dispatch(service, name, app_id, p, q)
+    if p.cohort:
+        report.meta.update(cohort=p.cohort, cohort_refreshed_at=refreshed)
+    return report
+
+
+def _check_cohort(service: ReportsService, app_id: int, name: str | None) -> str | None:
+    """The cohort's last refresh (ISO), or None without a cohort.
+
+    Raises:
+        NotFoundError: the app has no cohort of that name.
+    """
+    if not name:
+        return None
+    with map_db_errors(), service.engine.connect() as conn:
+        row = conn.execute(
+            text("SELECT refreshed_at FROM cohorts WHERE app_id = :a AND name = :n"),
+            {"a": app_id, "n": name},
+        ).first()
+    if row is None:
+        raise NotFoundError(
+            f"no cohort named {name!r} in this app: `eventkit cohorts list --app …` shows them"
+        )
+    return iso(int(row[0]), "hour") if row[0] is not None else None
+
+
+def _dispatch(
+    service: ReportsService, name: str, app_id: int, p: ReportParams, q: ReportQuery
+) -> Report:
+    """Compute report ``name``."""
     if name == "trends":
         parse_measure(p.measure)  # a clear error for a bad measure
         return service.trends(q, event=p.event or None, measure=p.measure, compare=p.compare)
@@ -143,5 +182,5 @@ def _paths(service: ReportsService, p: ReportParams, app_id: int) -> Report:
                      by=cast(By, node), limit=p.branches)  # fmt: skip
     if p.where:
         raise InvalidRequestError("paths take no --where filter; narrow them with --cohort")
-    q = ReportParams(since=p.since, until=p.until).query(app_id)
+    q = ReportParams(since=p.since, until=p.until, cohort=p.cohort).query(app_id)
     return service.paths(q, spec)

@@ -32,6 +32,7 @@ from sqlalchemy import text
 from sqlalchemy.engine import Connection
 
 from eventkit.errors import InvalidRequestError
+from eventkit.reports.cohort_filter import cohort_of
 from eventkit.reports.query import Filter, Report, ReportQuery, iso
 from eventkit.reports.source import step_rows
 
@@ -249,9 +250,38 @@ def _sessions_through(conn: Connection) -> int:
     return int(value or 0)
 
 
+def _in_cohort(conn: Connection, q: ReportQuery, ids: list[str]) -> list[str]:
+    """The sessions whose actor (user, else device) is in the query's cohort."""
+    cohort = cohort_of(q)
+    if cohort is None:
+        return ids
+    members = {
+        str(a)
+        for a in conn.execute(
+            text(
+                "SELECT m.actor FROM cohort_members m JOIN cohorts c ON c.id = m.cohort_id "
+                "WHERE c.app_id = :app AND c.name = :c"
+            ),
+            {"app": q.app_id, "c": cohort},
+        ).scalars()
+    }
+    keep = set()
+    for i in range(0, len(ids), _CHUNK):
+        chunk = ids[i : i + _CHUNK]
+        marks = ", ".join(f":s{j}" for j in range(len(chunk)))
+        for sid, actor in conn.execute(
+            text(f"SELECT id, COALESCE(user_id, anonymous_id) FROM sessions WHERE id IN ({marks})"),
+            {f"s{j}": s for j, s in enumerate(chunk)},
+        ):
+            if actor is not None and str(actor) in members:
+                keep.add(str(sid))
+    return [s for s in ids if s in keep]
+
+
 def collect_paths(conn: Connection, q: ReportQuery, spec: PathsSpec) -> list[list[str]]:
     """Every session's path (see the module docstring)."""
     ids = _anchor_sessions(conn, q, spec) if spec.anchor else _range_sessions(conn, q)
+    ids = _in_cohort(conn, q, ids)
     by_session = _session_events(conn, q.app_id, ids)
     out = []
     for sid in ids:
