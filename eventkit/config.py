@@ -21,6 +21,7 @@ from pydantic import (
 
 from eventkit.config_sections import (
     AggregationSettings,
+    CohortSettings,
     CompatSettings,
     CorsSettings,
     IngestSettings,
@@ -46,6 +47,7 @@ from eventkit.errors import ConfigError
 
 __all__ = [
     "AggregationSettings",
+    "CohortSettings",
     "CompatSettings",
     "CorsSettings",
     "IngestSettings",
@@ -105,6 +107,7 @@ class Settings(_Section):
     cors: CorsSettings = Field(default_factory=CorsSettings)
     partitions: PartitionSettings = Field(default_factory=PartitionSettings)
     sql: SqlSettings = Field(default_factory=SqlSettings)
+    cohorts: CohortSettings = Field(default_factory=CohortSettings)
 
     #: Where these settings came from, for ``config show``; not a setting.
     source: str = Field("defaults", exclude=True)

@@ -12,6 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 __all__ = [
     "VENDORS",
     "AggregationSettings",
+    "CohortSettings",
     "CompatSettings",
     "CorsSettings",
     "IngestSettings",
@@ -452,3 +453,12 @@ class SqlSettings(_Section):
     )
     duckdb_memory_mb: int = Field(1024, ge=64, description="DuckDB's memory limit per query.")
     duckdb_threads: int = Field(2, ge=1, le=256, description="DuckDB threads per query.")
+
+
+class CohortSettings(_Section):
+    """The cohort refresh job (docs/reports.md#cohorts)."""
+
+    enabled: bool = Field(True, description="Refresh cohorts in the scheduler loop.")
+    refresh_interval_seconds: float = Field(
+        300.0, gt=0, description="How often every cohort's members are refreshed."
+    )
