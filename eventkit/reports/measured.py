@@ -3,6 +3,7 @@ the values come from :mod:`eventkit.reports.measures`."""
 
 from __future__ import annotations
 
+from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import replace
 from typing import Any
@@ -11,9 +12,11 @@ from sqlalchemy import bindparam, text
 from sqlalchemy.engine import Connection
 
 from eventkit.aggregation.measures import numeric_expr
+from eventkit.aggregation.sql import ACTOR
 from eventkit.reports.funnel import FunnelStep, funnel, journeys
-from eventkit.reports.measures import MeasureSpec, _summary, measure_series, values_at
-from eventkit.reports.query import Filter, Interval, Report, ReportQuery, buckets, iso
+from eventkit.reports.measures import MeasureSpec, Values, _summary, values_at
+from eventkit.reports.query import Interval, Report, ReportQuery, buckets, field_sql, iso
+from eventkit.reports.source import filter_sql
 from eventkit.reports.trends import _total, series
 from eventkit.timeutil import US_PER_SECOND
 
@@ -35,24 +38,44 @@ def _users(conn: Connection, q: ReportQuery, event: str | None, spec: MeasureSpe
     return None
 
 
+def _per_user(spec: MeasureSpec, value: float | None, users: int | None) -> float | None:
+    """A per-user measure from the sum and the users, or the value itself."""
+    if spec.agg not in ("per_user", "per_payer"):
+        return value
+    return (value or 0.0) / users if users else None
+
+
 def _range_total(conn: Connection, q: ReportQuery, event: str | None, spec: MeasureSpec,
-                 props: Iterable[str], rolled: set[str]) -> float | None:  # fmt: skip
+                 props: Iterable[str], rolled: set[str], values: Values | None = None,
+                 ) -> float | None:  # fmt: skip
     """The measure over the whole range (not a sum of buckets for avg, percentiles
     and per-user measures)."""
-    pooled = [v for vals in values_at(conn, q, event, spec, props, rolled).values() for v in vals]
-    value = _summary(spec, pooled)
+    vals = values if values is not None else values_at(conn, q, event, spec, props, rolled)
+    value = _summary(spec, [v for vs in vals.values() for v in vs])
+    users = None
     if spec.agg in ("per_user", "per_payer"):
-        who = None if spec.agg == "per_user" else event
-        n = _total(conn, q, who, "users", rolled)
-        return (value or 0.0) / n if n else None
-    return value
+        users = _total(conn, q, None if spec.agg == "per_user" else event, "users", rolled)
+    return _per_user(spec, value, users)
 
 
-def _only(q: ReportQuery, group: str) -> ReportQuery:
-    """``q`` for one breakdown value (empty: the events without one)."""
+def _group_users(conn: Connection, q: ReportQuery, event: str | None) -> dict[str, int]:
+    """Distinct users per breakdown value over the whole range (of ``event``, or of any
+    event), with the query's filters: one pass over the raw events."""
     assert q.by is not None
-    f = Filter(q.by, group) if group else Filter(q.by, "", negate=False)
-    return replace(q, by=None, where=(*q.where, f))
+    d = conn.dialect.name
+    by = field_sql(d, q.by)
+    conds = ["app_id = :app", "ts >= :s", "ts < :e", f"{ACTOR} IS NOT NULL"]
+    params: dict[str, Any] = {"app": q.app_id, "s": q.start, "e": q.end, "name": event}
+    if event:
+        conds.append("name = :name")
+    for i, f in enumerate(q.where):
+        params[f"f{i}"] = f.value
+        conds.append(filter_sql(d, f, f"f{i}"))
+    sql = (
+        f"SELECT {by}, COUNT(DISTINCT {ACTOR}) FROM events WHERE {' AND '.join(conds)} "
+        f"GROUP BY {by}"
+    )
+    return {("" if g is None else str(g)): int(n) for g, n in conn.execute(text(sql), params)}
 
 
 def measure_trends(
@@ -61,7 +84,10 @@ def measure_trends(
 ) -> Report:  # fmt: skip
     """The trends report of a measure: one row per bucket (and breakdown value)."""
     props = list(props)
-    data = measure_series(conn, q, event, spec, props, rolled, _users(conn, q, event, spec, rolled))
+    vals = values_at(conn, q, event, spec, props, rolled)
+    users = _users(conn, q, event, spec, rolled) or {}
+    keys = set(vals) | set(users)
+    data = {k: _per_user(spec, _summary(spec, vals.get(k, [])), users.get(k)) for k in keys}
     interval: Interval = q.interval
     values = sorted({g for _, g in data}) or [""]
     empty = 0.0 if spec.agg == "sum" else None
@@ -76,11 +102,19 @@ def measure_trends(
     meta: dict[str, Any] = {
         "event": event or "(all events)", "measure": f"{spec.agg}:{spec.prop}",
         "interval": interval, "since": iso(q.start, "hour"), "until": iso(q.end, "hour"),
-        "total": None if q.by else _round(_range_total(conn, q, event, spec, props, rolled)),
+        "total": None if q.by else _round(_range_total(conn, q, event, spec, props, rolled,
+                                                        vals)),
     }  # fmt: skip
     if q.by:  # the whole range per breakdown value (not a sum of buckets)
+        pooled: dict[str, list[tuple[float, int]]] = defaultdict(list)
+        for (_, g), vs in vals.items():
+            pooled[g].extend(vs)
+        who: dict[str, int] = {}
+        if spec.agg in ("per_user", "per_payer"):
+            who = _group_users(conn, q, None if spec.agg == "per_user" else event)
         meta["totals"] = {
-            g: _round(_range_total(conn, _only(q, g), event, spec, props, rolled)) for g in values
+            g: _round(_per_user(spec, _summary(spec, pooled.get(g, [])), who.get(g)))
+            for g in values
         }
     if compare and not q.by:
         span = q.end - q.start

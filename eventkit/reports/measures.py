@@ -30,7 +30,7 @@ from eventkit.errors import InvalidRequestError
 from eventkit.reports.query import ReportQuery, bucket_start, field_sql
 from eventkit.reports.source import filter_sql, tail_guard, watermark_of
 
-__all__ = ["MeasureSpec", "measure_series", "parse_measure", "percentile", "values_at"]
+__all__ = ["MeasureSpec", "Values", "parse_measure", "percentile", "values_at"]
 
 _AGGS = ("sum", "avg", "min", "max", "median", "per_user", "per_payer")
 _PCT = re.compile(r"^p(\d{1,2}(?:\.\d+)?)$")
@@ -240,21 +240,3 @@ def values_at(conn: Connection, q: ReportQuery, event: str | None, spec: Measure
     if uses_measure_rollups(q, spec, props, rolled):
         return _rolled_values(conn, q, event, spec)
     return _raw_values(conn, q, event, spec)
-
-
-def measure_series(
-    conn: Connection, q: ReportQuery, event: str | None, spec: MeasureSpec,
-    props: Iterable[str], rolled: set[str], users: dict[Key, int] | None = None,
-) -> dict[Key, float | None]:  # fmt: skip
-    """``{(bucket, group): value}``. ``per_user``/``per_payer`` divide the sum by
-    ``users`` (the active users, or the users who did the event, per bucket)."""
-    values = values_at(conn, q, event, spec, props, rolled)
-    out: dict[Key, float | None] = {}
-    for key, vals in values.items():
-        out[key] = _summary(spec, vals)
-    if spec.agg in ("per_user", "per_payer"):
-        assert users is not None
-        return {k: (out.get(k) or 0.0) / n if n else None for k, n in users.items()} | {
-            k: None for k in out if not users.get(k)
-        }
-    return out

@@ -11,8 +11,9 @@ Definition:
   (``$screen_name``, else ``screen_name``, else ``screen``), with ``by="event"`` each
   event name except lifecycle noise (:data:`NOISE`). A repeat of the same node in a
   row is one step (a refresh is not a navigation).
-- ``after=E``: paths start at the session's first ``E`` (an event name, or with
-  ``by="screen"`` also a screen name) and follow the next ``steps - 1`` nodes.
+- ``after=E``: paths start at the session's first ``E`` (an event name; with
+  ``by="screen"``, when the app has no event called ``E``, a screen name) and follow
+  the next ``steps - 1`` nodes.
   ``before=E``: paths end at the first ``E`` and show the ``steps - 1`` nodes before
   it. A session counts when its first ``E`` is in ``[since, until)``. Neither: paths
   start at the session's first node, for the sessions that started in the range.
@@ -34,7 +35,7 @@ from sqlalchemy.engine import Connection
 from eventkit.errors import InvalidRequestError
 from eventkit.reports.cohort_filter import cohort_of
 from eventkit.reports.query import Filter, Report, ReportQuery, iso
-from eventkit.reports.source import step_rows
+from eventkit.reports.source import step_rows, tail_guard, watermark_of
 
 __all__ = ["NOISE", "OTHER", "PathNode", "PathsSpec", "build_tree", "paths", "session_nodes"]
 
@@ -101,19 +102,22 @@ def _node(e: Ev, by: By) -> str | None:
     return None if e.name in NOISE else e.name
 
 
-def _matches(e: Ev, anchor: str, by: By) -> bool:
-    return e.name == anchor or (by == "screen" and e.name == SCREEN_EVENT and e.screen == anchor)
+def _matches(e: Ev, anchor: str, screen: bool) -> bool:
+    if screen:
+        return e.name == SCREEN_EVENT and e.screen == anchor
+    return e.name == anchor
 
 
 def session_nodes(
-    events: Sequence[Ev], spec: PathsSpec, since: int, until: int
+    events: Sequence[Ev], spec: PathsSpec, since: int, until: int, *, screen: bool = False
 ) -> list[str] | None:
     """The path of one session (its events in order), or None when the session has
-    no anchor (or no node) in range. ``before`` paths are returned nearest-first."""
+    no anchor (or no node) in range; ``screen``: the anchor is a screen name, not an
+    event name. ``before`` paths are returned nearest-first."""
     anchor = spec.anchor
     start = 0
     if anchor is not None:
-        hit = next((i for i, e in enumerate(events) if _matches(e, anchor, spec.by)), None)
+        hit = next((i for i, e in enumerate(events) if _matches(e, anchor, screen)), None)
         if hit is None or not since <= events[hit].ts < until:
             return None
         start = hit
@@ -160,24 +164,29 @@ def _prune(node: PathNode, limit: int) -> None:
         _prune(c, limit)
 
 
-def _screen_sql(dialect: str) -> str:
+def _screen_sql(dialect: str, by: By) -> str:
+    """The screen of ``$screen`` events (properties are parsed for those only)."""
+    if by != "screen":
+        return "NULL"
     if dialect == "postgresql":
-        return (
+        expr = (
             "COALESCE(e.properties->>'$screen_name', e.properties->>'screen_name', "
             "e.properties->>'screen')"
         )
-    return (
-        "COALESCE(json_extract(e.properties, '$.\"$screen_name\"'), "
-        "json_extract(e.properties, '$.screen_name'), json_extract(e.properties, '$.screen'))"
-    )
+    else:
+        expr = (
+            "COALESCE(json_extract(e.properties, '$.\"$screen_name\"'), "
+            "json_extract(e.properties, '$.screen_name'), json_extract(e.properties, '$.screen'))"
+        )
+    return f"CASE WHEN e.name = '{SCREEN_EVENT}' THEN {expr} END"
 
 
 def _session_events(
-    conn: Connection, app_id: int, session_ids: Sequence[str]
+    conn: Connection, app_id: int, session_ids: Sequence[str], by: By
 ) -> dict[str, list[Ev]]:
     """Every event of the given sessions, in the sessions' order."""
     out: dict[str, list[Ev]] = {}
-    screen = _screen_sql(conn.dialect.name)
+    screen = _screen_sql(conn.dialect.name, by)
     for i in range(0, len(session_ids), _CHUNK):
         chunk = list(session_ids[i : i + _CHUNK])
         marks = ", ".join(f":s{j}" for j in range(len(chunk)))
@@ -203,14 +212,16 @@ def _session_events(
     return out
 
 
-def _anchor_sessions(conn: Connection, q: ReportQuery, spec: PathsSpec) -> list[str]:
+def _anchor_sessions(conn: Connection, q: ReportQuery, spec: PathsSpec, screen: bool) -> list[str]:
     """Sessions with an anchor event in the range (found by name through the rollup's
     narrow copy of events, so this does not scan the whole range)."""
     assert spec.anchor is not None
-    rows = step_rows(conn, app_id=q.app_id, start=q.since, end=q.until, names=[spec.anchor],
-                     where=[])  # fmt: skip
-    ids = [int(r[3]) for r in rows]
-    if spec.by == "screen":
+    ids: list[int] = []
+    if not screen:
+        rows = step_rows(conn, app_id=q.app_id, start=q.since, end=q.until,
+                         names=[spec.anchor], where=[])  # fmt: skip
+        ids = [int(r[3]) for r in rows]
+    else:
         for key in ("$screen_name", "screen_name", "screen"):
             got = step_rows(conn, app_id=q.app_id, start=q.since, end=q.until,
                             names=[SCREEN_EVENT], where=[Filter(key, spec.anchor)])  # fmt: skip
@@ -229,6 +240,20 @@ def _anchor_sessions(conn: Connection, q: ReportQuery, spec: PathsSpec) -> list[
             ).scalars()
         )
     return sorted(found)
+
+
+def _is_event_name(conn: Connection, app_id: int, name: str) -> bool:
+    """Whether the app has ever stored an event called ``name`` (then an anchor of
+    that name is the event, not a screen)."""
+    hit = conn.execute(
+        text("SELECT 1 FROM rollup_events_by_name WHERE app_id = :a AND name = :n LIMIT 1"),
+        {"a": app_id, "n": name},
+    ).first() or conn.execute(
+        text(f"SELECT 1 FROM events WHERE id > :wm AND {tail_guard(conn, 'app_id')} = :a "
+             "AND name = :n LIMIT 1"),
+        {"a": app_id, "n": name, "wm": watermark_of(conn)},
+    ).first()  # fmt: skip
+    return hit is not None
 
 
 def _range_sessions(conn: Connection, q: ReportQuery) -> list[str]:
@@ -280,12 +305,17 @@ def _in_cohort(conn: Connection, q: ReportQuery, ids: list[str]) -> list[str]:
 
 def collect_paths(conn: Connection, q: ReportQuery, spec: PathsSpec) -> list[list[str]]:
     """Every session's path (see the module docstring)."""
-    ids = _anchor_sessions(conn, q, spec) if spec.anchor else _range_sessions(conn, q)
+    screen = (
+        spec.anchor is not None
+        and spec.by == "screen"
+        and not _is_event_name(conn, q.app_id, spec.anchor)
+    )
+    ids = _anchor_sessions(conn, q, spec, screen) if spec.anchor else _range_sessions(conn, q)
     ids = _in_cohort(conn, q, ids)
-    by_session = _session_events(conn, q.app_id, ids)
+    by_session = _session_events(conn, q.app_id, ids, spec.by)
     out = []
     for sid in ids:
-        p = session_nodes(by_session.get(sid, []), spec, q.since, q.until)
+        p = session_nodes(by_session.get(sid, []), spec, q.since, q.until, screen=screen)
         if p is not None:
             out.append(p)
     return out

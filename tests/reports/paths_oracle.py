@@ -50,15 +50,19 @@ def _node(ev: tuple[Any, ...], by: str) -> str | None:
     return None if name in LIFECYCLE else name
 
 
-def path_of(evs: list[tuple[Any, ...]], *, since: int, until: int, after: str | None,
-            before: str | None, steps: int, by: str) -> list[str] | None:  # fmt: skip
+def path_of(
+    evs: list[tuple[Any, ...]], *, since: int, until: int, after: str | None,
+    before: str | None, steps: int, by: str, names: set[str],
+) -> list[str] | None:  # fmt: skip
     anchor = after or before
+    screen_anchor = by == "screen" and anchor not in names
     if anchor is None:
         seq, out = evs, []
     else:
         idx = None
         for i, ev in enumerate(evs):
-            if ev[2] == anchor or (by == "screen" and _node(ev, by) == anchor):
+            hit = _node(ev, by) == anchor if screen_anchor else ev[2] == anchor
+            if hit:
                 idx = i
                 break
         if idx is None or not since <= evs[idx][0] < until:
@@ -79,11 +83,13 @@ def all_paths(engine: Engine, *, started: dict[str, int], since: int, until: int
               **kw: Any) -> list[list[str]]:  # fmt: skip
     """Every session's path; without an anchor only sessions started in the range."""
     out = []
-    for sid, evs in sessions(engine).items():
+    all_sessions = sessions(engine)
+    names = {ev[2] for evs in all_sessions.values() for ev in evs}
+    for sid, evs in all_sessions.items():
         anchored = kw.get("after") is not None or kw.get("before") is not None
         if not anchored and not since <= started[sid] < until:
             continue
-        p = path_of(evs, since=since, until=until, **kw)
+        p = path_of(evs, since=since, until=until, names=names, **kw)
         if p is not None:
             out.append(p)
     return out

@@ -122,6 +122,16 @@ def check(engine: Engine, settings: Settings) -> None:
                 assert row[col] is None, (agg, case, label)
             else:
                 assert row[col] == pytest.approx(w, rel=1e-6, abs=1e-6), (agg, case, label)
+        if case.get("by") and case["interval"] == "day":  # whole-range figure per value
+            whole = {g: w for (_, g), w in expected(rows, agg, interval="month",
+                                                     by=case["by"]).items()}  # fmt: skip
+            assert report.meta["totals"], agg
+            for group, got in report.meta["totals"].items():
+                w = whole[group]
+                if w is None:
+                    assert got is None, (agg, group)
+                else:
+                    assert got == pytest.approx(w, rel=1e-6, abs=1e-6), (agg, group)
     # funnel: revenue of the purchases at step 3
     fq = ReportQuery(app_id=1, since=SINCE, until=END)
     steps = [parse_step(s) for s in ("signup_completed", "onboarding_completed", BUY)]
