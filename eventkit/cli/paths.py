@@ -5,34 +5,16 @@ from __future__ import annotations
 
 import json
 import sys
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
-from rich.tree import Tree
 
 from eventkit.cli.output import Format, FormatOption, console, render
 from eventkit.reports import Report, ReportsService
 from eventkit.reports.params import ReportParams, run_report
+from eventkit.tui.widgets.paths_tree import paths_tree
 
 __all__ = ["paths_cmd", "show_paths"]
-
-
-def _tree(report: Report) -> Tree:
-    meta = report.meta
-    anchor = meta.get("after") or meta.get("before")
-    where = (
-        f"after {anchor}" if meta.get("after") else f"before {anchor}" if anchor else "from start"
-    )
-    tree = Tree(f"[bold]{meta['sessions']:,} sessions[/bold] — paths by {meta['by']}, {where}")
-    parents: dict[int, Any] = {0: tree}
-    for row in report.rows:
-        depth = abs(int(row["step"])) + (1 if meta.get("before") else 0)
-        parent = parents.get(depth - 1, tree)
-        end = " ← (start)" if meta.get("before") else " → (end)"
-        dropped = f"[dim]{end} {row['ended']:,}[/dim]" if row["ended"] else ""
-        label = f"{row['node']}  [cyan]{row['sessions']:,}[/cyan] ({row['pct']}%){dropped}"
-        parents[depth] = parent.add(label)
-    return tree
 
 
 def show_paths(report: Report, fmt: Format) -> None:
@@ -46,7 +28,7 @@ def show_paths(report: Report, fmt: Format) -> None:
     if not report.rows:
         console.print("[dim]no sessions with such a path in range[/dim]")
         return
-    console.print(_tree(report))
+    console.print(paths_tree(report))
     arrow = " ← " if report.meta.get("before") else " → "
     top = [
         {"path": arrow.join(p["path"]), "sessions": p["sessions"],
