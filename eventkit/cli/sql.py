@@ -12,6 +12,7 @@ from rich.table import Table
 
 from eventkit.cli.context import state
 from eventkit.cli.output import Format, FormatOption, console, err_console
+from eventkit.errors import EventKitError
 from eventkit.sql.runner import EngineName, QueryStream, open_query
 from eventkit.storage.apps import get_app
 from eventkit.storage.relations import RELATIONS
@@ -28,17 +29,28 @@ def _cell(value: Any) -> str:
 
 
 def _write_json(stream: QueryStream) -> None:
+    """Stream the JSON document; an error after rows were written ends it with an
+    ``error`` member (and ``truncated``) instead of leaving it half-written."""
     out = sys.stdout
     out.write('{"columns": ' + json.dumps(stream.columns) + ', "rows": [')
-    for i, row in enumerate(stream.rows()):
-        out.write(("," if i else "") + "\n  " + json.dumps(list(row), default=str))
-    tail = {
+    error: EventKitError | None = None
+    try:
+        for i, row in enumerate(stream.rows()):
+            out.write(("," if i else "") + "\n  " + json.dumps(list(row), default=str))
+    except EventKitError as exc:
+        error = exc
+        stream.truncated = True
+    tail: dict[str, Any] = {
         "row_count": stream.row_count,
         "truncated": stream.truncated,
         "engine": stream.engine,
         "elapsed_ms": round(stream.elapsed_ms, 1),
     }
+    if error is not None:
+        tail["error"] = {"code": error.code, "message": error.message}
     out.write("\n], " + json.dumps(tail)[1:] + "\n")
+    if error is not None:
+        raise SystemExit(1)
 
 
 def _write_csv(stream: QueryStream) -> None:
