@@ -9,8 +9,10 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
+from sqlalchemy.engine import Engine
 
 from eventkit.cli.context import state
+from eventkit.cli.options import AppOption, one_app
 from eventkit.cli.output import Format, FormatOption, console, render, render_one
 from eventkit.cohorts import (
     CohortInfo,
@@ -32,8 +34,13 @@ __all__ = ["app"]
 app = typer.Typer(help="Cohorts: saved groups of users to filter reports and target flags.",
                   no_args_is_help=True)  # fmt: skip
 
-AppRequired = Annotated[str, typer.Option("--app", "-a", help="The app of the cohort.")]
 NameArg = Annotated[str, typer.Argument(help="The cohort's name.")]
+
+
+def _app(ctx: typer.Context, name: str | None) -> tuple[Engine, str]:
+    """The engine and the app the command is about (the one ``--app`` rule)."""
+    engine = state(ctx).engine()
+    return engine, one_app(engine, name).name
 
 
 def _when(us: int | None) -> str | None:
@@ -60,7 +67,7 @@ def _refreshed(r: RefreshResult, fmt: Format) -> None:
 def create(
     ctx: typer.Context,
     name: NameArg,
-    app_name: AppRequired,
+    app_name: AppOption = None,
     did: Annotated[str | None, typer.Option(help="Did this event …")] = None,
     times: Annotated[int, typer.Option(min=0, help="… at least this many times.")] = 1,
     at_most: Annotated[int | None, typer.Option(min=0, help="… and at most this often.")] = None,
@@ -101,28 +108,29 @@ def create(
         spec = spec_from_options(did=did, times=times, at_most=at_most, within=within, of=of,
                                  first_seen=first_seen, funnel=funnel, step=step, window=window,
                                  dropped=dropped, properties=prop, match_any=match_any)  # fmt: skip
-    st = state(ctx)
+    engine, app = _app(ctx, app_name)
     with console.status("computing the members…"):
-        result = create_cohort(st.engine(), st.settings, app_name, name, spec,
+        result = create_cohort(engine, state(ctx).settings, app, name, spec,
                                description=description)  # fmt: skip
     _refreshed(result, fmt)
 
 
 @app.command("list")
-def list_(ctx: typer.Context, app_name: AppRequired, fmt: FormatOption = Format.table) -> None:
+def list_(ctx: typer.Context, app_name: AppOption = None, fmt: FormatOption = Format.table) -> None:
     """The app's cohorts with their size and last refresh."""
-    rows = [_row(c) for c in list_cohorts(state(ctx).engine(), app_name)]
+    engine, app = _app(ctx, app_name)
+    rows = [_row(c) for c in list_cohorts(engine, app)]
     cols = ["name", "members", "refreshed_at", "description"]
     if fmt is not Format.table:
         cols.append("definition")
-    render(rows, fmt, columns=cols, title=f"cohorts of {app_name}", empty="no cohorts")
+    render(rows, fmt, columns=cols, title=f"cohorts of {app}", empty="no cohorts")
 
 
 @app.command("show")
-def show(ctx: typer.Context, name: NameArg, app_name: AppRequired,
+def show(ctx: typer.Context, name: NameArg, app_name: AppOption = None,
          fmt: FormatOption = Format.table) -> None:  # fmt: skip
     """One cohort: its definition, size and last refresh."""
-    info = get_cohort(state(ctx).engine(), app_name, name)
+    info = get_cohort(*_app(ctx, app_name), name)
     row = _row(info)
     if fmt is Format.table:
         row["definition"] = json.dumps(row["definition"], indent=1)
@@ -131,29 +139,30 @@ def show(ctx: typer.Context, name: NameArg, app_name: AppRequired,
 
 @app.command("refresh")
 def refresh(
-    ctx: typer.Context, name: NameArg, app_name: AppRequired,
+    ctx: typer.Context, name: NameArg, app_name: AppOption = None,
     full: Annotated[bool, typer.Option(help="Evaluate everyone, not only who changed.")] = False,
     fmt: FormatOption = Format.table,
 ) -> None:  # fmt: skip
     """Recompute the members now (the scheduled job does this every few minutes)."""
-    st = state(ctx)
+    engine, app = _app(ctx, app_name)
     with console.status("refreshing…"):
-        result = refresh_cohort(st.engine(), st.settings, app_name, name, full=full)
+        result = refresh_cohort(engine, state(ctx).settings, app, name, full=full)
     _refreshed(result, fmt)
 
 
 @app.command("delete")
-def delete(ctx: typer.Context, name: NameArg, app_name: AppRequired) -> None:
+def delete(ctx: typer.Context, name: NameArg, app_name: AppOption = None) -> None:
     """Delete a cohort (flags targeting it stop matching anyone)."""
-    info = delete_cohort(state(ctx).engine(), app_name, name)
+    info = delete_cohort(*_app(ctx, app_name), name)
     console.print(f"deleted cohort [bold]{info.name}[/bold] ({info.member_count} members)")
 
 
 @app.command("export")
-def export(ctx: typer.Context, name: NameArg, app_name: AppRequired) -> None:
+def export(ctx: typer.Context, name: NameArg, app_name: AppOption = None) -> None:
     """The members as CSV (actor, joined_at) on standard output."""
-    get_cohort(state(ctx).engine(), app_name, name)  # a clear error before any output
+    engine, app = _app(ctx, app_name)
+    get_cohort(engine, app, name)  # a clear error before any output
     w = csv.writer(sys.stdout)
     w.writerow(["actor", "joined_at"])
-    for actor, joined in iter_members(state(ctx).engine(), app_name, name):
+    for actor, joined in iter_members(engine, app, name):
         w.writerow([actor, _when(joined)])

@@ -9,6 +9,8 @@ from typing import Annotated
 
 import typer
 
+from eventkit.cli.context import state
+from eventkit.cli.options import AppOption, one_app
 from eventkit.cli.output import Format, FormatOption, console, render
 from eventkit.reports import Report, ReportsService
 from eventkit.reports.params import ReportParams, run_report
@@ -58,18 +60,13 @@ def paths_cmd(
     cohort: Annotated[
         str | None, typer.Option(help="Only sessions of this cohort's members.")
     ] = None,
-    app_name: Annotated[
-        str | None, typer.Option("--app", "-a", help="App name (default: the only app).")
-    ] = None,
+    app_name: AppOption = None,
     fmt: FormatOption = Format.table,
 ) -> None:
     """The most common paths within sessions, with exact counts, (other) and drop-off."""
-    from eventkit.cli.context import state
-    from eventkit.cli.report import pick_app
-
     st = state(ctx)
     engine = st.engine()
-    app_id = pick_app(engine, st.settings, app_name)
+    app_id = one_app(engine, app_name).id
     p = ReportParams(since=since, until=until, by=by, after=after, before=before, depth=steps,
                      branches=limit, cohort=cohort)  # fmt: skip
     with console.status("tracing paths…"):

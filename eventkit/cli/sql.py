@@ -11,10 +11,10 @@ import typer
 from rich.table import Table
 
 from eventkit.cli.context import state
+from eventkit.cli.options import AppOption, one_app
 from eventkit.cli.output import Format, FormatOption, console, err_console
 from eventkit.errors import EventKitError
 from eventkit.sql.runner import EngineName, QueryStream, open_query
-from eventkit.storage.apps import get_app
 from eventkit.storage.relations import RELATIONS
 
 __all__ = ["relations", "sql"]
@@ -78,9 +78,7 @@ def sql(
     query: Annotated[
         str | None, typer.Argument(help="One SELECT over events, sessions, users, …")
     ] = None,
-    app_name: Annotated[
-        str | None, typer.Option("--app", "-a", help="The app whose data to query.")
-    ] = None,
+    app_name: AppOption = None,
     list_relations: Annotated[
         bool, typer.Option("--relations", help="List the relations and their columns.")
     ] = False,
@@ -98,11 +96,11 @@ def sql(
     if list_relations:
         relations(fmt)
         return
-    if query is None or app_name is None:
-        raise typer.BadParameter("give a QUERY and --app NAME (or --relations)")
+    if query is None:
+        raise typer.BadParameter("give a QUERY (or --relations)")
     st = state(ctx)
     eng = st.engine()
-    app_id = get_app(eng, app_name, count_events=False).id
+    app_id = one_app(eng, app_name).id
     chosen: EngineName | None = None
     if engine is not None:
         if engine not in ("database", "duckdb"):

@@ -7,6 +7,7 @@ from typing import Annotated, Any
 import typer
 
 from eventkit.cli.context import state
+from eventkit.cli.options import AppOption, one_app
 from eventkit.cli.output import Format, FormatOption, console, render, render_one
 from eventkit.timeutil import from_us
 from eventkit.tokens.scopes import TOKEN_SCOPES
@@ -15,8 +16,6 @@ from eventkit.tokens.store import TokenInfo, create_token, list_tokens, revoke_t
 __all__ = ["app"]
 
 app = typer.Typer(help="Scoped API tokens for scripts: create, list, revoke.", no_args_is_help=True)
-
-AppRequired = Annotated[str, typer.Option("--app", "-a", help="App the token belongs to.")]
 
 
 def _when(us: int | None) -> str | None:
@@ -41,7 +40,6 @@ def _row(t: TokenInfo) -> dict[str, Any]:
 def create(
     ctx: typer.Context,
     name: Annotated[str, typer.Argument(help="A name to find the token by, e.g. ci-reports.")],
-    app_name: AppRequired,
     scope: Annotated[
         str,
         typer.Option("--scope", "-s", help=f"Comma-separated scopes: {', '.join(TOKEN_SCOPES)}."),
@@ -49,10 +47,12 @@ def create(
     expires: Annotated[
         str | None, typer.Option(help="Expire after 12h, 90d, 2w or 1y (default: never).")
     ] = None,
+    app_name: AppOption = None,
     fmt: FormatOption = Format.table,
 ) -> None:
     """Issue a token with the given scopes. It is shown once: store it now."""
-    new = create_token(state(ctx).engine(), app_name, name, scope, expires=expires)
+    engine = state(ctx).engine()
+    new = create_token(engine, one_app(engine, app_name).name, name, scope, expires=expires)
     row = {**_row(new.info), "token": new.token}
     if fmt is not Format.table:
         render_one(row, fmt)
@@ -71,24 +71,27 @@ def create(
 @app.command("list")
 def list_(
     ctx: typer.Context,
-    app_name: AppRequired,
+    app_name: AppOption = None,
     all_: Annotated[bool, typer.Option("--all", help="Include revoked tokens.")] = False,
     fmt: FormatOption = Format.table,
 ) -> None:
     """The app's tokens with their scopes, expiry and last use (never the token)."""
-    tokens = list_tokens(state(ctx).engine(), app_name, include_revoked=all_)
-    render([_row(t) for t in tokens], fmt, title=f"tokens of {app_name}", empty="no tokens")
+    engine = state(ctx).engine()
+    app = one_app(engine, app_name).name
+    tokens = list_tokens(engine, app, include_revoked=all_)
+    render([_row(t) for t in tokens], fmt, title=f"tokens of {app}", empty="no tokens")
 
 
 @app.command("revoke")
 def revoke(
     ctx: typer.Context,
     name: Annotated[str, typer.Argument(help="The token's name (or its prefix).")],
-    app_name: AppRequired,
+    app_name: AppOption = None,
     fmt: FormatOption = Format.table,
 ) -> None:
     """Revoke a token; running servers refuse it within 30 s."""
-    info = revoke_token(state(ctx).engine(), app_name, name)
+    engine = state(ctx).engine()
+    info = revoke_token(engine, one_app(engine, app_name).name, name)
     if fmt is not Format.table:
         render_one(_row(info), fmt)
         return

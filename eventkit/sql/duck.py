@@ -28,9 +28,11 @@ from eventkit.sql.mirror import (
     TABLES,
     _event_columns,
     _schema,
+    deletion_generation,
     fetch_table,
     mirror_root,
     read_state,
+    table_columns,
 )
 from eventkit.sql.runner import QueryStream
 from eventkit.storage.errors import map_db_errors
@@ -84,14 +86,17 @@ def _register(con: Any, engine: Engine, settings: Settings, app_id: int) -> None
     dialect = engine.dialect.name
     cols = _event_columns(dialect)
     schema = _schema(cols)
-    files = [str(root / p["file"]) for p in state.parts.get(app_id, [])]
-    parts = ds.dataset(files, schema=schema, format="parquet") if files else schema.empty_table()
-    covered = state.covered.get(app_id, 0)
-    with map_db_errors(), engine.connect() as conn:
+    with map_db_errors(), engine.connect() as conn, conn.begin():
+        # Events deleted since the refresh (erasure, retention) may still be in the
+        # files: then read the app's events from the database until the next refresh.
+        fresh = deletion_generation(conn) == state.generation
+        files = [str(root / p["file"]) for p in state.parts.get(app_id, [])] if fresh else []
+        covered = state.covered.get(app_id, 0) if fresh else 0
         tail = fetch_table(
             conn, cols, "FROM events WHERE app_id = :app AND id > :lo ORDER BY id",
             {"app": app_id, "lo": covered},
         )  # fmt: skip
+    parts = ds.dataset(files, schema=schema, format="parquet") if files else schema.empty_table()
     con.register("_events_parts", parts)
     con.register("_events_tail", tail)
     names = ", ".join(_cast(n) for n, _, _ in cols)
@@ -102,11 +107,15 @@ def _register(con: Any, engine: Engine, settings: Settings, app_id: int) -> None
     for t in TABLES:
         tcols = [(n, "", k) for n, _, k in t.columns]
         entry = state.tables.get(t.name, {}).get("files", {}).get(str(app_id))
-        data = (
-            ds.dataset(str(root / entry), format="parquet")
-            if entry
-            else pa.Table.from_batches([], schema=_schema(tcols))
-        )
+        if not fresh:  # rows may have been erased since the snapshot: read them live
+            with map_db_errors(), engine.connect() as conn:
+                data = fetch_table(conn, table_columns(dialect, t),
+                                   f"{t.select} WHERE {t.app_column} = :app",
+                                   {"app": app_id})  # fmt: skip
+        elif entry:
+            data = ds.dataset(str(root / entry), format="parquet")
+        else:
+            data = pa.Table.from_batches([], schema=_schema(tcols))
         con.register(f"_t_{t.name}", data)
         con.execute(
             f"CREATE VIEW _m_{t.name} AS SELECT {', '.join(_cast(n) for n, _, _ in tcols)} "

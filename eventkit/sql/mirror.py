@@ -10,9 +10,11 @@ Events are append-only, so a refresh appends the arrivals above each app's
 ``covered`` id as new part files (and merges small parts). Rows are never updated
 but may be deleted (erasure, retention): a refresh compares the number of events at
 or under the mirrored ids with the database and rebuilds the parts of any app that
-lost rows. The smaller mutable tables are re-exported when a cheap signature of
-them changes. A query reads the parts plus the app's not-yet-mirrored tail straight
-from the database, so DuckDB's events are exact and current.
+lost rows; until then, a query that sees that rows were deleted since the last
+refresh (the deletion generation moved) reads the app from the database instead.
+The smaller mutable tables are re-exported when a cheap signature of them changes.
+A query reads the parts plus the app's not-yet-mirrored tail straight from the
+database, so DuckDB's events are exact and current.
 
 Readers never see a half-written mirror: files are written under new names, the
 manifest is replaced with a rename, and superseded files are deleted only a while
@@ -85,6 +87,13 @@ class _Table:
     select: str  # FROM … (every app); columns come from ``columns``
     columns: tuple[tuple[str, str, str], ...]  # (name, sql expr with {t} for text, arrow type)
     signature: str
+    #: The app column in ``select``.
+    app_column: str = "app_id"
+
+
+def table_columns(dialect: str, t: _Table) -> list[tuple[str, str, str]]:
+    """The (name, SQL expression, Arrow type) columns of a mirrored table."""
+    return _cols(dialect, t.columns)
 
 
 def _cols(dialect: str, spec: tuple[tuple[str, str, str], ...]) -> list[tuple[str, str, str]]:
@@ -141,6 +150,7 @@ TABLES: tuple[_Table, ...] = (
          ("actor", "m.actor", "string"), ("joined_at", "m.joined_at", "int64")),
         "SELECT COUNT(*), MAX(m.joined_at), MAX(c.refreshed_at) "
         "FROM cohort_members m JOIN cohorts c ON c.id = m.cohort_id",
+        "c.app_id",
     ),
 )  # fmt: skip
 
@@ -157,6 +167,9 @@ class MirrorState:
     tables: dict[str, dict[str, Any]] = field(default_factory=dict)
     trash: list[tuple[float, str]] = field(default_factory=list)
     refreshed_at: int = 0
+    #: The sessions job's deletion generation when the mirror was checked: erasure and
+    #: retention bump it, which tells a query the mirror may hold deleted rows.
+    generation: int = 0
 
     def to_json(self) -> dict[str, Any]:
         """The manifest document."""
@@ -165,6 +178,7 @@ class MirrorState:
             "covered": {str(k): v for k, v in self.covered.items()},
             "parts": {str(k): v for k, v in self.parts.items()},
             "tables": self.tables, "trash": self.trash, "refreshed_at": self.refreshed_at,
+            "generation": self.generation,
         }  # fmt: skip
 
     @classmethod
@@ -176,6 +190,7 @@ class MirrorState:
             parts={int(k): list(v) for k, v in doc["parts"].items()},
             tables=dict(doc["tables"]), trash=[tuple(t) for t in doc.get("trash", [])],
             refreshed_at=int(doc.get("refreshed_at", 0)),
+            generation=int(doc.get("generation", 0)),
         )  # fmt: skip
 
 
@@ -413,6 +428,7 @@ def refresh(engine: Engine, settings: Settings) -> MirrorResult:
         if engine.dialect.name == "postgresql":  # ids are taken before commit
             cutoff = now_us() - int(settings.aggregation.settle_seconds * US_PER_SECOND)
         with map_db_errors(), engine.connect() as conn, conn.begin():
+            state.generation = deletion_generation(conn)
             gone = _deleted_apps(conn, state)
             for app_id in gone:
                 _rebuild_app(conn, root, state, app_id)
@@ -428,18 +444,10 @@ def refresh(engine: Engine, settings: Settings) -> MirrorResult:
     )  # fmt: skip
 
 
-def forget_app(settings: Settings, app_id: int) -> None:
-    """Drop an app's events from the mirror at once (erasure): its DuckDB queries read
-    the database until the next refresh rebuilds it."""
-    root = mirror_root(settings)
-    if not (root / "manifest.json").exists():
-        return
-    with _locked(root):
-        state = read_state(settings)
-        if state is None:
-            return
-        for p in state.parts.pop(app_id, []):
-            with contextlib.suppress(FileNotFoundError):
-                (root / p["file"]).unlink()
-        state.covered[app_id] = 0
-        _write_state(root, state)
+def deletion_generation(conn: Connection) -> int:
+    """A counter erasure and retention bump whenever they delete events (the sessions
+    job's generation, ``eventkit.privacy.rollups.lock_jobs``)."""
+    value = conn.exec_driver_sql(
+        "SELECT value FROM session_state WHERE name = 'generation'"
+    ).scalar()
+    return int(value or 0)
