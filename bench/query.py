@@ -132,7 +132,9 @@ def main() -> None:  # noqa: PLR0915 - one script, top to bottom
         end = (time.time_ns() // 1000) // D * D
         cfg = SimulationConfig(users=args.events // 25 + 1, days=args.days, seed=3, end=end,
                                max_events=args.events, batch_size=50_000, checkout=True)  # fmt: skip
-        sim = timed("simulate (EventStore.write)", lambda: simulate(EventStore(engine), app_id, cfg))
+        sim = timed(
+            "simulate (EventStore.write)", lambda: simulate(EventStore(engine), app_id, cfg)
+        )
         print(f"dataset: {sim.stored:,} events, {sim.users:,} users, {args.days} days")
     timed("rollup job (with measures of amount)", lambda: aggregate(engine, settings.aggregation))
     timed("sessions job", lambda: run_sessions_job(engine, settings, now=end))
@@ -243,8 +245,11 @@ def main() -> None:  # noqa: PLR0915 - one script, top to bottom
         "sql: top screens": "SELECT properties ->> 'screen_name' AS s, COUNT(*) AS n FROM events "
                             "WHERE name = '$screen' GROUP BY 1 ORDER BY 2 DESC LIMIT 10",
     }  # fmt: skip
-    print(f"\n{'same SQL, eventkit sql --engine':<44}{'database ms':>12}{'duckdb ms':>11}{'ratio':>8}")
+    print(
+        f"\n{'same SQL, eventkit sql --engine':<44}{'database ms':>12}{'duckdb ms':>11}{'ratio':>8}"
+    )
     for name, sql in sqls.items():
+
         def on(engine_name: str, sql: str = sql) -> list[Any]:
             with open_query(engine, settings, app_id, sql, engine_name=engine_name) as s:  # type: ignore[arg-type]
                 return collect(s)

@@ -83,7 +83,7 @@ def all_paths(engine: Engine, *, started: dict[str, int], since: int, until: int
               **kw: Any) -> list[list[str]]:  # fmt: skip
     """Every session's path; without an anchor only sessions started in the range."""
     out = []
-    all_sessions = sessions(engine)
+    all_sessions = sessions(engine, kw.pop("app_id", 1))
     names = {ev[2] for evs in all_sessions.values() for ev in evs}
     for sid, evs in all_sessions.items():
         anchored = kw.get("after") is not None or kw.get("before") is not None
