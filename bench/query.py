@@ -97,7 +97,7 @@ def duck_paths_sql(app_dir: Path, es: Path, since: int, until: int) -> str:
     GROUP BY path ORDER BY n DESC, path LIMIT 10"""
 
 
-def main() -> None:  # noqa: PLR0915 - one script, top to bottom
+def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--events", type=int, default=10_000_000)
     ap.add_argument("--days", type=int, default=30)
@@ -130,8 +130,10 @@ def main() -> None:  # noqa: PLR0915 - one script, top to bottom
     else:
         app_id = create_app(engine, "bench").app_id
         end = (time.time_ns() // 1000) // D * D
-        cfg = SimulationConfig(users=args.events // 25 + 1, days=args.days, seed=3, end=end,
-                               max_events=args.events, batch_size=50_000, checkout=True)  # fmt: skip
+        cfg = SimulationConfig(
+            users=args.events // 25 + 1, days=args.days, seed=3, end=end,
+            max_events=args.events, batch_size=50_000, checkout=True,
+        )  # fmt: skip
         sim = timed(
             "simulate (EventStore.write)", lambda: simulate(EventStore(engine), app_id, cfg)
         )
@@ -158,9 +160,10 @@ def main() -> None:  # noqa: PLR0915 - one script, top to bottom
                                          ts=end - D + i) for i in range(1000)])  # fmt: skip
     inc = timed("cohort refresh (incremental, 1k new events)",
                 lambda: refresh_cohort(engine, settings, "bench", "searchers"))  # fmt: skip
-    full = timed("cohort refresh (full)",
-                 lambda: refresh_cohort(engine, settings, "bench", "searchers", full=True))  # fmt: skip
-    assert inc.mode == "incremental" and full.added == full.removed == 0
+    full = timed("cohort refresh (full)", lambda: refresh_cohort(
+        engine, settings, "bench", "searchers", full=True))  # fmt: skip
+    assert inc.mode == "incremental"
+    assert full.added == full.removed == 0
     aggregate(engine, settings.aggregation)
     refresh(engine, settings)
 
@@ -236,8 +239,10 @@ def main() -> None:  # noqa: PLR0915 - one script, top to bottom
 
     # The same SQL on both engines of `eventkit sql`.
     sqls = {
-        "sql: events by name": "SELECT name, COUNT(*) AS n FROM events GROUP BY name ORDER BY n DESC",
-        "sql: DAU per day": "SELECT day, COUNT(DISTINCT actor) AS dau FROM events GROUP BY day ORDER BY day",
+        "sql: events by name":
+            "SELECT name, COUNT(*) AS n FROM events GROUP BY name ORDER BY n DESC",
+        "sql: DAU per day":
+            "SELECT day, COUNT(DISTINCT actor) AS dau FROM events GROUP BY day ORDER BY day",
         "sql: revenue per payer by country":
             "SELECT country, SUM(CAST(properties ->> 'amount' AS DOUBLE PRECISION)) / "
             "COUNT(DISTINCT actor) AS per_payer FROM events WHERE name = 'purchase_completed' "
@@ -284,8 +289,9 @@ def _same_series(rep: Any, want: list[Any], measure: str) -> None:
 def _same_measure(rep: Any, want: list[Any], col: str) -> None:
     got = [r[col] for r in rep.rows if r[col] is not None and (col != "sum_amount" or r[col])]
     exp = [round(float(v), 6) for _, v in want if v is not None]
-    assert len(got) == len(exp) and all(abs(a - b) < 1e-4 * max(1, abs(b)) for a, b in
-                                        zip(got, exp, strict=True)), (got[:3], exp[:3])  # fmt: skip
+    assert len(got) == len(exp), (got[:3], exp[:3])
+    pairs = zip(got, exp, strict=True)
+    assert all(abs(a - b) < 1e-4 * max(1, abs(b)) for a, b in pairs), (got[:3], exp[:3])
 
 
 def _same_totals(rep: Any, want: list[Any]) -> None:
