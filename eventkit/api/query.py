@@ -12,18 +12,20 @@ from collections.abc import Iterator
 from typing import Any, Literal
 
 import msgspec
-from litestar import Request, post
+from litestar import post
+from litestar.params import JSONBody
 from litestar.response import Stream
 
 from eventkit.api.deps import QUERY_READ, AppKey, RuntimeDep
-from eventkit.errors import EventKitError, InvalidRequestError
+from eventkit.errors import EventKitError
 from eventkit.sql.runner import QueryStream, open_query
 
 __all__ = ["QueryRequest", "run_query"]
 
 
 class QueryRequest(msgspec.Struct, forbid_unknown_fields=True):
-    """The body of ``POST /v1/query``."""
+    """The body of ``POST /v1/query``: one SELECT (``sql``), the engine (default
+    ``sql.engine``), the most rows (at most ``sql.max_rows``) and the format."""
 
     sql: str
     engine: Literal["database", "duckdb"] | None = None
@@ -77,19 +79,10 @@ def _csv_rows(stream: QueryStream, stack: contextlib.ExitStack) -> Iterator[byte
     dependencies={"app_key": QUERY_READ},
     status_code=200,
 )
-async def run_query(
-    request: Request,  # type: ignore[type-arg]
-    app_key: AppKey,
-    runtime: RuntimeDep,
-) -> Stream:
+async def run_query(app_key: AppKey, runtime: RuntimeDep, data: JSONBody[QueryRequest]) -> Stream:
     """Stream the result as JSON (``{"columns", "rows", "row_count", "truncated",
     "engine", "elapsed_ms"}``) or CSV."""
-    try:
-        body = msgspec.json.decode(await request.body(), type=QueryRequest)
-    except (msgspec.DecodeError, msgspec.ValidationError) as exc:
-        raise InvalidRequestError(
-            f'invalid query request: {exc}; send {{"sql": "SELECT …"}} (docs/sql.md)'
-        ) from None
+    body = data
     stack = contextlib.ExitStack()
 
     def start() -> QueryStream:

@@ -101,7 +101,13 @@ def _jsonable(value: Any) -> Any:
 def _check_text(sql: str, settings: Settings) -> str:
     if not sql.strip():
         raise InvalidRequestError("the query is empty: give one SELECT statement")
-    if len(sql.encode()) > settings.sql.max_sql_bytes:
+    if "\x00" in sql:
+        raise InvalidRequestError("the query contains a NUL character: remove it")
+    try:
+        size = len(sql.encode())
+    except UnicodeEncodeError:
+        raise InvalidRequestError("the query is not valid UTF-8 text") from None
+    if size > settings.sql.max_sql_bytes:
         raise InvalidRequestError(
             f"the query is longer than sql.max_sql_bytes ({settings.sql.max_sql_bytes} bytes)"
         )
