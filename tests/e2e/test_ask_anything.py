@@ -60,8 +60,12 @@ def test_a_script_with_a_read_token_answers_and_cannot_change_flags(
              "--did", "search_performed", "--within", "7d")  # fmt: skip
     made = json.loads(eventkit(server, "tokens", "create", "analyst", "--app", "demo",
                                "--scope", "reports:read,query:read", "-f", "json"))  # fmt: skip
-    script = httpx.Client(base_url=server.url, timeout=120,
-                          headers={"Authorization": f"Bearer {made['token']}"})  # fmt: skip
+    headers = {"Authorization": f"Bearer {made['token']}"}
+    with httpx.Client(base_url=server.url, timeout=120, headers=headers) as script:
+        _answer_and_refuse(server, script)
+
+
+def _answer_and_refuse(server: ServerProcess, script: httpx.Client) -> None:
     engine = server.engine()
     until = now_us()
     since = until - 21 * DAY
