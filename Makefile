@@ -3,7 +3,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 PYTHON ?= python3
 
-.PHONY: serve test lint fix bench bench-quick fuzz clean
+.PHONY: serve test lint fix bench bench-quick bench-query fuzz clean
 
 $(VENV)/.run-installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -51,6 +51,10 @@ bench: $(VENV)/.test-installed
 	$(PY) bench/pipeline.py
 	$(PY) bench/client.py
 	$(PY) bench/nodes.py
+
+## Paths, cohorts, measures and SQL at 10M events beside DuckDB (docs/sql.md); long.
+bench-query: $(VENV)/.test-installed
+	$(PY) bench/query.py
 
 bench-quick: $(VENV)/.test-installed
 	$(PY) bench/ingest.py --quick

@@ -21,6 +21,7 @@ from pydantic import (
 
 from eventkit.config_sections import (
     AggregationSettings,
+    CohortSettings,
     CompatSettings,
     CorsSettings,
     IngestSettings,
@@ -37,6 +38,7 @@ from eventkit.config_sections import (
     SessionTimeouts,
     SpoolSettings,
     SqliteSettings,
+    SqlSettings,
     TlsSettings,
     TrackingSettings,
     _Section,
@@ -45,6 +47,7 @@ from eventkit.errors import ConfigError
 
 __all__ = [
     "AggregationSettings",
+    "CohortSettings",
     "CompatSettings",
     "CorsSettings",
     "IngestSettings",
@@ -61,6 +64,7 @@ __all__ = [
     "SessionTimeouts",
     "Settings",
     "SpoolSettings",
+    "SqlSettings",
     "SqliteSettings",
     "TlsSettings",
     "TrackingSettings",
@@ -102,6 +106,8 @@ class Settings(_Section):
     rate_limits: RateLimitSettings = Field(default_factory=RateLimitSettings)
     cors: CorsSettings = Field(default_factory=CorsSettings)
     partitions: PartitionSettings = Field(default_factory=PartitionSettings)
+    sql: SqlSettings = Field(default_factory=SqlSettings)
+    cohorts: CohortSettings = Field(default_factory=CohortSettings)
 
     #: Where these settings came from, for ``config show``; not a setting.
     source: str = Field("defaults", exclude=True)

@@ -12,6 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 __all__ = [
     "VENDORS",
     "AggregationSettings",
+    "CohortSettings",
     "CompatSettings",
     "CorsSettings",
     "IngestSettings",
@@ -27,6 +28,7 @@ __all__ = [
     "SessionSettings",
     "SessionTimeouts",
     "SpoolSettings",
+    "SqlSettings",
     "SqliteSettings",
     "TlsSettings",
     "TrackingSettings",
@@ -215,6 +217,14 @@ class AggregationSettings(_Section):
         description="Event properties rolled up as breakdowns besides platform, app_version "
         "and country.",
     )
+    measure_properties: list[str] = Field(
+        default_factory=list,
+        description="Numeric event properties rolled up as measures (sum, average, "
+        'percentiles, per user), e.g. ["amount"]; others are measured from raw events.',
+    )
+
+    # EVENTKIT_AGGREGATION__MEASURE_PROPERTIES=amount,price (or a JSON list).
+    _measures = field_validator("measure_properties", mode="before")(_name_list)
 
 
 class PluginSettings(_Section):
@@ -418,4 +428,44 @@ class PartitionSettings(_Section):
     )
     job_interval_seconds: float = Field(
         3600.0, gt=0, description="How often the job creating partitions ahead runs."
+    )
+
+
+class SqlSettings(_Section):
+    """Read-only SQL over an app's relations: ``eventkit sql`` and ``POST /v1/query``
+    (docs/sql.md)."""
+
+    timeout_seconds: float = Field(
+        10.0, gt=0, le=3600, description="A query is stopped after this many seconds."
+    )
+    max_rows: int = Field(
+        10_000, ge=1, le=10_000_000, description="Most rows a query returns; the rest is cut."
+    )
+    max_sql_bytes: int = Field(100_000, ge=100, description="Longest query text accepted.")
+    engine: Literal["database", "duckdb"] = Field(
+        "database",
+        description="Default engine: database (SQLite/PostgreSQL itself) or duckdb (the "
+        "Parquet mirror; pip install 'eventkit[duckdb]').",
+    )
+    mirror_enabled: bool = Field(
+        False,
+        description="Keep the Parquet mirror DuckDB reads up to date in the scheduler loop.",
+    )
+    mirror_directory: str = Field(
+        "eventkit-mirror",
+        description="Where the Parquet mirror lives (relative to the working directory).",
+    )
+    mirror_interval_seconds: float = Field(
+        300.0, gt=0, description="How often the mirror job appends new events."
+    )
+    duckdb_memory_mb: int = Field(1024, ge=64, description="DuckDB's memory limit per query.")
+    duckdb_threads: int = Field(2, ge=1, le=256, description="DuckDB threads per query.")
+
+
+class CohortSettings(_Section):
+    """The cohort refresh job (docs/reports.md#cohorts)."""
+
+    enabled: bool = Field(True, description="Refresh cohorts in the scheduler loop.")
+    refresh_interval_seconds: float = Field(
+        300.0, gt=0, description="How often every cohort's members are refreshed."
     )

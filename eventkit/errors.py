@@ -10,7 +10,10 @@ printer (`eventkit.cli.output`), and later the TUI's error modal.
      │    ├── DatabaseUnavailableError   cannot connect / locked for too long
      │    └── MigrationError             schema is missing, behind, or ahead
      ├── InvalidRequestError    the request as a whole is malformed (400)
-     │    └── PayloadTooLargeError       a size or count limit was exceeded (413)
+     │    ├── PayloadTooLargeError       a size or count limit was exceeded (413)
+     │    └── QueryError                 a SQL query failed (400)
+     │         ├── QueryRefusedError     it tried what the sandbox forbids (403)
+     │         └── QueryLimitError       it ran past its time or memory (422)
      ├── InvalidEventError      one event failed validation (per-event verdict)
      ├── AuthError              missing or wrong key (401)
      │    └── PermissionDeniedError      right key, wrong kind (403)
@@ -42,6 +45,9 @@ __all__ = [
     "PayloadTooLargeError",
     "PermissionDeniedError",
     "PluginError",
+    "QueryError",
+    "QueryLimitError",
+    "QueryRefusedError",
     "RateLimitedError",
     "SpoolFullError",
     "StorageError",
@@ -99,6 +105,28 @@ class PayloadTooLargeError(InvalidRequestError):
 
     status_code = 413
     code = "payload_too_large"
+
+
+class QueryError(InvalidRequestError):
+    """A SQL query (``eventkit sql``, ``POST /v1/query``) failed: a syntax error, an
+    unknown column, a type error. The message is the database's, plus what to do."""
+
+    code = "query_error"
+
+
+class QueryRefusedError(QueryError):
+    """A SQL query tried something the read-only, app-scoped sandbox forbids: a write,
+    DDL, ATTACH, PRAGMA, or reading anything but the documented relations."""
+
+    status_code = 403
+    code = "query_refused"
+
+
+class QueryLimitError(QueryError):
+    """A SQL query ran past the statement timeout or a size/memory limit."""
+
+    status_code = 422
+    code = "query_limit"
 
 
 class InvalidEventError(EventKitError):

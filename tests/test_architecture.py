@@ -47,6 +47,9 @@ LAYERS: dict[str, int] = {
     "tracking": 3,
     "compat": 3,
     "demo": 3,
+    "tokens": 3,
+    "sql": 3,
+    "cohorts": 3,
     "scheduler": 3,
     "bootstrap": 3,
     # 4: shells

@@ -16,6 +16,7 @@ from sqlalchemy import text
 from sqlalchemy.engine import Connection, Engine
 
 from eventkit.aggregation.distinct import refresh_days, refresh_windows, touched
+from eventkit.aggregation.measures import delete_measure_days, measure_statements
 from eventkit.aggregation.sql import ACTOR, BUILTIN_DIMS, bucket, dim_expr
 from eventkit.config import AggregationSettings
 from eventkit.storage.engine import writer
@@ -139,7 +140,9 @@ def _step(conn: Connection, settings: AggregationSettings, dims: Sequence[str]) 
             text("SELECT COUNT(*) FROM events WHERE id > :lo AND id <= :hi"), rng
         ).scalar_one()
     )
-    for stmt in _statements(conn.dialect.name, dims, "id > :lo AND id <= :hi"):
+    where = "id > :lo AND id <= :hi"
+    measures = measure_statements(conn.dialect.name, dims, settings.measure_properties, where)
+    for stmt in [*_statements(conn.dialect.name, dims, where), *measures]:
         conn.execute(text(stmt), rng)
     keys = touched(conn, "id > :lo AND id <= :hi", rng)
     refresh_days(conn, keys)
@@ -244,8 +247,11 @@ def rebuild(
                 conn.execute(
                     text("DELETE FROM rollup_user_days WHERE app_id = :app AND day = :d0"), rng
                 )
+                delete_measure_days(conn, rng)
                 where = "app_id = :app AND ts >= :d0 AND ts < :d1 AND id <= :mark"
-                for stmt in _statements(conn.dialect.name, dims, where):
+                props = settings.measure_properties
+                measures = measure_statements(conn.dialect.name, dims, props, where)
+                for stmt in [*_statements(conn.dialect.name, dims, where), *measures]:
                     conn.execute(text(stmt), rng)
                 keys = touched(conn, where, rng)
                 refresh_days(conn, keys)

@@ -90,6 +90,10 @@ def _http_error(_: Request, exc: Exception) -> Response[bytes]:  # type: ignore[
         message = "method not allowed on this endpoint; see /schema for the API"
     elif status == 413:
         message = "the request body exceeds server.max_request_bytes; send smaller batches"
+    elif status == 400 and isinstance(exc.extra, list) and exc.extra:
+        # Litestar's validation errors: say which field is wrong, not only that one is.
+        details = [str(e.get("message", e)) if isinstance(e, dict) else str(e) for e in exc.extra]
+        message = f"{message}: {'; '.join(details)}"
     return error_response(
         status, _HTTP_CODES.get(status, "error"), message, headers=exc.headers or None
     )

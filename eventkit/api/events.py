@@ -8,7 +8,7 @@ from typing import Annotated, Any
 from litestar import get
 from litestar.params import QueryParameter
 
-from eventkit.api.deps import SECRET_KEY, AppKey, RuntimeDep
+from eventkit.api.deps import EVENTS_READ, AppKey, RuntimeDep
 from eventkit.api.params import time_param
 from eventkit.reports.events import event_record
 from eventkit.storage.events import EventFilter, query_events
@@ -20,9 +20,10 @@ __all__ = ["list_events"]
     "/v1/events",
     name="list-events",
     summary="List recent events",
-    description="Newest first. Needs the app's secret key; only that app's events are visible.",
+    description="Newest first. Needs events:read (a token, or the secret key); only that "
+    "app's events are visible.",
     tags=["read"],
-    dependencies={"app_key": SECRET_KEY},
+    dependencies={"app_key": EVENTS_READ},
 )
 async def list_events(
     app_key: AppKey,

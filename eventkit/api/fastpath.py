@@ -21,7 +21,7 @@ import msgspec
 from litestar import Litestar
 from litestar.types import ASGIApp
 
-from eventkit.api.auth import check_key, key_in_headers
+from eventkit.api.auth import check_key, check_scope, key_in_headers
 from eventkit.api.errors import error_parts, internal_error_body
 from eventkit.errors import EventKitError
 from eventkit.ingest.runtime import Runtime
@@ -113,8 +113,12 @@ class _FastCapture:
         client = scope.get("client")
         address = client[0] if client else None
         limiter = self.state.limiter
-        # A write or a secret key (WRITE_KEY in eventkit.api.deps).
-        key = await check_key(limiter, self.state.key_cache, address, key_in_headers(headers))
+        # The capture scope: a write key, the secret key or a token that has it
+        # (WRITE_KEY in eventkit.api.deps).
+        key = check_scope(
+            await check_key(limiter, self.state.key_cache, address, key_in_headers(headers)),
+            "capture",
+        )
         limiter.admit(key.app_id)
         body = await self._body(receive, headers)
         result = await runtime.capture.capture(

@@ -1,4 +1,4 @@
-"""Flag administration over HTTP (secret key): list, read, create or replace, history.
+"""Flag administration over HTTP (flags:read): list, read, create or replace, history.
 
 Changes are audited with the key's prefix as the actor (``key:ek_secret_abc123``).
 """
@@ -13,7 +13,7 @@ from litestar import Request, get, put
 from litestar.params import PathParameter, QueryParameter
 
 from eventkit.api.auth import presented_key
-from eventkit.api.deps import SECRET_KEY, AppKey, RuntimeDep
+from eventkit.api.deps import FLAGS_READ, FLAGS_WRITE, AppKey, RuntimeDep
 from eventkit.errors import InvalidRequestError, NotFoundError
 from eventkit.flags.spec import FlagSpec
 from eventkit.flags.store import (
@@ -50,14 +50,14 @@ def _actor(request: Request) -> str:  # type: ignore[type-arg]
     name="flags-list",
     summary="List flags",
     tags=["flags"],
-    dependencies={"app_key": SECRET_KEY},
+    dependencies={"app_key": FLAGS_READ},
 )
 async def list_all_flags(
     app_key: AppKey,
     runtime: RuntimeDep,
     archived: Annotated[bool, QueryParameter(description="Include archived flags.")] = False,
 ) -> dict[str, Any]:
-    """Every flag of the app (secret key), archived ones with ``?archived=true``."""
+    """Every flag of the app (flags:read), archived ones with ``?archived=true``."""
     recs = await asyncio.to_thread(list_flags, runtime.engine, app_key.app_id, archived=archived)
     return {"flags": [_doc(r) for r in recs]}
 
@@ -67,14 +67,14 @@ async def list_all_flags(
     name="flags-read",
     summary="Read a flag",
     tags=["flags"],
-    dependencies={"app_key": SECRET_KEY},
+    dependencies={"app_key": FLAGS_READ},
 )
 async def read_flag(
     app_key: AppKey,
     runtime: RuntimeDep,
     key: KeyPath,
 ) -> dict[str, Any]:
-    """One flag's definition and version (secret key)."""
+    """One flag's definition and version (flags:read)."""
     return _doc(await asyncio.to_thread(get_flag, runtime.engine, app_key.app_id, key))
 
 
@@ -83,7 +83,7 @@ async def read_flag(
     name="flags-put",
     summary="Create or replace a flag",
     tags=["flags"],
-    dependencies={"app_key": SECRET_KEY},
+    dependencies={"app_key": FLAGS_WRITE},
 )
 async def put_flag(
     request: Request,  # type: ignore[type-arg]
@@ -91,7 +91,7 @@ async def put_flag(
     runtime: RuntimeDep,
     key: KeyPath,
 ) -> dict[str, Any]:
-    """Create the flag, or replace its definition (secret key); audited."""
+    """Create the flag, or replace its definition (flags:write); audited."""
     try:
         doc = msgspec.json.decode(await request.body())
         if not isinstance(doc, dict):
@@ -102,7 +102,7 @@ async def put_flag(
         raise InvalidRequestError(
             f"invalid flag definition: {exc} (docs/feature_flags.md)"
         ) from None
-    actor = _actor(request)
+    actor = f"token:{app_key.name}" if app_key.kind == "token" else _actor(request)
 
     def save() -> FlagRecord:
         try:
@@ -127,14 +127,14 @@ async def put_flag(
     name="flags-history",
     summary="A flag's audit history",
     tags=["flags"],
-    dependencies={"app_key": SECRET_KEY},
+    dependencies={"app_key": FLAGS_READ},
 )
 async def flag_history(
     app_key: AppKey,
     runtime: RuntimeDep,
     key: KeyPath,
 ) -> dict[str, Any]:
-    """Every change to the flag, oldest first (secret key)."""
+    """Every change to the flag, oldest first (flags:read)."""
     entries = await asyncio.to_thread(history, runtime.engine, app_key.app_id, key)
     return {
         "history": [

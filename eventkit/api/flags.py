@@ -8,7 +8,7 @@ from typing import Any
 import msgspec
 from litestar import Request, Response, get, post
 
-from eventkit.api.deps import SECRET_KEY, WRITE_KEY, AppKey, RuntimeDep
+from eventkit.api.deps import FLAGS_READ, WRITE_KEY, AppKey, RuntimeDep
 from eventkit.errors import InvalidRequestError
 from eventkit.flags.context import flatten_context
 from eventkit.flags.evaluator import Evaluation
@@ -101,10 +101,10 @@ async def evaluate_flags(
     "/v1/flags/definitions",
     name="flags-definitions",
     summary="Flag definitions for local evaluation",
-    description="Secret key. Every live flag's full definition; feed them to "
+    description="flags:read (or the secret key). Every live flag's full definition; feed them to "
     "eventkit.flags.Evaluator. Supports If-None-Match (304).",
     tags=["flags"],
-    dependencies={"app_key": SECRET_KEY},
+    dependencies={"app_key": FLAGS_READ},
 )
 async def flag_definitions(
     request: Request,  # type: ignore[type-arg]

@@ -10,7 +10,7 @@ from typing import Annotated, Any, Literal
 from litestar import get
 from litestar.params import PathParameter, QueryParameter
 
-from eventkit.api.deps import SECRET_KEY, AppKey, RuntimeDep
+from eventkit.api.deps import EVENTS_READ, REPORTS_READ, AppKey, RuntimeDep
 from eventkit.api.params import time_param
 from eventkit.sessions.present import session_dict, timeline_dict
 from eventkit.sessions.queries import SessionFilter, get_session, list_sessions, session_stats
@@ -34,7 +34,7 @@ def _status(value: str | None) -> bool | None:
     summary="List sessions",
     description="Newest start first. Needs the app's secret key.",
     tags=["sessions"],
-    dependencies={"app_key": SECRET_KEY},
+    dependencies={"app_key": EVENTS_READ},
 )
 async def list_sessions_route(
     app_key: AppKey,
@@ -71,7 +71,7 @@ async def list_sessions_route(
         "(UTC day, platform or app version) and overall. Needs the app's secret key."
     ),
     tags=["sessions"],
-    dependencies={"app_key": SECRET_KEY},
+    dependencies={"app_key": REPORTS_READ},
 )
 async def session_stats_route(
     app_key: AppKey,
@@ -101,7 +101,7 @@ async def session_stats_route(
     summary="One session and its event timeline",
     description="By session id, or by the client's session_id. Needs the secret key.",
     tags=["sessions"],
-    dependencies={"app_key": SECRET_KEY},
+    dependencies={"app_key": EVENTS_READ},
 )
 async def show_session_route(
     app_key: AppKey,

@@ -71,7 +71,7 @@ def demo(
     exp = install_demo_experiment(engine, app_id, started_at=end - days * US_PER_DAY)
     cfg = SimulationConfig(users=users, days=days, seed=42, end=end,
                            purchase_hook=exp.purchase_multiplier,
-                           exposure_hook=exp.exposure)  # fmt: skip
+                           exposure_hook=exp.exposure, checkout=True)  # fmt: skip
     _simulate(engine, st.settings, app_name, cfg)
     console.print(
         "\ntry:\n"
@@ -81,6 +81,9 @@ def demo(
         f"  eventkit report funnel --app {app_name} signup_completed onboarding_completed "
         "purchase_completed --window 7d\n"
         f"  eventkit report retention --app {app_name} --interval week\n"
+        f"  eventkit report paths --app {app_name} --after payment_failed\n"
+        f"  eventkit sql \"SELECT country, SUM(CAST(properties ->> 'amount' AS DOUBLE PRECISION)) "
+        f"FROM events WHERE name = 'purchase_completed' GROUP BY 1\" --app {app_name}\n"
         f"  eventkit experiments results {EXPERIMENT} --app {app_name}\n"
         f"  eventkit users show user-0000000 --app {app_name}",
         highlight=False,
@@ -101,5 +104,5 @@ def simulate_cmd(
     st = state(ctx)
     if events is not None:
         users = max(users, events // 20 + 1)
-    cfg = SimulationConfig(users=users, days=days, seed=seed, max_events=events)
+    cfg = SimulationConfig(users=users, days=days, seed=seed, max_events=events, checkout=True)
     _simulate(st.engine(), st.settings, app_name, cfg)

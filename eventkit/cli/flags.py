@@ -22,6 +22,7 @@ from eventkit.flags.store import (
     get_flag,
     history,
     list_flags,
+    load_cohorts,
     restore_flag,
     set_enabled,
     set_rollout,
@@ -400,7 +401,8 @@ def evaluate(
         context["user_id"] = user
     if device:
         context["anonymous_id"] = device
-    evaluator = Evaluator([r.spec for r in list_flags(engine, app_id)])
+    specs = [r.spec for r in list_flags(engine, app_id)]
+    evaluator = Evaluator(specs, cohorts=load_cohorts(engine, app_id, specs))
     evals = [evaluator.evaluate(key, context)] if key else evaluator.evaluate_all(context)
     rows = [
         {

@@ -24,6 +24,9 @@ UntilOpt = Annotated[str | None, typer.Option(help="Until, exclusive (default: n
 IntervalOpt = Annotated[str, typer.Option("--interval", "-i", help="hour, day, week or month.")]
 ByOpt = Annotated[str | None, typer.Option(help="Break down by platform, app_version, country "
                                                "or an event property.")]  # fmt: skip
+CohortOpt = Annotated[str | None, typer.Option(
+    "--cohort", help="Only the members of this cohort (`eventkit cohorts list`)."
+)]  # fmt: skip
 WhereOpt = Annotated[list[str] | None, typer.Option(
     "--where", "-w", help="Filter key=value or key!=value (repeatable)."
 )]  # fmt: skip
@@ -87,7 +90,15 @@ def trends_cmd(
     event: Annotated[
         str | None, typer.Option("--event", "-e", help="Event name (default: all).")
     ] = None,
-    measure: Annotated[str, typer.Option("--measure", "-m", help="count or users.")] = "count",
+    measure: Annotated[
+        str,
+        typer.Option(
+            "--measure",
+            "-m",
+            help="count, users, or AGG:PROPERTY: "
+            "sum, avg, min, max, median, p90, per_user, per_payer (sum:amount).",
+        ),
+    ] = ("count"),
     compare: Annotated[
         bool, typer.Option("--compare", help="Compare with the previous period.")
     ] = False,
@@ -96,12 +107,14 @@ def trends_cmd(
     interval: IntervalOpt = "day",
     by: ByOpt = None,
     where: WhereOpt = None,
+    cohort: CohortOpt = None,
     app_name: AppOption = None,
     fmt: FormatOption = Format.table,
 ) -> None:
     """Event count or unique users per hour/day/week/month (a chart on a terminal)."""
-    p = ReportParams(since=since, until=until, interval=interval, by=by, where=where or [],
-                     event=event, measure=measure, compare=compare)  # fmt: skip
+    p = ReportParams(cohort=cohort, since=since, until=until, interval=interval, by=by,
+                     where=where or [], event=event, measure=measure,
+                     compare=compare)  # fmt: skip
     show(_run(ctx, "trends", app_name, p), fmt, chart=True)
 
 
@@ -112,11 +125,14 @@ def active_cmd(
     until: UntilOpt = None,
     interval: IntervalOpt = "day",
     where: WhereOpt = None,
+    cohort: CohortOpt = None,
     app_name: AppOption = None,
     fmt: FormatOption = Format.table,
 ) -> None:
     """DAU per day (WAU per week, MAU per month), WAU, MAU and stickiness."""
-    p = ReportParams(since=since, until=until, interval=interval, where=list(where or []))
+    p = ReportParams(
+        cohort=cohort, since=since, until=until, interval=interval, where=list(where or [])
+    )
     show(_run(ctx, "active", app_name, p), fmt)
 
 
@@ -130,11 +146,14 @@ def top_cmd(
     since: SinceOpt = None,
     until: UntilOpt = None,
     where: WhereOpt = None,
+    cohort: CohortOpt = None,
     app_name: AppOption = None,
     fmt: FormatOption = Format.table,
 ) -> None:
     """The most frequent events, screens, platforms, app versions or countries."""
-    p = ReportParams(since=since, until=until, where=where or [], kind=kind, limit=limit)
+    p = ReportParams(
+        cohort=cohort, since=since, until=until, where=where or [], kind=kind, limit=limit
+    )
     show(_run(ctx, "top", app_name, p), fmt)
 
 
@@ -145,6 +164,15 @@ def funnel_cmd(
         list[str], typer.Argument(help="Steps in order: EVENT or EVENT:key=value,key2=v2.")
     ],
     window: Annotated[str, typer.Option(help="Conversion window from step 1 (24h, 7d).")] = "1d",
+    measure: Annotated[
+        str,
+        typer.Option(
+            "--measure",
+            "-m",
+            help="Add a measure per step: "
+            "AGG:PROPERTY, e.g. sum:amount, median:amount, per_user:amount.",
+        ),
+    ] = ("count"),
     users_at: Annotated[
         int | None, typer.Option("--users-at", help="List the users at step N.")
     ] = None,
@@ -155,12 +183,13 @@ def funnel_cmd(
     until: UntilOpt = None,
     by: ByOpt = None,
     where: WhereOpt = None,
+    cohort: CohortOpt = None,
     app_name: AppOption = None,
     fmt: FormatOption = Format.table,
 ) -> None:
     """Conversion through ordered steps, drop-off and median time to convert."""
-    p = ReportParams(since=since, until=until, by=by, where=where or [], steps=steps,
-                     window=window, users_at=users_at, status=status)  # fmt: skip
+    p = ReportParams(cohort=cohort, since=since, until=until, by=by, where=where or [], steps=steps,
+                     window=window, users_at=users_at, status=status, measure=measure)  # fmt: skip
     show(_run(ctx, "funnel", app_name, p), fmt)
 
 
@@ -178,12 +207,13 @@ def retention_cmd(
     until: UntilOpt = None,
     interval: IntervalOpt = "day",
     where: WhereOpt = None,
+    cohort: CohortOpt = None,
     app_name: AppOption = None,
     fmt: FormatOption = Format.table,
 ) -> None:
     """Cohorts by first seen (or first event A) and the share returning N days/weeks later."""
-    p = ReportParams(since=since, until=until, interval=interval, start_event=start_event,
-                     return_event=return_event, periods=periods,
+    p = ReportParams(cohort=cohort, since=since, until=until, interval=interval,
+                     start_event=start_event, return_event=return_event, periods=periods,
                      where=list(where or []))  # fmt: skip
     show(_run(ctx, "retention", app_name, p), fmt)
 
@@ -197,9 +227,17 @@ def run_cmd(
     interval: IntervalOpt = "day",
     by: ByOpt = None,
     where: WhereOpt = None,
+    cohort: CohortOpt = None,
     app_name: AppOption = None,
     fmt: FormatOption = Format.table,
 ) -> None:
     """Run a report by name, e.g. one a plugin added (`eventkit plugins list`)."""
-    p = ReportParams(since=since, until=until, interval=interval, by=by, where=where or [])
+    p = ReportParams(
+        cohort=cohort, since=since, until=until, interval=interval, by=by, where=where or []
+    )
     show(_run(ctx, name, app_name, p), fmt)
+
+
+from eventkit.cli.paths import paths_cmd  # noqa: E402 - registered after the helpers it uses
+
+app.command("paths")(paths_cmd)

@@ -22,7 +22,15 @@ from eventkit.storage.events import EventStore
 from eventkit.storage.users import ProfileOp
 from eventkit.timeutil import US_PER_DAY, US_PER_SECOND, now_us
 
-__all__ = ["FUNNEL", "SCREENS", "SimUser", "Simulation", "SimulationConfig", "simulate"]
+__all__ = [
+    "AFTER_FAILURE",
+    "FUNNEL",
+    "SCREENS",
+    "SimUser",
+    "Simulation",
+    "SimulationConfig",
+    "simulate",
+]
 
 #: The demo funnel, in order.
 FUNNEL = ("signup_completed", "onboarding_completed", "purchase_completed")
@@ -31,7 +39,14 @@ _ACTIONS = ("button_tapped", "item_viewed", "search_performed", "item_shared")
 _VERSIONS = {"ios": ("3.2.0", "3.3.0", "3.4.1"), "android": ("3.2.1", "3.3.0", "3.4.0")}
 _COUNTRIES = (("US", 30), ("GB", 10), ("DE", 10), ("FR", 8), ("IN", 15), ("BR", 10),
               ("JP", 7), ("CA", 5), ("AU", 5))  # fmt: skip
-_SCREEN_PROPS = {s: msgspec.Raw(msgspec.json.encode({"screen_name": s})) for s in SCREENS}
+#: Where people go after a failed payment, with weights.
+AFTER_FAILURE = (("payment_error", 5), ("cart", 4), ("home", 2), ("support", 2),
+                 ("settings", 1))  # fmt: skip
+_FAIL_REASONS = ("card_declined", "insufficient_funds", "network_error")
+_SCREEN_PROPS = {
+    s: msgspec.Raw(msgspec.json.encode({"screen_name": s}))
+    for s in (*SCREENS, *(name for name, _ in AFTER_FAILURE))
+}
 _EMPTY = msgspec.Raw(b"{}")
 
 
@@ -67,6 +82,10 @@ class SimulationConfig:
     #: Called with a user and an instant in their first session: an event to add there
     #: (the demo experiment's flag exposure), or None.
     exposure_hook: Callable[[SimUser, int], CanonicalEvent | None] | None = None
+    #: Add failed payments (``payment_failed`` with a reason and an amount, then the
+    #: screens people go to next). Drawn from a random stream of its own, so every
+    #: other event stays the same with it on or off.
+    checkout: bool = False
 
 
 @dataclass
@@ -90,9 +109,6 @@ class _Generator:
         names, weights = zip(*_COUNTRIES, strict=True)
         self.countries, self.weights = list(names), list(weights)
 
-    def _uuid(self) -> uuid.UUID:
-        return uuid.UUID(int=self.rng.getrandbits(128), version=4)
-
     def user(self, i: int) -> SimUser:
         r = self.rng
         platform = "ios" if r.random() < 0.55 else "android"
@@ -108,11 +124,13 @@ class _Generator:
         )
 
     def _event(
-        self, u: SimUser, name: str, ts: int, props: msgspec.Raw, ctx: msgspec.Raw, sid: str
-    ) -> CanonicalEvent:
+        self, u: SimUser, name: str, ts: int, props: msgspec.Raw, ctx: msgspec.Raw, sid: str,
+        rng: random.Random | None = None,
+    ) -> CanonicalEvent:  # fmt: skip
+        source = rng or self.rng
         return CanonicalEvent(
             app_id=self.app_id,
-            event_id=self._uuid(),
+            event_id=uuid.UUID(int=source.getrandbits(128), version=4),
             name=name,
             timestamp=ts,
             sent_at=None,
@@ -135,6 +153,26 @@ class _Generator:
         versions = _VERSIONS[u.platform]
         frac = (ts - self.start) / max(1, self.end - self.start)
         return versions[min(len(versions) - 1, int(frac * len(versions) + (u.index % 3) / 6))]
+
+    def _failure(
+        self, u: SimUser, ts: int, ctx: msgspec.Raw, sid: str, day: int, session: int
+    ) -> Iterator[CanonicalEvent]:
+        """Sometimes a failed payment and the screens after it (its own random stream;
+        event ids from it too, so the main stream is untouched)."""
+        r = random.Random(f"{self.cfg.seed}/checkout/{u.index}/{day}/{session}")
+        if r.random() >= 0.08:
+            return
+        ts += int((10 + r.random() * 60) * US_PER_SECOND)
+        amount = round(5 + r.random() * 95, 2)
+        props = {"reason": r.choice(_FAIL_REASONS), "amount": amount, "currency": "USD"}
+        yield self._event(u, "payment_failed", ts, msgspec.Raw(msgspec.json.encode(props)),
+                          ctx, sid, r)  # fmt: skip
+        names = [n for n, _ in AFTER_FAILURE]
+        weights = [float(w) for _, w in AFTER_FAILURE]
+        for _ in range(r.randrange(0, 4)):
+            ts += int((3 + r.random() * 40) * US_PER_SECOND)
+            screen = r.choices(names, weights)[0]
+            yield self._event(u, "$screen", ts, _SCREEN_PROPS[screen], ctx, sid, r)
 
     def events(self, u: SimUser) -> Iterator[tuple[CanonicalEvent, ProfileOp | None]]:
         """Every event of one user, in time order, with the identify of a signup."""
@@ -182,6 +220,10 @@ class _Generator:
                         ts += int((1 + r.random() * 20) * US_PER_SECOND)
                         action = _ACTIONS[int(r.random() * len(_ACTIONS))]
                         yield self._event(u, action, ts, _EMPTY, ctx, sid), None
+                if self.cfg.checkout and onboarded:
+                    for e in self._failure(u, ts, ctx, sid, d, s):
+                        ts = e.ts
+                        yield e, None
                 if onboarded and r.random() < 0.12 * multiplier:
                     ts += int((10 + r.random() * 120) * US_PER_SECOND)
                     amount = round(5 + r.random() * 95, 2)

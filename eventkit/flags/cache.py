@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from sqlalchemy.engine import Engine
 
 from eventkit.flags.evaluator import Evaluator
-from eventkit.flags.store import flags_version, load_specs
+from eventkit.flags.store import flags_version, load_cohorts, load_specs
 
 __all__ = ["EvaluatorCache"]
 
@@ -56,7 +56,7 @@ class EvaluatorCache:
                     entry.checked = now
                     return entry.evaluator
             version, specs = load_specs(self.engine, app_id)
-            evaluator = Evaluator(specs, version)
+            evaluator = Evaluator(specs, version, load_cohorts(self.engine, app_id, specs))
             self._entries[app_id] = _Entry(evaluator, now)
             return evaluator
 

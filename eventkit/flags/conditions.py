@@ -7,13 +7,16 @@ A missing attribute (absent or None) satisfies only ``not_set``: negated operato
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from eventkit.flags.semver import parse_version
 from eventkit.flags.spec import Condition
 
-__all__ = ["Predicate", "compile_condition"]
+__all__ = ["COHORT_OPERATORS", "Predicate", "cohorts_named", "compile_condition"]
+
+#: Operators whose value names a cohort (docs/feature_flags.md, "Cohorts").
+COHORT_OPERATORS = frozenset({"in_cohort", "not_in_cohort"})
 
 Predicate = Callable[[dict[str, Any]], bool]
 
@@ -121,9 +124,30 @@ def _semver(name: str, target: Any, op: str) -> Predicate:
     return pred
 
 
-def compile_condition(c: Condition) -> Predicate:
-    """A predicate equivalent to ``c`` (the condition is assumed validated)."""
+def _cohort(name: str, members: frozenset[str], negate: bool) -> Predicate:
+    def pred(attrs: dict[str, Any]) -> bool:
+        a = attrs.get(name)
+        if a is None:
+            return False
+        return (_text(a) in members) != negate
+
+    return pred
+
+
+def compile_condition(
+    c: Condition, cohorts: Mapping[str, frozenset[str]] | None = None
+) -> Predicate:
+    """A predicate equivalent to ``c`` (the condition is assumed validated).
+    ``cohorts`` holds the members of the cohorts ``in_cohort`` names (a cohort missing
+    from it, deleted say, has no members). Without ``cohorts`` (an evaluator built from
+    definitions alone, as for local evaluation) membership is unknown and a cohort
+    condition never matches, ``not_in_cohort`` included."""
     name, op, value = c.attribute, c.operator, c.value
+    if op in COHORT_OPERATORS:
+        if cohorts is None:
+            return lambda attrs: False
+        members = cohorts.get(_text(value), frozenset())
+        return _cohort(name, members, op == "not_in_cohort")
     if op in ("eq", "neq"):
         return _equals(name, value, op == "neq")
     if op in ("in", "not_in"):
@@ -148,3 +172,8 @@ def compile_condition(c: Condition) -> Predicate:
     if op == "not_set":
         return lambda attrs: attrs.get(name) is None
     raise ValueError(f"unknown operator {op!r}")
+
+
+def cohorts_named(conditions: Iterable[Condition]) -> set[str]:
+    """The cohorts that ``conditions`` target with ``in_cohort``/``not_in_cohort``."""
+    return {_text(c.value) for c in conditions if c.operator in COHORT_OPERATORS}

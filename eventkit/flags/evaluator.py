@@ -7,7 +7,7 @@ endpoints, OFREP, the CLI and server-side apps that fetched the definitions with
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 import msgspec
@@ -79,7 +79,7 @@ class _Compiled:
         "variants",
     )
 
-    def __init__(self, spec: FlagSpec) -> None:
+    def __init__(self, spec: FlagSpec, cohorts: Mapping[str, frozenset[str]] | None = None) -> None:
         self.spec = spec
         self.key = spec.key
         self.salt = spec.salt or spec.key
@@ -101,7 +101,7 @@ class _Compiled:
         self.rules = tuple(
             _Rule(
                 i,
-                tuple(compile_condition(c) for c in r.conditions),
+                tuple(compile_condition(c, cohorts) for c in r.conditions),
                 r.rollout,
                 index[r.variant] if r.variant is not None else self.single,
             )
@@ -163,9 +163,13 @@ class _Compiled:
 class Evaluator:
     """Compiled flags of one app. Archived flags are left out (they are not found)."""
 
-    def __init__(self, specs: Iterable[FlagSpec], version: int = 0) -> None:
+    def __init__(
+        self, specs: Iterable[FlagSpec], version: int = 0,
+        cohorts: Mapping[str, frozenset[str]] | None = None,
+    ) -> None:  # fmt: skip
+        """``cohorts``: the members of the cohorts the flags target (``in_cohort``)."""
         self.version = version
-        self._flags = {s.key: _Compiled(s) for s in specs if not s.archived}
+        self._flags = {s.key: _Compiled(s, cohorts) for s in specs if not s.archived}
         self._ordered = tuple(self._flags[k] for k in sorted(self._flags))
 
     @property

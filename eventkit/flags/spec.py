@@ -34,6 +34,8 @@ OPERATORS = frozenset(
     {
         "eq",
         "neq",
+        "in_cohort",
+        "not_in_cohort",
         "in",
         "not_in",
         "contains",

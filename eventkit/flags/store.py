@@ -6,7 +6,7 @@ is how every server process notices that its compiled evaluator is stale.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -15,10 +15,17 @@ from sqlalchemy import select, update
 from sqlalchemy.engine import Connection, Engine
 
 from eventkit.errors import ConflictError, InvalidRequestError, NotFoundError
+from eventkit.flags.conditions import cohorts_named
 from eventkit.flags.spec import FlagSpec, Rule, check_key, validate
 from eventkit.storage.engine import writer
 from eventkit.storage.errors import map_db_errors
-from eventkit.storage.models import FLAG_HISTORY, FLAGS, FLAGS_VERSIONS
+from eventkit.storage.models import (
+    COHORT_MEMBERS,
+    COHORTS,
+    FLAG_HISTORY,
+    FLAGS,
+    FLAGS_VERSIONS,
+)
 from eventkit.timeutil import now_us
 
 __all__ = [
@@ -30,6 +37,7 @@ __all__ = [
     "get_flag",
     "history",
     "list_flags",
+    "load_cohorts",
     "load_specs",
     "restore_flag",
     "set_enabled",
@@ -287,3 +295,23 @@ def load_specs(engine: Engine, app_id: int) -> tuple[int, list[FlagSpec]]:
         ).scalar()
         rows = conn.execute(select(FLAGS.c.definition).where(FLAGS.c.app_id == app_id)).all()
     return int(v or 0), [spec_from_doc(r.definition) for r in rows]
+
+
+def load_cohorts(
+    engine: Engine, app_id: int, specs: Iterable[FlagSpec]
+) -> dict[str, frozenset[str]]:
+    """The members of the cohorts the definitions target with ``in_cohort`` (a cohort
+    refresh that changes members bumps the flags version, so this is re-read then)."""
+    names = cohorts_named(c for s in specs for r in s.rules for c in r.conditions)
+    if not names:
+        return {}
+    out: dict[str, set[str]] = {n: set() for n in names}
+    with map_db_errors(), engine.connect() as conn:
+        rows = conn.execute(
+            select(COHORTS.c.name, COHORT_MEMBERS.c.actor)
+            .join(COHORT_MEMBERS, COHORT_MEMBERS.c.cohort_id == COHORTS.c.id)
+            .where(COHORTS.c.app_id == app_id, COHORTS.c.name.in_(sorted(names)))
+        )
+        for name, actor in rows:
+            out[str(name)].add(str(actor))
+    return {k: frozenset(v) for k, v in out.items()}

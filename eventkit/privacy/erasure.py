@@ -25,6 +25,7 @@ from typing import Any
 from sqlalchemy import Table, bindparam, delete, or_, select, text
 from sqlalchemy.engine import Connection, Engine
 
+from eventkit.aggregation.measures import subtract_measures
 from eventkit.aggregation.rollups import dims_for
 from eventkit.config import Settings
 from eventkit.errors import InvalidRequestError
@@ -191,6 +192,8 @@ def _erase(
         len(subject.anonymous_ids),
     )  # fmt: skip
     d = result.deleted
+    subtract_measures(conn, [i for i in ids if i <= mark], dims_for(settings.aggregation),
+                      settings.aggregation.measure_properties)  # fmt: skip
     d["rollup_counts"] = subtract_events(
         conn, subject.app_id, [i for i in ids if i <= mark], dims_for(settings.aggregation)
     )

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import statistics
 from collections import defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from sqlalchemy.engine import Connection
@@ -49,6 +49,8 @@ class Journey:
     actor: str
     times: list[int]
     group: str
+    #: The arrival ids of the step events (entry first), for measures.
+    ids: list[int] = field(default_factory=list)
 
 
 def journeys(
@@ -79,12 +81,13 @@ def journeys(
         if current is None:
             if ts < q.end and matches(row, steps[0]):
                 group = str(row[col[q.by]] or "") if q.by else ""
-                current = Journey(actor, [ts], group)
+                current = Journey(actor, [ts], group, [int(row[3])])
                 out.append(current)
             continue
         k = len(current.times)
         if k < len(steps) and ts <= current.times[0] + window_us and matches(row, steps[k]):
             current.times.append(ts)
+            current.ids.append(int(row[3]))
     return out
 
 
@@ -114,10 +117,13 @@ def _rows(js: list[Journey], steps: list[FunnelStep], group: str | None) -> list
 
 
 def funnel(
-    conn: Connection, q: ReportQuery, steps: list[FunnelStep], *, window_seconds: int
-) -> Report:
-    """The funnel report (one block of steps per breakdown value with ``q.by``)."""
-    js = journeys(conn, q, steps, window_seconds * US_PER_SECOND)
+    conn: Connection, q: ReportQuery, steps: list[FunnelStep], *, window_seconds: int,
+    js: list[Journey] | None = None,
+) -> Report:  # fmt: skip
+    """The funnel report (one block of steps per breakdown value with ``q.by``);
+    ``js`` are the journeys when the caller already traced them."""
+    if js is None:
+        js = journeys(conn, q, steps, window_seconds * US_PER_SECOND)
     if q.by:
         groups: dict[str, list[Journey]] = defaultdict(list)
         for j in js:

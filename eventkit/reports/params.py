@@ -6,19 +6,24 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import cast, get_args
 
-from eventkit.errors import InvalidRequestError
+from sqlalchemy import text
+
+from eventkit.errors import InvalidRequestError, NotFoundError
 from eventkit.reports.custom import plugin_reports
 from eventkit.reports.funnel import Status, parse_step
-from eventkit.reports.query import INTERVALS, Report, ReportQuery, parse_filter
+from eventkit.reports.measures import parse_measure
+from eventkit.reports.paths import By, PathsSpec
+from eventkit.reports.query import INTERVALS, Filter, Report, ReportQuery, iso, parse_filter
 from eventkit.reports.service import ReportsService
+from eventkit.reports.source import COHORT_KEY
 from eventkit.reports.top import TOP_KINDS
-from eventkit.reports.trends import Measure
+from eventkit.storage.errors import map_db_errors
 from eventkit.timeutil import US_PER_DAY, now_us, parse_when
 
 __all__ = ["REPORTS", "ReportParams", "parse_span", "run_report"]
 
 #: Report names, as in ``eventkit report NAME`` and ``GET /v1/reports/NAME``.
-REPORTS = ("trends", "active", "top", "funnel", "retention")
+REPORTS = ("trends", "active", "top", "funnel", "retention", "paths")
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
 
 
@@ -62,6 +67,11 @@ class ReportParams:
     start_event: str | None = None
     return_event: str | None = None
     periods: int = 8
+    after: str | None = None
+    before: str | None = None
+    depth: int = 5
+    branches: int = 5
+    cohort: str | None = None
 
     def query(self, app_id: int, default_days: int = 30) -> ReportQuery:
         """The shared :class:`ReportQuery` (default range: the last 30 days)."""
@@ -75,7 +85,10 @@ class ReportParams:
             until=until,
             interval=self.interval,
             by=self.by or None,
-            where=tuple(parse_filter(w) for w in self.where),
+            where=(
+                *(parse_filter(w) for w in self.where),
+                *((Filter(COHORT_KEY, self.cohort),) if self.cohort else ()),
+            ),
         )
 
 
@@ -86,12 +99,40 @@ def run_report(service: ReportsService, name: str, app_id: int, p: ReportParams)
         InvalidRequestError: an unknown report or an invalid parameter.
     """
     q = p.query(app_id)
-    if name == "trends":
-        if p.measure not in get_args(Measure):
-            raise InvalidRequestError("measure must be count or users")
-        return service.trends(
-            q, event=p.event or None, measure=cast(Measure, p.measure), compare=p.compare
+    refreshed = _check_cohort(service, app_id, p.cohort)
+    report = _dispatch(service, name, app_id, p, q)
+    if p.cohort:
+        report.meta.update(cohort=p.cohort, cohort_refreshed_at=refreshed)
+    return report
+
+
+def _check_cohort(service: ReportsService, app_id: int, name: str | None) -> str | None:
+    """The cohort's last refresh (ISO), or None without a cohort.
+
+    Raises:
+        NotFoundError: the app has no cohort of that name.
+    """
+    if not name:
+        return None
+    with map_db_errors(), service.engine.connect() as conn:
+        row = conn.execute(
+            text("SELECT refreshed_at FROM cohorts WHERE app_id = :a AND name = :n"),
+            {"a": app_id, "n": name},
+        ).first()
+    if row is None:
+        raise NotFoundError(
+            f"no cohort named {name!r} in this app: `eventkit cohorts list --app …` shows them"
         )
+    return iso(int(row[0]), "hour") if row[0] is not None else None
+
+
+def _dispatch(
+    service: ReportsService, name: str, app_id: int, p: ReportParams, q: ReportQuery
+) -> Report:
+    """Compute report ``name``."""
+    if name == "trends":
+        parse_measure(p.measure)  # a clear error for a bad measure
+        return service.trends(q, event=p.event or None, measure=p.measure, compare=p.compare)
     if name == "active":
         return service.active(q)
     if name == "top":
@@ -102,18 +143,44 @@ def run_report(service: ReportsService, name: str, app_id: int, p: ReportParams)
         if p.status not in get_args(Status):
             raise InvalidRequestError("status must be converted or dropped")
         users_at = (p.users_at, cast(Status, p.status)) if p.users_at else None
+        if p.measure == "users":
+            raise InvalidRequestError("a funnel counts users already: use a measure such as "
+                                      "sum:amount, or leave --measure out")  # fmt: skip
+        parse_measure(p.measure)
         return service.funnel(
             q,
             [parse_step(s) for s in p.steps],
             window_seconds=parse_span(p.window),
             users_at=users_at,
+            measure=p.measure,
         )
     if name == "retention":
         return service.retention(
             q, start_event=p.start_event, return_event=p.return_event, periods=p.periods
         )
+    if name == "paths":
+        return _paths(service, p, app_id)
     custom = plugin_reports(service.settings)
     if name in custom:
         return service.custom(custom[name], q)
     names = [*REPORTS, *sorted(custom)]
     raise InvalidRequestError(f"unknown report {name!r}: use one of {', '.join(names)}")
+
+
+def _paths(service: ReportsService, p: ReportParams, app_id: int) -> Report:
+    """Paths read ``by`` as the node kind (screen or event), not a breakdown, and a
+    single number in ``steps`` (the HTTP API's name) as the depth."""
+    node = p.by or "screen"
+    if node not in ("screen", "event"):
+        raise InvalidRequestError("paths: by must be screen or event")
+    depth = p.depth
+    if p.steps:
+        if len(p.steps) != 1 or not p.steps[0].isdigit():
+            raise InvalidRequestError("paths: steps must be one number, e.g. steps=5")
+        depth = int(p.steps[0])
+    spec = PathsSpec(after=p.after or None, before=p.before or None, steps=depth,
+                     by=cast(By, node), limit=p.branches)  # fmt: skip
+    if p.where:
+        raise InvalidRequestError("paths take no --where filter; narrow them with --cohort")
+    q = ReportParams(since=p.since, until=p.until, cohort=p.cohort).query(app_id)
+    return service.paths(q, spec)

@@ -3,6 +3,8 @@ read API and the dashboard call it and only present the :class:`Report`."""
 
 from __future__ import annotations
 
+from typing import cast
+
 from sqlalchemy.engine import Engine
 
 from eventkit.aggregation.rollups import dims_for
@@ -11,6 +13,9 @@ from eventkit.errors import PluginError
 from eventkit.reports.active import active_users
 from eventkit.reports.custom import ReportSpec
 from eventkit.reports.funnel import FunnelStep, Status, funnel, funnel_users
+from eventkit.reports.measured import measure_funnel, measure_trends
+from eventkit.reports.measures import parse_measure
+from eventkit.reports.paths import PathsSpec, paths
 from eventkit.reports.query import Report, ReportQuery
 from eventkit.reports.retention import retention
 from eventkit.reports.top import TopKind, top
@@ -27,14 +32,20 @@ class ReportsService:
         self.engine = engine
         self.settings = settings
         self.rolled = set(dims_for(settings.aggregation))
+        self.measures = list(settings.aggregation.measure_properties)
 
     def trends(
-        self, q: ReportQuery, *, event: str | None = None, measure: Measure = "count",
+        self, q: ReportQuery, *, event: str | None = None, measure: Measure | str = "count",
         compare: bool = False, total: bool = True,
     ) -> Report:  # fmt: skip
-        """Counts or unique users per interval (see :func:`eventkit.reports.trends.trends`)."""
+        """Counts, unique users or a measure such as ``sum:amount`` per interval (see
+        :func:`eventkit.reports.trends.trends`, :mod:`eventkit.reports.measures`)."""
+        spec = parse_measure(measure)
         with map_db_errors(), self.engine.connect() as conn, conn.begin():
-            return trends(conn, q, event=event, measure=measure, compare=compare,
+            if spec is not None:
+                return measure_trends(conn, q, event=event, spec=spec, compare=compare,
+                                      props=self.measures, rolled=self.rolled)  # fmt: skip
+            return trends(conn, q, event=event, measure=cast(Measure, measure), compare=compare,
                           total=total, rolled=self.rolled)  # fmt: skip
 
     def active(self, q: ReportQuery) -> Report:
@@ -49,10 +60,14 @@ class ReportsService:
 
     def funnel(
         self, q: ReportQuery, steps: list[FunnelStep], *, window_seconds: int = 86_400,
-        users_at: tuple[int, Status] | None = None,
+        users_at: tuple[int, Status] | None = None, measure: str = "count",
     ) -> Report:  # fmt: skip
-        """A funnel report, or with ``users_at=(step, status)`` the users at a step."""
+        """A funnel report, or with ``users_at=(step, status)`` the users at a step;
+        ``measure`` (``sum:amount``, …) adds a column of that measure per step."""
+        spec = parse_measure(measure)
         with map_db_errors(), self.engine.connect() as conn, conn.begin():
+            if spec is not None and users_at is None:
+                return measure_funnel(conn, q, steps, window_seconds=window_seconds, spec=spec)
             if users_at is not None:
                 return funnel_users(conn, q, steps, window_seconds=window_seconds,
                                     step=users_at[0], status=users_at[1])  # fmt: skip
@@ -66,6 +81,11 @@ class ReportsService:
         with map_db_errors(), self.engine.connect() as conn, conn.begin():
             return retention(conn, q, start_event=start_event, return_event=return_event,
                              periods=periods)  # fmt: skip
+
+    def paths(self, q: ReportQuery, spec: PathsSpec) -> Report:
+        """The most common paths within sessions (see :mod:`eventkit.reports.paths`)."""
+        with map_db_errors(), self.engine.connect() as conn, conn.begin():
+            return paths(conn, q, spec)
 
     def custom(self, spec: ReportSpec, q: ReportQuery) -> Report:
         """A report contributed by a plugin (``eventkit_reports``)."""

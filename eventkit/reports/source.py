@@ -18,8 +18,10 @@ from eventkit.reports.query import Filter, field_sql
 from eventkit.timeutil import US_PER_DAY
 
 __all__ = [
+    "COHORT_KEY",
     "count_rows",
     "daily_users",
+    "filter_sql",
     "first_days",
     "raw_rows",
     "step_rows",
@@ -28,6 +30,22 @@ __all__ = [
     "watermark_of",
     "window_users",
 ]
+
+
+#: The filter key of ``--cohort NAME``: the event's actor is a member of the cohort.
+COHORT_KEY = "$cohort"
+
+
+def filter_sql(dialect: str, f: Filter, param: str) -> str:
+    """SQL of one filter (``:{param}`` holds its value; ``:app`` the app id)."""
+    if f.key == COHORT_KEY:
+        member = (
+            f"{ACTOR} IN (SELECT m.actor FROM cohort_members m JOIN cohorts c "
+            f"ON c.id = m.cohort_id WHERE c.app_id = :app AND c.name = :{param})"
+        )
+        return f"NOT ({member})" if f.negate else member
+    expr = field_sql(dialect, f.key)
+    return f"({expr} IS NULL OR {expr} != :{param})" if f.negate else f"{expr} = :{param}"
 
 
 def watermark_of(conn: Connection) -> int:
@@ -131,12 +149,8 @@ def raw_rows(
         conds.append(f"name IN ({marks})")
         params.update({f"n{i}": n for i, n in enumerate(names)})
     for i, f in enumerate(where):
-        expr = field_sql(d, f.key)
         params[f"f{i}"] = f.value
-        if f.negate:
-            conds.append(f"({expr} IS NULL OR {expr} != :f{i})")
-        else:
-            conds.append(f"{expr} = :f{i}")
+        conds.append(filter_sql(d, f, f"f{i}"))
     sql = f"SELECT {cols} FROM events WHERE {' AND '.join(conds)}"
     if order:
         sql += f" ORDER BY {ACTOR}, ts, id"
@@ -235,9 +249,8 @@ def step_rows(
     params.update({f"n{i}": n for i, n in enumerate(names)})
     conds = []
     for i, f in enumerate(where):
-        expr = field_sql(d, f.key)
         params[f"f{i}"] = f.value
-        conds.append(f"({expr} IS NULL OR {expr} != :f{i})" if f.negate else f"{expr} = :f{i}")
+        conds.append(filter_sql(d, f, f"f{i}"))
     cols = "".join(f", {field_sql(d, k)}" for k in extra)
     need_events = bool(conds or extra)
     filt = "".join(f" AND {c}" for c in conds)

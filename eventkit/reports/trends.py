@@ -11,6 +11,7 @@ from typing import Any, Literal
 from sqlalchemy.engine import Connection
 
 from eventkit.aggregation.sql import BUILTIN_DIMS
+from eventkit.reports.cohort_filter import cohort_only, cohort_series, cohort_total
 from eventkit.reports.query import (
     Interval,
     Report,
@@ -101,6 +102,8 @@ def series(
     conn: Connection, q: ReportQuery, event: str | None, measure: Measure, rolled: set[str]
 ) -> Series:
     """``{(bucket start, breakdown value): number}`` for the query."""
+    if cohort_only(q, measure):
+        return cohort_series(conn, q, event, measure)
     if uses_rollups(q, measure, rolled):
         return _rolled(conn, q, event, measure)
     return _raw(conn, q, event, measure)
@@ -111,6 +114,8 @@ def _total(
 ) -> int:
     if measure == "count":
         return sum(series(conn, q, event, measure, rolled).values())
+    if cohort_only(q, measure):
+        return cohort_total(conn, q, event, measure)
     whole = replace(q, interval="month")
     if uses_rollups(whole, measure, rolled):
         rows = user_day_rows(

@@ -62,12 +62,22 @@ class NewKeys:
 
 @dataclass(frozen=True)
 class ResolvedKey:
-    """What a presented key grants."""
+    """What a presented credential grants: an app key (``write``/``secret``), or a
+    scoped API token (``token``, with its ``scopes``, ``name`` and expiry;
+    ``eventkit.tokens``). ``key_id`` is the key's or the token's row id."""
 
     app_id: int
     app_name: str
-    kind: KeyKind
+    kind: Literal["write", "secret", "token"]
     key_id: int
+    scopes: tuple[str, ...] = ()
+    name: str = ""
+    expires_at: int | None = None
+
+    @property
+    def actor(self) -> str:
+        """Who acted, for audit trails: ``key:<id>`` or ``token:<name>``."""
+        return f"token:{self.name}" if self.kind == "token" else f"key:{self.key_id}"
 
 
 def hash_key(key: str) -> str:

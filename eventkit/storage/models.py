@@ -27,8 +27,11 @@ from eventkit.storage.types import JSONDoc, UUIDBytes
 __all__ = [
     "AGGREGATION_STATE",
     "API_KEYS",
+    "API_TOKENS",
     "APPS",
     "APP_POLICY_VERSIONS",
+    "COHORTS",
+    "COHORT_MEMBERS",
     "DEDUP_STATE",
     "EVENTS",
     "EVENT_KEYS",
@@ -42,6 +45,8 @@ __all__ = [
     "ROLLUP_COUNTS",
     "ROLLUP_EVENTS_BY_NAME",
     "ROLLUP_FIRST_DAYS",
+    "ROLLUP_MEASURES",
+    "ROLLUP_MEASURE_VALUES",
     "ROLLUP_USER_DAYS",
     "SESSIONS",
     "SESSION_STATE",
@@ -52,8 +57,11 @@ __all__ = [
     "WEBHOOK_DEADLETTERS",
     "AggregationState",
     "ApiKey",
+    "ApiToken",
     "App",
     "AppPolicyVersion",
+    "Cohort",
+    "CohortMember",
     "DedupState",
     "Event",
     "EventKey",
@@ -67,6 +75,8 @@ __all__ = [
     "RollupCount",
     "RollupEventByName",
     "RollupFirstDay",
+    "RollupMeasure",
+    "RollupMeasureValue",
     "RollupUserDay",
     "Session",
     "SessionState",
@@ -563,3 +573,18 @@ class PrivacyAudit(SQLModel, table=True):
 
 USER_TOMBSTONES = _table(UserTombstone)
 PRIVACY_AUDIT = _table(PrivacyAudit)
+
+# The tables of tokens, cohorts and measure rollups are declared in query_models.py
+# (this module stays under 600 lines); they are re-exported here.
+from eventkit.storage.query_models import (  # noqa: E402
+    API_TOKENS,
+    COHORT_MEMBERS,
+    COHORTS,
+    ROLLUP_MEASURE_VALUES,
+    ROLLUP_MEASURES,
+    ApiToken,
+    Cohort,
+    CohortMember,
+    RollupMeasure,
+    RollupMeasureValue,
+)

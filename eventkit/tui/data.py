@@ -32,6 +32,7 @@ from eventkit.flags.store import (
 )
 from eventkit.reports import Report, ReportQuery, ReportsService, parse_filter, parse_step
 from eventkit.reports.params import parse_span
+from eventkit.reports.paths import PathsSpec
 from eventkit.reports.query import Filter, Interval
 from eventkit.reports.rate import US_PER_MINUTE, events_per_minute
 from eventkit.reports.users import user_timeline
@@ -203,6 +204,12 @@ class Dashboard:
         return self.reports.funnel(
             self.query(days), [parse_step(s) for s in steps], window_seconds=parse_span(window)
         )
+
+    def paths(self, after: str | None, by: str, days: int, steps: int = 5) -> Report:
+        """``eventkit report paths``."""
+        spec = PathsSpec(after=after or None, by="event" if by == "event" else "screen",
+                         steps=steps)  # fmt: skip
+        return self.reports.paths(self.query(days), spec)
 
     def retention(self, interval: Interval, days: int, periods: int = 8) -> Report:
         """``eventkit report retention``."""

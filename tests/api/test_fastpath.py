@@ -23,6 +23,7 @@ from eventkit.config import Settings
 from eventkit.storage.apps import create_app as create_tracked_app
 from eventkit.storage.engine import make_engine
 from eventkit.storage.migrate import upgrade
+from eventkit.tokens.store import create_token
 from tests.conftest import make_settings
 
 NOW = datetime.now(UTC).isoformat()
@@ -57,12 +58,22 @@ async def client(
     engine = make_engine(settings)
     upgrade(engine)
     keys = create_tracked_app(engine, "a")
+    reader = create_token(engine, "a", "reader", "reports:read,query:read").token
+    admin = create_token(engine, "a", "admin", "admin").token
     engine.dispose()
     app = create_app(settings)
     asgi = with_capture_fast_path(app) if fast else app
     assert (asgi is not app) == fast  # no CORS configured: the fast path is in front
     async with AsyncTestClient(app=asgi) as c:  # type: ignore[type-var]
-        yield c, {"write": keys.write_key, "secret": keys.secret_key}
+        yield (
+            c,
+            {
+                "write": keys.write_key,
+                "secret": keys.secret_key,
+                "reader": reader,
+                "admin": admin,
+            },
+        )
 
 
 Step = Callable[[dict[str, str]], tuple[dict[str, str], bytes]]
@@ -88,6 +99,9 @@ STEPS: list[tuple[str, Step]] = [
     ("no events", post_json({"events": []})),
     ("too many events", post_json({"events": [event(3)] * 6})),
     ("a secret key may capture", post_json({"events": [event(3)]}, key="secret")),
+    ("a token without the capture scope: 403",
+     post_json({"events": [event(3)]}, key="reader")),
+    ("an admin token may capture", post_json({"events": [event(4)]}, key="admin")),
     ("X-Eventkit-Key", post_json({"events": [event(4)]}, key=None, **{"X-Eventkit-Key": "_"})),
     ("gzip", lambda k: ({"Authorization": f"Bearer {k['write']}", "Content-Encoding": "gzip"},
                         gzip.compress(json.dumps({"events": [event(5)]}).encode()))),
@@ -131,5 +145,5 @@ async def test_the_fast_path_answers_as_litestar_does(tmp_path: Path) -> None:
         assert got == want, name
     assert fast[-1] == litestar[-1]  # the same request metrics
     statuses = [s for s, *_ in litestar[:-1]]
-    assert statuses == [200, 200, 200, 400, 400, 400, 413, 200, 200, 200, 400, 413, 200,
+    assert statuses == [200, 200, 200, 400, 400, 400, 413, 200, 403, 200, 200, 200, 400, 413, 200,
                         429, 401, 401, 401, 429]  # fmt: skip

@@ -106,3 +106,29 @@ async def test_retention_heat_table(make_app: MakeApp, demo_engine: Engine) -> N
         await settle(pilot)
         assert str(table.columns[next(iter(table.columns))].label) == "cohort"
         assert [str(c.label) for c in table.columns.values()][2] == "w0"
+
+
+async def test_paths_tab_shows_the_reports_tree(make_app: MakeApp, demo_engine: Engine) -> None:
+    from eventkit.reports import ReportQuery, ReportsService
+    from eventkit.reports.paths import PathsSpec
+    from tests.conftest import make_settings
+
+    app = make_app(start="reports")
+    async with app.run_test(size=(140, 42)) as pilot:
+        await settle(pilot)
+        await pilot.press("p")
+        await settle(pilot)
+        assert app.screen.query_one(TabbedContent).active == "paths"
+        after = app.screen.query_one("#p-after", Input)
+        after.value = "signup_completed"
+        after.focus()
+        await pilot.press("enter")
+        await settle(pilot)
+        tree = text_of(app.screen.query_one("#p-tree"))
+        settings = make_settings(str(demo_engine.url))
+        q = ReportQuery(app_id=1, since=SINCE, until=UNTIL)
+        want = ReportsService(demo_engine, settings).paths(q, PathsSpec(after="signup_completed"))
+        assert want.meta["sessions"] > 0
+        assert f"{want.meta['sessions']:,} sessions" in tree and "after signup_completed" in tree
+        first = want.rows[1]  # the most common screen after the anchor
+        assert f"{first['node']}  {first['sessions']:,}" in tree

@@ -16,7 +16,7 @@ from typing import Any
 from litestar import Request, Response
 from litestar.exceptions import HTTPException
 
-from eventkit.api.auth import authenticate, presented_key
+from eventkit.api.auth import authenticate, check_scope, presented_key
 from eventkit.api.deps import provide_runtime as runtime
 from eventkit.api.limits import admit_events, charge_events
 from eventkit.capture.validate import FieldError
@@ -29,6 +29,7 @@ from eventkit.errors import (
 from eventkit.ingest.verdicts import BatchResult
 from eventkit.storage.apps import ResolvedKey
 from eventkit.timeutil import now_us
+from eventkit.tokens.scopes import Scope
 
 __all__ = [
     "client_ip",
@@ -70,9 +71,14 @@ async def read(request: Request, *, gzip_hint: bool = False) -> bytes:  # type: 
     return read_body(body, encoding, runtime(request).settings.limits)
 
 
-async def resolve(request: Request, body_key: str | None) -> ResolvedKey:  # type: ignore[type-arg]
+async def resolve(
+    request: Request,  # type: ignore[type-arg]
+    body_key: str | None,
+    scope: Scope = "capture",
+) -> ResolvedKey:
     """The app a vendor key belongs to: the key from the Authorization header (Basic
-    username or Bearer), else the one in the body. Write and secret keys both capture.
+    username or Bearer), else the one in the body, checked for ``scope`` (``capture``:
+    write and secret keys, and ``admin`` tokens, may capture).
 
     Missing and unknown keys count against the client address's failed-auth limit,
     as on the native API.
@@ -80,8 +86,9 @@ async def resolve(request: Request, body_key: str | None) -> ResolvedKey:  # typ
     Raises:
         TooManyAuthFailuresError: this address failed too often recently (429).
         AuthError: no key, or an unknown or revoked one.
+        PermissionDeniedError: a credential without ``scope``.
     """
-    return await authenticate(
+    found = await authenticate(
         request,
         presented_key(request) or body_key,
         missing="missing API key: set the SDK's write key / API key / project token to an "
@@ -89,6 +96,7 @@ async def resolve(request: Request, body_key: str | None) -> ResolvedKey:  # typ
         unknown="unknown or revoked API key; use the eventkit app's write key as the SDK's "
         "key (`eventkit apps show <app>` lists the active key prefixes)",
     )
+    return check_scope(found, scope)
 
 
 def check_count(n: int, request: Request) -> None:  # type: ignore[type-arg]

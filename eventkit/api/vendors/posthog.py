@@ -14,7 +14,7 @@ from eventkit.api.flags import not_modified
 from eventkit.api.vendors import http
 from eventkit.compat import posthog
 from eventkit.compat.common import as_object, form_data, json_body, maybe_base64_json
-from eventkit.errors import EventKitError, InvalidRequestError, PermissionDeniedError
+from eventkit.errors import EventKitError, InvalidRequestError
 from eventkit.flags.service import encode, etag_matches, etag_of
 from eventkit.timeutil import now_us
 
@@ -136,16 +136,12 @@ async def posthog_flags(request: Request) -> Response[bytes]:  # type: ignore[ty
     ["/flags/definitions", "/api/feature_flag/local_evaluation"],
     name="posthog-definitions",
     tags=_TAGS,
-    summary="PostHog local-evaluation flag definitions (secret key)",
+    summary="PostHog local-evaluation flag definitions (flags:read or the secret key)",
 )
 async def posthog_definitions(request: Request) -> Response[bytes]:  # type: ignore[type-arg]
-    """Definitions for PostHog server SDKs' local evaluation; needs the secret key as
-    the SDK's personal API key. Supports If-None-Match."""
-    key = await http.resolve(request, None)
-    if key.kind != "secret":
-        raise PermissionDeniedError(
-            "flag definitions need the app's secret key as the SDK's personal_api_key"
-        )
+    """Definitions for PostHog server SDKs' local evaluation; needs the secret key (or
+    a ``flags:read`` token) as the SDK's personal API key. Supports If-None-Match."""
+    key = await http.resolve(request, None, scope="flags:read")
     evaluator = await http.runtime(request).flags.evaluator(key.app_id)
     specs = [s for k in evaluator.keys if (s := evaluator.spec(k)) is not None]
     body = encode(posthog.local_definitions(specs))

@@ -11,6 +11,7 @@ from typing import Annotated, Any
 from litestar import Request, Response, Router, get, post
 from litestar.params import PathParameter
 
+from eventkit.api.auth import granted
 from eventkit.api.vendors import http
 from eventkit.compat import segment
 from eventkit.compat.common import as_object, json_body
@@ -94,7 +95,7 @@ async def segment_settings(
 ) -> Response[bytes]:
     """The settings analytics-kotlin/swift fetch at start (``cdnHost``)."""
     found = await request.app.state.key_cache.resolve(write_key)
-    if found is None:
+    if found is None or not granted(found, "capture"):
         raise InvalidRequestError("unknown write key; use the eventkit app's write key")
     public = http.runtime(request).settings.server.public_url
     host = public.split("://", 1)[-1].rstrip("/") if public else request.headers.get("host", "")

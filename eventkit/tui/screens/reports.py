@@ -1,4 +1,5 @@
-"""Reports: trends (interval and breakdown pickers), funnel bars, retention heat table."""
+"""Reports: trends (interval and breakdown pickers), funnel bars, retention heat table,
+paths as a tree."""
 
 from __future__ import annotations
 
@@ -22,6 +23,7 @@ from eventkit.tui.widgets.bars import bar
 from eventkit.tui.widgets.chart import LineChart
 from eventkit.tui.widgets.columns import add_columns
 from eventkit.tui.widgets.heat import heat_cell
+from eventkit.tui.widgets.paths_tree import paths_tree
 
 __all__ = ["ReportsScreen", "funnel_table", "trend_series"]
 
@@ -71,13 +73,14 @@ def funnel_table(report: Report, width: int = 36) -> Table:
 
 
 class ReportsScreen(DashboardScreen):
-    """Three tabs over :class:`~eventkit.reports.ReportsService`."""
+    """Four tabs over :class:`~eventkit.reports.ReportsService`."""
 
     MODE = "reports"
     BINDINGS = [
         Binding("t", "tab('trends')", "Trends"),
         Binding("f", "tab('funnel')", "Funnel"),
         Binding("e", "tab('retention')", "Retention"),
+        Binding("p", "tab('paths')", "Paths"),
         Binding("i", "cycle_interval", "Interval"),
         Binding("b", "cycle_breakdown", "Breakdown"),
         Binding("r", "reload", "Refresh"),
@@ -114,6 +117,15 @@ class ReportsScreen(DashboardScreen):
                                  allow_blank=False, id="r-range")  # fmt: skip
                 yield DataTable(id="r-table", cursor_type="row")
                 yield Static("", id="r-summary", classes="note")
+            with TabPane("Paths", id="paths"):
+                with Horizontal(classes="controls"):
+                    yield Input("", placeholder="after EVENT (empty: from session start)",
+                                id="p-after")  # fmt: skip
+                    yield Select([("by screen", "screen"), ("by event", "event")],
+                                 value="screen", allow_blank=False, id="p-by")  # fmt: skip
+                    yield Select(_options(RANGES, "last {} days"), value=14,
+                                 allow_blank=False, id="p-range")  # fmt: skip
+                yield Static("", id="p-tree", classes="panel")
 
     def on_mount(self) -> None:
         if self.data.ready:
@@ -137,7 +149,7 @@ class ReportsScreen(DashboardScreen):
             return
         tab = self.query_one(TabbedContent).active
         loads = {"trends": self._load_trends, "funnel": self._load_funnel,
-                 "retention": self._load_retention}  # fmt: skip
+                 "retention": self._load_retention, "paths": self._load_paths}  # fmt: skip
         if tab in loads:
             loads[tab]()
 
@@ -203,6 +215,16 @@ class ReportsScreen(DashboardScreen):
         self.query_one("#r-summary", Static).update(
             f"share of each cohort (first seen) active again in period N · "
             f"{report.meta['return_event']}"
+        )
+
+    def _load_paths(self) -> None:
+        after = self.query_one("#p-after", Input).value.strip()
+        by, days, d = str(self._value("#p-by")), int(self._value("#p-range")), self.data
+        self.load(lambda: d.paths(after, by, days), self._paths, group="paths")
+
+    def _paths(self, report: Report) -> None:
+        self.query_one("#p-tree", Static).update(
+            paths_tree(report) if report.rows else "no sessions with such a path in range"
         )
 
     def on_select_changed(self, event: Select.Changed) -> None:
