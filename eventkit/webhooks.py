@@ -57,7 +57,8 @@ def verify(
         age = abs((time.time() if now is None else now) - int(timestamp))
     except ValueError:
         return False
-    return age <= tolerance_seconds and hmac.compare_digest(sign(secret, timestamp, body), signature)
+    expected = sign(secret, timestamp, body)
+    return age <= tolerance_seconds and hmac.compare_digest(expected, signature)
 
 
 @dataclass(frozen=True)
