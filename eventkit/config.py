@@ -19,6 +19,7 @@ from pydantic import (
     field_validator,
 )
 
+from eventkit.config_alerts import AlertSettings, ReleaseSettings, SmtpSettings
 from eventkit.config_sections import (
     AggregationSettings,
     CompatSettings,
@@ -45,6 +46,7 @@ from eventkit.errors import ConfigError
 
 __all__ = [
     "AggregationSettings",
+    "AlertSettings",
     "CompatSettings",
     "CorsSettings",
     "IngestSettings",
@@ -55,11 +57,13 @@ __all__ = [
     "PluginSettings",
     "PrivacySettings",
     "RateLimitSettings",
+    "ReleaseSettings",
     "SchedulerSettings",
     "ServerSettings",
     "SessionSettings",
     "SessionTimeouts",
     "Settings",
+    "SmtpSettings",
     "SpoolSettings",
     "SqliteSettings",
     "TlsSettings",
@@ -102,6 +106,8 @@ class Settings(_Section):
     rate_limits: RateLimitSettings = Field(default_factory=RateLimitSettings)
     cors: CorsSettings = Field(default_factory=CorsSettings)
     partitions: PartitionSettings = Field(default_factory=PartitionSettings)
+    alerts: AlertSettings = Field(default_factory=AlertSettings)
+    releases: ReleaseSettings = Field(default_factory=ReleaseSettings)
 
     #: Where these settings came from, for ``config show``; not a setting.
     source: str = Field("defaults", exclude=True)
