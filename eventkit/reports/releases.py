@@ -31,7 +31,15 @@ from eventkit.reports.query import Interval, Report, ReportQuery, buckets, iso
 from eventkit.reports.source import tail_guard
 from eventkit.timeutil import US_PER_DAY, from_us
 
-__all__ = ["ReleaseHealth", "adoption", "health", "latest_versions", "releases"]
+__all__ = [
+    "ReleaseHealth",
+    "adoption",
+    "first_seen",
+    "health",
+    "latest_version",
+    "latest_versions",
+    "releases",
+]
 
 Key = tuple[str, str]
 _ISSUE = f"name IN ('{CRASH}', '{ERROR}')"
@@ -86,9 +94,10 @@ class _Ctx:
 
     def __init__(
         self, conn: Connection, app_id: int, start: int, end: int,
-        version: str | None, platform: str | None,
+        version: str | None, platform: str | None, by_platform: bool = True,
     ) -> None:  # fmt: skip
         self.conn = conn
+        self.by_platform = by_platform
         self.dialect = conn.dialect.name
         self.aligned = start % US_PER_DAY == 0 and end % US_PER_DAY == 0
         self.params: dict[str, Any] = {
@@ -101,6 +110,14 @@ class _Ctx:
             f"id > :wm AND {g(conn, 'app_id')} = :app AND {g(conn, 'ts')} >= :s "
             f"AND {g(conn, 'ts')} < :e"
         )
+
+    def p(self, expr: str) -> str:
+        """``expr`` (a platform column), or '' when platforms are combined."""
+        return expr if self.by_platform else "''"
+
+    def group(self, v: str, p: str) -> str:
+        """The GROUP BY list of a version and a platform column."""
+        return f"{v}, {p}" if self.by_platform else v
 
     def where(self, v: str = "app_version", p: str = "platform") -> str:
         return _filters(self.version, self.platform, v, p)
@@ -147,20 +164,21 @@ def _collect(c: _Ctx) -> dict[Key, ReleaseHealth]:
         return out.setdefault((str(v), str(p)), ReleaseHealth(str(v), str(p)))
 
     for v, p, users, crashed in c.rows(
-        "SELECT app_version, platform, COUNT(DISTINCT actor), COUNT(DISTINCT CASE WHEN "
-        f"crashes > 0 THEN actor END) FROM ({c.user_days(False)}) t GROUP BY app_version, platform"
+        f"SELECT app_version, {c.p('platform')}, COUNT(DISTINCT actor), COUNT(DISTINCT CASE "
+        f"WHEN crashes > 0 THEN actor END) FROM ({c.user_days(False)}) t "
+        f"GROUP BY {c.group('app_version', 'platform')}"
     ):
         h = get(v, p)
         h.users, h.crashed_users = int(users), int(crashed)
+    sv, sp = "COALESCE(app_version, '')", "COALESCE(platform, '')"
     for v, p, n in c.rows(
-        "SELECT COALESCE(app_version, ''), COALESCE(platform, ''), COUNT(*) FROM sessions "
-        f"WHERE app_id = :app AND started_at >= :s AND started_at < :e{c.ev_where()} "
-        "GROUP BY COALESCE(app_version, ''), COALESCE(platform, '')"
+        f"SELECT {sv}, {c.p(sp)}, COUNT(*) FROM sessions WHERE app_id = :app "
+        f"AND started_at >= :s AND started_at < :e{c.ev_where()} GROUP BY {c.group(sv, sp)}"
     ):
         get(v, p).sessions = int(n)
     for v, p, n, fatal in c.rows(
-        "SELECT app_version, platform, COUNT(*), SUM(CASE WHEN fatal THEN 1 ELSE 0 END) "
-        f"FROM ({c.issues()}) t GROUP BY app_version, platform"
+        f"SELECT app_version, {c.p('platform')}, COUNT(*), SUM(CASE WHEN fatal THEN 1 ELSE 0 "
+        f"END) FROM ({c.issues()}) t GROUP BY {c.group('app_version', 'platform')}"
     ):
         h = get(v, p)
         h.errors, h.crashes = int(n), int(fatal or 0)
@@ -179,16 +197,17 @@ def _crashed_sessions(c: _Ctx, get: Any) -> None:
     )
     sv, sp = "COALESCE(s.app_version, '')", "COALESCE(s.platform, '')"
     for v, p, n in c.rows(
-        f"SELECT {sv}, {sp}, COUNT(DISTINCT s.id) FROM ({crashes}) i "
+        f"SELECT {sv}, {c.p(sp)}, COUNT(DISTINCT s.id) FROM ({crashes}) i "
         "JOIN event_sessions es ON es.event_pk = i.event_pk "
         "JOIN sessions s ON s.id = es.session_id WHERE s.app_id = :app "
         f"AND s.started_at >= :s AND s.started_at < :e{_filters(c.version, c.platform, sv, sp)} "
-        f"GROUP BY {sv}, {sp}"
+        f"GROUP BY {c.group(sv, sp)}"
     ):
         get(v, p).crashed_sessions = int(n)
 
 
 def _first_seen(c: _Ctx) -> dict[Key, int]:
+    """``{(version, platform): first seen}``; with platforms combined, the earliest."""
     out: dict[Key, int] = {}
     for v, p, first in c.rows(
         "SELECT app_version, platform, first_seen FROM release_versions WHERE app_id = :app"
@@ -196,18 +215,19 @@ def _first_seen(c: _Ctx) -> dict[Key, int]:
         f"WHERE id > :wm AND {tail_guard(c.conn, 'app_id')} = :app AND app_version IS NOT NULL"
         f"{c.ev_where()} GROUP BY app_version, COALESCE(platform, '')"
     ):
-        key = (str(v), str(p))
+        key = (str(v), str(p) if c.by_platform else "")
         out[key] = min(int(first), out.get(key, int(first)))
     return out
 
 
 def health(
     conn: Connection, app_id: int, start: int, end: int, *,
-    version: str | None = None, platform: str | None = None,
+    version: str | None = None, platform: str | None = None, by_platform: bool = True,
 ) -> tuple[list[ReleaseHealth], int]:  # fmt: skip
     """Every version-platform active in ``[start, end)`` (newest first) and the number
-    of distinct active users of the app in the range (the adoption denominator)."""
-    c = _Ctx(conn, app_id, start, end, version, platform)
+    of distinct active users of the app in the range (the adoption denominator). With
+    ``by_platform=False`` each version's platforms are counted together (platform '')."""
+    c = _Ctx(conn, app_id, start, end, version, platform, by_platform)
     data = _collect(c)
     firsts = _first_seen(c)
     for key, h in data.items():
@@ -218,14 +238,27 @@ def health(
     return ordered, int(total)
 
 
+def first_seen(
+    conn: Connection, app_id: int, platform: str | None = None, *, by_platform: bool = True
+) -> dict[Key, int]:
+    """``{(version, platform): when it was first seen}`` (platform '' when combined)."""
+    return _first_seen(_Ctx(conn, app_id, 0, US_PER_DAY, None, platform, by_platform))
+
+
 def latest_versions(conn: Connection, app_id: int, platform: str | None = None) -> dict[str, str]:
-    """``{platform: version}`` of the version first seen most recently on each platform."""
-    c = _Ctx(conn, app_id, 0, US_PER_DAY, None, platform)
+    """``{platform: version}`` of the version first seen most recently on each platform"""
     best: dict[str, tuple[int, str]] = {}
-    for (v, p), first in _first_seen(c).items():
+    for (v, p), first in first_seen(conn, app_id, platform).items():
         if v and (p not in best or (first, v) > best[p]):
             best[p] = (first, v)
     return {p: v for p, (_, v) in best.items()}
+
+
+def latest_version(conn: Connection, app_id: int, platform: str | None = None) -> str | None:
+    """The version first seen most recently (on ``platform``, or on any platform)."""
+    firsts = first_seen(conn, app_id, platform, by_platform=False)
+    named = [(t, v) for (v, _), t in firsts.items() if v]
+    return max(named)[1] if named else None
 
 
 def _bucket_sql(interval: Interval, start: int, end: int) -> str:
