@@ -80,9 +80,9 @@ def test_threshold_and_the_complete_bucket_rule(
     hour10 = T0 + 10 * US_PER_HOUR
     # 10:30: hour 10 is half-finished with 5 events so far; only hour 9 is judged.
     seed("$screen", [5], unit="hour", offset=10)
-    assert due_bucket(get_rule(app, 1, "alert", "traffic").alert,
-                      hour10 + 1800 * US_PER_SECOND, SETTLE) == (hour10 - US_PER_HOUR, hour10)  # fmt: skip
     now = hour10 + 1800 * US_PER_SECOND
+    spec = get_rule(app, 1, "alert", "traffic").alert
+    assert due_bucket(spec, now, SETTLE) == (hour10 - US_PER_HOUR, hour10)
     assert evaluate_rules(app, alert_settings, now=now).outcomes == {"traffic": "ok"}
     # 11:03, within the settle time after hour 10: still not judged.
     assert evaluate_rules(app, alert_settings, now=hour10 + US_PER_HOUR + 180 * US_PER_SECOND
