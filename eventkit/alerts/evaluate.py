@@ -47,6 +47,7 @@ from eventkit.timeutil import US_PER_SECOND, now_us
 
 __all__ = [
     "EvaluationRun",
+    "claim_run",
     "due_bucket",
     "evaluate_bucket",
     "evaluate_rules",
@@ -108,18 +109,19 @@ def _decide(row: Any, verdict: Check, cooldown_us: int, now: int) -> tuple[str, 
     return "ok", {}
 
 
-def _claim_run(
-    conn: Connection, rule: Rule, start: int, end: int, now: int, verdict: Check,
-    outcome: str, node: str,
+def claim_run(
+    conn: Connection, rule: Rule, start: int, end: int, now: int, *, outcome: str,
+    value: float | None, baseline: float | None, detail: dict[str, Any], node: str,
 ) -> int | None:  # fmt: skip
-    """Insert the (rule, bucket) row; None when it exists (decided elsewhere)."""
+    """Insert the (rule, bucket) row of ``alert_runs``; None when it exists already
+    (decided by another node or an earlier run)."""
     dialect_insert = pg_insert if conn.dialect.name == "postgresql" else sqlite_insert
     stmt = (
         dialect_insert(ALERT_RUNS)
         .values(
             rule_id=rule.id, app_id=rule.app_id, bucket=start, bucket_end=end,
-            evaluated_at=now, outcome=outcome, value=verdict.value, baseline=verdict.baseline,
-            detail=verdict.detail, node=node[:200],
+            evaluated_at=now, outcome=outcome, value=value, baseline=baseline,
+            detail=detail, node=node[:200],
         )
         .on_conflict_do_nothing(index_elements=["rule_id", "bucket"])
         .returning(ALERT_RUNS.c.id)
@@ -145,7 +147,8 @@ def record(
         if row is None or row.paused:
             return None
         outcome, values = _decide(row, verdict, spec.cooldown_seconds * US_PER_SECOND, clock)
-        run_id = _claim_run(conn, rule, start, end, clock, verdict, outcome, node)
+        run_id = claim_run(conn, rule, start, end, clock, outcome=outcome, value=verdict.value,
+                           baseline=verdict.baseline, detail=verdict.detail, node=node)  # fmt: skip
         if run_id is None:
             return None
         if values:
