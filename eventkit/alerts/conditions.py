@@ -88,11 +88,17 @@ def check(spec: AlertSpec, start: int, points: dict[int, Point]) -> Check:
     base = [p for s in same if (p := points[s].value) is not None]
     pooled = [[p for s in g if (p := points[s].value) is not None] for g in groups]
     noise = now.noise(spec.metric)
-    verdict = detect(v, base, pooled, sensitivity=c.sensitivity, direction=c.direction,
-                     noise=noise)  # fmt: skip
+    verdict = detect(v, base, pooled, sensitivity=c.sensitivity, direction=c.direction, noise=noise)
     if verdict is None:
-        return _no_data(v, f"the anomaly check needs {c.baseline} earlier weeks "
-                        "(at least 3) with data", **detail)  # fmt: skip
-    detail.update(expected=round(verdict.expected, 4), spread=round(verdict.spread, 4),
-                  score=round(verdict.score, 2), sensitivity=c.sensitivity)  # fmt: skip
+        return _no_data(
+            v,
+            f"the anomaly check needs {c.baseline} earlier weeks (at least 3) with data",
+            **detail,
+        )
+    detail.update(
+        expected=round(verdict.expected, 4),
+        spread=round(verdict.spread, 4),
+        score=round(verdict.score, 2),
+        sensitivity=c.sensitivity,
+    )
     return Check(verdict.anomalous, v, verdict.expected, detail)

@@ -65,8 +65,9 @@ def send_email(smtp: SmtpSettings, to: str, message: Message) -> Attempt:
     client: smtplib.SMTP | None = None
     try:
         if smtp.security == "tls":
-            client = smtplib.SMTP_SSL(smtp.host, smtp.port, timeout=smtp.timeout_seconds,
-                                      context=_tls_context(smtp))  # fmt: skip
+            client = smtplib.SMTP_SSL(
+                smtp.host, smtp.port, timeout=smtp.timeout_seconds, context=_tls_context(smtp)
+            )
         else:
             client = smtplib.SMTP(smtp.host, smtp.port, timeout=smtp.timeout_seconds)
         client.ehlo()

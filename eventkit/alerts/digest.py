@@ -56,8 +56,12 @@ def _users(service: ReportsService, q: ReportQuery, prev: ReportQuery) -> dict[s
     old = service.trends(prev, measure="users")
     days = [int(r["users"]) for r in cur.rows]
     users, before = int(cur.meta["total"] or 0), int(old.meta["total"] or 0)
-    return {"users": users, "previous": before, "change_pct": _change(users, before),
-            "avg_daily": round(sum(days) / len(days), 1) if days else 0.0}  # fmt: skip
+    return {
+        "users": users,
+        "previous": before,
+        "change_pct": _change(users, before),
+        "avg_daily": round(sum(days) / len(days), 1) if days else 0.0,
+    }
 
 
 def _top(service: ReportsService, q: ReportQuery, prev: ReportQuery) -> list[dict[str, Any]]:
@@ -85,8 +89,15 @@ def _funnels(
         def pct(m: dict[str, Any]) -> float | None:
             return round(100.0 * m["converted"] / m["entered"], 1) if m["entered"] else None
 
-        out.append({"steps": steps, "entered": cur["entered"], "converted": cur["converted"],
-                    "conversion_pct": pct(cur), "previous_pct": pct(old)})  # fmt: skip
+        out.append(
+            {
+                "steps": steps,
+                "entered": cur["entered"],
+                "converted": cur["converted"],
+                "conversion_pct": pct(cur),
+                "previous_pct": pct(old),
+            }
+        )
     return out
 
 
@@ -109,12 +120,18 @@ def _alerts(engine: Engine, app_id: int, start: int, end: int) -> list[dict[str,
         rows = conn.execute(
             select(r.name, h.bucket, h.value, h.outcome)
             .join(ALERT_RULES, r.id == h.rule_id)
-            .where(h.app_id == app_id, h.outcome.in_(["fired", "suppressed"]),
-                   h.bucket >= start, h.bucket < end)
+            .where(
+                h.app_id == app_id,
+                h.outcome.in_(["fired", "suppressed"]),
+                h.bucket >= start,
+                h.bucket < end,
+            )
             .order_by(h.bucket)
-        ).all()  # fmt: skip
-    return [{"rule": n, "at": from_us(int(b)).isoformat(timespec="minutes"), "value": v,
-             "outcome": o} for n, b, v, o in rows]  # fmt: skip
+        ).all()
+    return [
+        {"rule": n, "at": from_us(int(b)).isoformat(timespec="minutes"), "value": v, "outcome": o}
+        for n, b, v, o in rows
+    ]
 
 
 def build_digest(
@@ -130,19 +147,35 @@ def build_digest(
     events = service.trends(q).meta["total"] or 0
     events_before = service.trends(prev).meta["total"] or 0
     return {
-        "app": app, "period": spec.period,
-        "since": from_us(start).date().isoformat(), "until": from_us(end).date().isoformat(),
+        "app": app,
+        "period": spec.period,
+        "since": from_us(start).date().isoformat(),
+        "until": from_us(end).date().isoformat(),
         "active_users": _users(service, q, prev),
-        "events": {"count": events, "previous": events_before,
-                   "change_pct": _change(events, events_before)},
+        "events": {
+            "count": events,
+            "previous": events_before,
+            "change_pct": _change(events, events_before),
+        },
         "top_events": _top(service, q, prev),
         "funnels": _funnels(service, spec, q, prev),
         "experiments": _experiments(engine, app_id),
         "alerts": _alerts(engine, app_id, start, end),
-        "releases": [{k: row[k] for k in ("app_version", "platform", "users", "adoption_pct",
-                                          "crash_free_users_pct", "crash_free_sessions_pct")}
-                     for row in rel.rows[:4]],
-    }  # fmt: skip
+        "releases": [
+            {
+                k: row[k]
+                for k in (
+                    "app_version",
+                    "platform",
+                    "users",
+                    "adoption_pct",
+                    "crash_free_users_pct",
+                    "crash_free_sessions_pct",
+                )
+            }
+            for row in rel.rows[:4]
+        ],
+    }
 
 
 def _pct(x: float | None) -> str:
@@ -154,9 +187,11 @@ def _lines(d: dict[str, Any]) -> list[str]:
     lines = [
         f"Active users: {au['users']:,} ({_pct(au['change_pct'])} vs the period before), "
         f"{au['avg_daily']:,} a day on average",
-        f"Events: {ev['count']:,} ({_pct(ev['change_pct'])})", "", "Top events:",
+        f"Events: {ev['count']:,} ({_pct(ev['change_pct'])})",
+        "",
+        "Top events:",
         *(f"  {t['event']}: {t['count']:,} ({_pct(t['change_pct'])})" for t in d["top_events"]),
-    ]  # fmt: skip
+    ]
     if d["funnels"]:
         lines += ["", "Funnels:"]
         for f in d["funnels"]:
@@ -166,14 +201,17 @@ def _lines(d: dict[str, Any]) -> list[str]:
     if d["releases"]:
         lines += ["", "Releases (newest first):"]
         for r in d["releases"]:
-            lines.append(f"  {r['app_version']} ({r['platform']}): {r['users']:,} users, "
-                         f"{r['adoption_pct']}% adoption, crash-free users "
-                         f"{r['crash_free_users_pct']}%")  # fmt: skip
+            lines.append(
+                f"  {r['app_version']} ({r['platform']}): {r['users']:,} users, "
+                f"{r['adoption_pct']}% adoption, crash-free users "
+                f"{r['crash_free_users_pct']}%"
+            )
     lines += ["", "Experiments with a verdict:"]
     lines += [f"  {e['experiment']}: {e['verdict']}" for e in d["experiments"]] or ["  none"]
     lines += ["", "Alerts that fired:"]
-    lines += [f"  {a['rule']} at {a['at']} ({a['outcome']}, value {a['value']})"
-              for a in d["alerts"]] or ["  none"]  # fmt: skip
+    lines += [
+        f"  {a['rule']} at {a['at']} ({a['outcome']}, value {a['value']})" for a in d["alerts"]
+    ] or ["  none"]
     return lines
 
 
@@ -191,12 +229,15 @@ def digest_message(settings: Settings, name: str, d: dict[str, Any]) -> Message:
         "text": body,
         "html": f"<html><body><h2>{html.escape(subject)}</h2><pre>{html.escape(body)}</pre>"
         "</body></html>",
-        "slack": {"text": subject, "blocks": [
-            {"type": "header", "text": {"type": "plain_text", "text": subject[:150]}},
-            {"type": "section", "text": {"type": "mrkdwn", "text": f"```{block[:2900]}```"}},
-        ]},
+        "slack": {
+            "text": subject,
+            "blocks": [
+                {"type": "header", "text": {"type": "plain_text", "text": subject[:150]}},
+                {"type": "section", "text": {"type": "mrkdwn", "text": f"```{block[:2900]}```"}},
+            ],
+        },
         "webhook": {"type": "digest", "digest": name, **d},
-    }  # fmt: skip
+    }
 
 
 def run_digests(engine: Engine, settings: Settings, *, now: int | None = None) -> dict[str, str]:
@@ -220,23 +261,47 @@ def run_digests(engine: Engine, settings: Settings, *, now: int | None = None) -
 
 def _sent(engine: Engine, rule_id: int, start: int) -> bool:
     with map_db_errors(), engine.connect() as conn:
-        return conn.execute(
-            text("SELECT 1 FROM alert_runs WHERE rule_id = :r AND bucket = :b"),
-            {"r": rule_id, "b": start},
-        ).first() is not None  # fmt: skip
+        return (
+            conn.execute(
+                text("SELECT 1 FROM alert_runs WHERE rule_id = :r AND bucket = :b"),
+                {"r": rule_id, "b": start},
+            ).first()
+            is not None
+        )
 
 
 def _claim_and_send(
-    engine: Engine, settings: Settings, rule: Rule, start: int, end: int,
-    content: dict[str, Any], now: int,
-) -> bool:  # fmt: skip
+    engine: Engine,
+    settings: Settings,
+    rule: Rule,
+    start: int,
+    end: int,
+    content: dict[str, Any],
+    now: int,
+) -> bool:
     with map_db_errors(), writer(engine).begin() as conn:
-        run_id = claim_run(conn, rule, start, end, now, outcome="sent", value=None,
-                           baseline=None, detail={"since": content["since"]},
-                           node=node_name())  # fmt: skip
+        run_id = claim_run(
+            conn,
+            rule,
+            start,
+            end,
+            now,
+            outcome="sent",
+            value=None,
+            baseline=None,
+            detail={"since": content["since"]},
+            node=node_name(),
+        )
         if run_id is None:
             return False
-        enqueue(conn, app_id=rule.app_id, rule_id=rule.id, run_id=run_id, kind="digest",
-                destinations=list(rule.digest.destinations),
-                message=digest_message(settings, rule.name, content), now=now)  # fmt: skip
+        enqueue(
+            conn,
+            app_id=rule.app_id,
+            rule_id=rule.id,
+            run_id=run_id,
+            kind="digest",
+            destinations=list(rule.digest.destinations),
+            message=digest_message(settings, rule.name, content),
+            now=now,
+        )
     return True

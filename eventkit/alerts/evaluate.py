@@ -87,8 +87,9 @@ def evaluate_bucket(engine: Engine, settings: Settings, rule: Rule, start: int) 
     spec = rule.alert
     rolled = set(dims_for(settings.aggregation))
     with map_db_errors(), engine.connect() as conn, conn.begin():
-        points = metric_values(conn, rule.app_id, spec.metric, spec.interval,
-                               needed_starts(spec, start), rolled=rolled)  # fmt: skip
+        points = metric_values(
+            conn, rule.app_id, spec.metric, spec.interval, needed_starts(spec, start), rolled=rolled
+        )
     return check(spec, start, points)
 
 
@@ -110,30 +111,53 @@ def _decide(row: Any, verdict: Check, cooldown_us: int, now: int) -> tuple[str, 
 
 
 def claim_run(
-    conn: Connection, rule: Rule, start: int, end: int, now: int, *, outcome: str,
-    value: float | None, baseline: float | None, detail: dict[str, Any], node: str,
-) -> int | None:  # fmt: skip
+    conn: Connection,
+    rule: Rule,
+    start: int,
+    end: int,
+    now: int,
+    *,
+    outcome: str,
+    value: float | None,
+    baseline: float | None,
+    detail: dict[str, Any],
+    node: str,
+) -> int | None:
     """Insert the (rule, bucket) row of ``alert_runs``; None when it exists already
     (decided by another node or an earlier run)."""
     dialect_insert = pg_insert if conn.dialect.name == "postgresql" else sqlite_insert
     stmt = (
         dialect_insert(ALERT_RUNS)
         .values(
-            rule_id=rule.id, app_id=rule.app_id, bucket=start, bucket_end=end,
-            evaluated_at=now, outcome=outcome, value=value, baseline=baseline,
-            detail=detail, node=node[:200],
+            rule_id=rule.id,
+            app_id=rule.app_id,
+            bucket=start,
+            bucket_end=end,
+            evaluated_at=now,
+            outcome=outcome,
+            value=value,
+            baseline=baseline,
+            detail=detail,
+            node=node[:200],
         )
         .on_conflict_do_nothing(index_elements=["rule_id", "bucket"])
         .returning(ALERT_RUNS.c.id)
-    )  # fmt: skip
+    )
     row = conn.execute(stmt).first()
     return None if row is None else int(row[0])
 
 
 def record(
-    engine: Engine, settings: Settings, rule: Rule, start: int, end: int, verdict: Check,
-    *, now: int | None = None, node: str = "",
-) -> str | None:  # fmt: skip
+    engine: Engine,
+    settings: Settings,
+    rule: Rule,
+    start: int,
+    end: int,
+    verdict: Check,
+    *,
+    now: int | None = None,
+    node: str = "",
+) -> str | None:
     """Record the verdict on ``(rule, start)`` and enqueue its messages, in one
     transaction. Returns the outcome, or None when the bucket was already decided (by
     another node or an earlier run) or the rule changed (deleted, paused) meanwhile."""
@@ -147,8 +171,18 @@ def record(
         if row is None or row.paused:
             return None
         outcome, values = _decide(row, verdict, spec.cooldown_seconds * US_PER_SECOND, clock)
-        run_id = claim_run(conn, rule, start, end, clock, outcome=outcome, value=verdict.value,
-                           baseline=verdict.baseline, detail=verdict.detail, node=node)  # fmt: skip
+        run_id = claim_run(
+            conn,
+            rule,
+            start,
+            end,
+            clock,
+            outcome=outcome,
+            value=verdict.value,
+            baseline=verdict.baseline,
+            detail=verdict.detail,
+            node=node,
+        )
         if run_id is None:
             return None
         if values:
@@ -157,10 +191,26 @@ def record(
         if notify:
             app = conn.execute(select(APPS.c.name).where(APPS.c.id == rule.app_id)).scalar_one()
             kind = "fired" if outcome == "fired" else "resolved"
-            message = alert_message(settings, app=app, rule=rule.name, spec=spec, kind=kind,
-                                    check=verdict, start=start, end=end)  # fmt: skip
-            enqueue(conn, app_id=rule.app_id, rule_id=rule.id, run_id=run_id, kind=kind,
-                    destinations=list(spec.destinations), message=message, now=clock)  # fmt: skip
+            message = alert_message(
+                settings,
+                app=app,
+                rule=rule.name,
+                spec=spec,
+                kind=kind,
+                check=verdict,
+                start=start,
+                end=end,
+            )
+            enqueue(
+                conn,
+                app_id=rule.app_id,
+                rule_id=rule.id,
+                run_id=run_id,
+                kind=kind,
+                destinations=list(spec.destinations),
+                message=message,
+                now=clock,
+            )
     return outcome
 
 

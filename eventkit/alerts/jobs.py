@@ -80,8 +80,16 @@ def sample_message(
         verdict = evaluate_bucket(engine, settings, rule, start)
     except Exception as exc:  # the sample must go out even if the metric fails
         verdict = Check(None, None, None, {"error": str(exc)})
-    return alert_message(settings, app=_app_name(engine, rule.app_id), rule=rule.name,
-                         spec=rule.alert, kind="test", check=verdict, start=start, end=end)  # fmt: skip
+    return alert_message(
+        settings,
+        app=_app_name(engine, rule.app_id),
+        rule=rule.name,
+        spec=rule.alert,
+        kind="test",
+        check=verdict,
+        start=start,
+        end=end,
+    )
 
 
 def send_test(

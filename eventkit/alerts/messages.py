@@ -44,9 +44,13 @@ def describe_metric(metric: Metric, version: str | None = None) -> str:
         return f"active users{where}"
     if kind == "funnel_conversion":
         return f"conversion of {' → '.join(metric.steps)}{where}"
-    label = {"crash_free_users": "crash-free users", "crash_free_sessions":
-             "crash-free sessions", "errors_per_session": "errors per session",
-             "crashes": "crashes", "adoption": "adoption"}[kind]  # fmt: skip
+    label = {
+        "crash_free_users": "crash-free users",
+        "crash_free_sessions": "crash-free sessions",
+        "errors_per_session": "errors per session",
+        "crashes": "crashes",
+        "adoption": "adoption",
+    }[kind]
     target = version or (metric.version if metric.version != "latest" else "the latest version")
     platform = f" ({metric.platform})" if metric.platform else ""
     return f"{label} of {target}{platform}"
@@ -92,23 +96,53 @@ def links(
     params: dict[str, str] = {"since": since, "until": until, "interval": spec.interval}
     if m.kind in ("events", "users"):
         page = "trends"
-        cmd = ["eventkit", "report", "trends", "--app", app, "--measure",
-               "count" if m.kind == "events" else "users", "--interval", spec.interval,
-               *(["--event", m.event] if m.event else []), *where, *span]  # fmt: skip
+        cmd = [
+            "eventkit",
+            "report",
+            "trends",
+            "--app",
+            app,
+            "--measure",
+            "count" if m.kind == "events" else "users",
+            "--interval",
+            spec.interval,
+            *(["--event", m.event] if m.event else []),
+            *where,
+            *span,
+        ]
         params.update(measure="count" if m.kind == "events" else "users", event=m.event or "")
     elif m.kind == "active_users":
         page = "active"
         cmd = ["eventkit", "report", "active", "--app", app, *where, *span]
     elif m.kind == "funnel_conversion":
         page = "funnels"
-        cmd = ["eventkit", "report", "funnel", "--app", app, *m.steps, "--window", m.window,
-               *where, *span]  # fmt: skip
+        cmd = [
+            "eventkit",
+            "report",
+            "funnel",
+            "--app",
+            app,
+            *m.steps,
+            "--window",
+            m.window,
+            *where,
+            *span,
+        ]
         params.update(steps=",".join(m.steps), window=m.window)
     else:
         page = "releases"
         v = version or m.version
-        cmd = ["eventkit", "report", "releases", "--app", app, "--version", v,
-               *(["--platform", m.platform] if m.platform else []), *span]  # fmt: skip
+        cmd = [
+            "eventkit",
+            "report",
+            "releases",
+            "--app",
+            app,
+            "--version",
+            v,
+            *(["--platform", m.platform] if m.platform else []),
+            *span,
+        ]
         params.update(version=v, platform=m.platform or "")
     web = None
     if settings.server.public_url:
@@ -131,9 +165,16 @@ def _slack_escape(text: str) -> str:
 
 
 def alert_message(
-    settings: Settings, *, app: str, rule: str, spec: AlertSpec, kind: str, check: Check,
-    start: int, end: int,
-) -> Message:  # fmt: skip
+    settings: Settings,
+    *,
+    app: str,
+    rule: str,
+    spec: AlertSpec,
+    kind: str,
+    check: Check,
+    start: int,
+    end: int,
+) -> Message:
     """The message of a rule that ``kind`` = fired, resolved or test."""
     m = spec.metric
     version = check.detail.get("version")
@@ -150,13 +191,20 @@ def alert_message(
     subject = f"[eventkit] {head} {app}/{rule}: {what} is {value}"
     look = link["web"] or f"run: {link['cli']}"
     lines = [
-        summary, "", f"app:        {app}", f"rule:       {rule}",
+        summary,
+        "",
+        f"app:        {app}",
+        f"rule:       {rule}",
         f"value:      {value}",
         f"baseline:   {fmt(m, check.baseline)}" if check.baseline is not None else None,
-        f"bucket:     {when}", f"condition:  {cond}", "", f"See it: {look}",
+        f"bucket:     {when}",
+        f"condition:  {cond}",
+        "",
+        f"See it: {look}",
         f"CLI: {link['cli']}" if link["web"] else None,
-        "", f"Pause this rule: eventkit alerts pause {rule} --app {app}",
-    ]  # fmt: skip
+        "",
+        f"Pause this rule: eventkit alerts pause {rule} --app {app}",
+    ]
     shown = [x for x in lines if x is not None]
     text_body = "\n".join(shown)
     return {
@@ -165,14 +213,20 @@ def alert_message(
         "html": _html(subject, summary, shown, link),
         "slack": _slack(head, app, rule, summary, link),
         "webhook": {
-            "type": f"alert.{kind}", "app": app, "rule": rule, "summary": summary,
+            "type": f"alert.{kind}",
+            "app": app,
+            "rule": rule,
+            "summary": summary,
             "metric": m.model_dump(mode="json"),
-            "condition": spec.condition.model_dump(mode="json"), "interval": spec.interval,
+            "condition": spec.condition.model_dump(mode="json"),
+            "interval": spec.interval,
             "bucket": {"start": from_us(start).isoformat(), "end": from_us(end).isoformat()},
-            "value": check.value, "baseline": check.baseline, "detail": check.detail,
+            "value": check.value,
+            "baseline": check.baseline,
+            "detail": check.detail,
             "links": link,
         },
-    }  # fmt: skip
+    }
 
 
 def _html(subject: str, summary: str, lines: list[str], link: dict[str, str | None]) -> str:

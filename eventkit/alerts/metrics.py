@@ -63,13 +63,22 @@ def _span(starts: list[int], interval: Interval) -> tuple[int, int]:
 
 
 def _trend(
-    conn: Connection, app_id: int, metric: Metric, interval: Interval, starts: list[int],
+    conn: Connection,
+    app_id: int,
+    metric: Metric,
+    interval: Interval,
+    starts: list[int],
     rolled: set[str],
-) -> dict[int, Point]:  # fmt: skip
+) -> dict[int, Point]:
     since, until = _span(starts, interval)
     measure: Measure = "count" if metric.kind == "events" else "users"
-    q = ReportQuery(app_id=app_id, since=since, until=until, interval=interval,
-                    where=tuple(parse_filter(w) for w in metric.where))  # fmt: skip
+    q = ReportQuery(
+        app_id=app_id,
+        since=since,
+        until=until,
+        interval=interval,
+        where=tuple(parse_filter(w) for w in metric.where),
+    )
     event = metric.event if metric.kind in ("events", "users") else None
     data = series(conn, q, event, measure, rolled)
     return {s: Point(float(data.get((s, ""), 0))) for s in starts}
@@ -82,8 +91,9 @@ def _funnel(
     where = tuple(parse_filter(w) for w in metric.where)
     out = {}
     for s in starts:
-        q = ReportQuery(app_id=app_id, since=s, until=next_bucket(s, interval),
-                        interval=interval, where=where)  # fmt: skip
+        q = ReportQuery(
+            app_id=app_id, since=s, until=next_bucket(s, interval), interval=interval, where=where
+        )
         meta = funnel(conn, q, steps, window_seconds=metric.window_seconds).meta
         entered, converted = int(meta["entered"]), int(meta["converted"])
         value = 100.0 * converted / entered if entered else None
@@ -100,14 +110,26 @@ def _release(
         if version is None:
             out[s] = Point(None, None, {"version": None})
             continue
-        items, total = health(conn, app_id, s, next_bucket(s, interval), version=version,
-                              platform=metric.platform, by_platform=False)  # fmt: skip
+        items, total = health(
+            conn,
+            app_id,
+            s,
+            next_bucket(s, interval),
+            version=version,
+            platform=metric.platform,
+            by_platform=False,
+        )
         h = items[0] if items else None
         detail: dict[str, Any] = {"version": version, "platform": metric.platform}
         if h is not None:
-            detail.update(users=h.users, crashed_users=h.crashed_users, sessions=h.sessions,
-                          crashed_sessions=h.crashed_sessions, crashes=h.crashes,
-                          errors=h.errors)  # fmt: skip
+            detail.update(
+                users=h.users,
+                crashed_users=h.crashed_users,
+                sessions=h.sessions,
+                crashed_sessions=h.crashed_sessions,
+                crashes=h.crashes,
+                errors=h.errors,
+            )
         out[s] = _release_point(metric, h, total, detail)
     return out
 
@@ -131,9 +153,14 @@ def _release_point(metric: Metric, h: Any, total: int, detail: dict[str, Any]) -
 
 
 def metric_values(
-    conn: Connection, app_id: int, metric: Metric, interval: Interval, starts: list[int],
-    *, rolled: set[str],
-) -> dict[int, Point]:  # fmt: skip
+    conn: Connection,
+    app_id: int,
+    metric: Metric,
+    interval: Interval,
+    starts: list[int],
+    *,
+    rolled: set[str],
+) -> dict[int, Point]:
     """``{bucket start: Point}`` for each of ``starts``. Buckets that ended before the
     app's first event are None (no history yet), and ratio metrics with fewer than
     ``min_sample`` in their denominator are None too."""

@@ -47,19 +47,35 @@ class OutboxRun:
 
 
 def enqueue(
-    conn: Connection, *, app_id: int, rule_id: int | None, run_id: int | None, kind: str,
-    destinations: list[Destination], message: Message, now: int,
-) -> int:  # fmt: skip
+    conn: Connection,
+    *,
+    app_id: int,
+    rule_id: int | None,
+    run_id: int | None,
+    kind: str,
+    destinations: list[Destination],
+    message: Message,
+    now: int,
+) -> int:
     """Add one pending message per destination (inside the caller's transaction)."""
     for d in destinations:
         conn.execute(
             insert(ALERT_DELIVERIES).values(
-                app_id=app_id, rule_id=rule_id, run_id=run_id, kind=kind,
-                destination=d.model_dump(mode="json"), message=message, status="pending",
-                attempts=0, next_attempt_at=now, claimed_until=None, last_error="",
-                created_at=now, delivered_at=None,
+                app_id=app_id,
+                rule_id=rule_id,
+                run_id=run_id,
+                kind=kind,
+                destination=d.model_dump(mode="json"),
+                message=message,
+                status="pending",
+                attempts=0,
+                next_attempt_at=now,
+                claimed_until=None,
+                last_error="",
+                created_at=now,
+                delivered_at=None,
             )
-        )  # fmt: skip
+        )
     return len(destinations)
 
 
@@ -86,14 +102,19 @@ def _finish(engine: Engine, row: Any, result: Attempt, settings: AlertSettings) 
         status = "dead"
         log.error(
             "alert message #%d to %s dead-lettered after %d attempts: %s",
-            row.id, Destination.model_validate(row.destination).label(), attempts, result.error,
-        )  # fmt: skip
+            row.id,
+            Destination.model_validate(row.destination).label(),
+            attempts,
+            result.error,
+        )
     else:
-        policy = RetryPolicy(settings.max_attempts, settings.backoff_seconds,
-                             settings.max_backoff_seconds)  # fmt: skip
+        policy = RetryPolicy(
+            settings.max_attempts, settings.backoff_seconds, settings.max_backoff_seconds
+        )
         wait = policy.delay(attempts, result.retry_after)
-        values.update(next_attempt_at=now + int(wait * US_PER_SECOND),
-                      last_error=result.error[:1000])  # fmt: skip
+        values.update(
+            next_attempt_at=now + int(wait * US_PER_SECOND), last_error=result.error[:1000]
+        )
         status = "retrying"
     with map_db_errors(), engine.begin() as conn:
         conn.execute(update(ALERT_DELIVERIES).where(_D.id == row.id).values(**values))
@@ -101,13 +122,18 @@ def _finish(engine: Engine, row: Any, result: Attempt, settings: AlertSettings) 
 
 
 def _one(engine: Engine, row: Any, settings: AlertSettings, client: httpx.Client) -> str:
-    lease = int((max(settings.timeout_seconds, settings.smtp.timeout_seconds) * 3 + 60)
-                * US_PER_SECOND)  # fmt: skip
+    lease = int(
+        (max(settings.timeout_seconds, settings.smtp.timeout_seconds) * 3 + 60) * US_PER_SECOND
+    )
     if not _claim(engine, int(row.id), now_us(), lease):
         return "skipped"  # another node has it
     try:
-        result = send(Destination.model_validate(row.destination), dict(row.message),
-                      smtp=settings.smtp, client=client)  # fmt: skip
+        result = send(
+            Destination.model_validate(row.destination),
+            dict(row.message),
+            smtp=settings.smtp,
+            client=client,
+        )
     except Exception as exc:  # a bug must not leave the claim until the lease ends
         log.exception("alert message #%d: sending failed", row.id)
         result = Attempt(False, True, f"{type(exc).__name__}: {exc}")
@@ -120,11 +146,14 @@ def deliver_due(engine: Engine, settings: AlertSettings, *, now: int | None = No
     with map_db_errors(), engine.connect() as conn:
         rows = conn.execute(
             select(ALERT_DELIVERIES)
-            .where(_D.status == "pending", _D.next_attempt_at <= clock,
-                   or_(_D.claimed_until.is_(None), _D.claimed_until < clock))
+            .where(
+                _D.status == "pending",
+                _D.next_attempt_at <= clock,
+                or_(_D.claimed_until.is_(None), _D.claimed_until < clock),
+            )
             .order_by(_D.next_attempt_at, _D.id)
             .limit(_BATCH)
-        ).all()  # fmt: skip
+        ).all()
     if not rows:
         return OutboxRun()
     counts = {"delivered": 0, "retrying": 0, "dead": 0, "skipped": 0}

@@ -27,9 +27,16 @@ __all__ = [
 ]
 
 MetricKind = Literal[
-    "events", "users", "active_users", "funnel_conversion", "crash_free_users",
-    "crash_free_sessions", "errors_per_session", "crashes", "adoption",
-]  # fmt: skip
+    "events",
+    "users",
+    "active_users",
+    "funnel_conversion",
+    "crash_free_users",
+    "crash_free_sessions",
+    "errors_per_session",
+    "crashes",
+    "adoption",
+]
 METRICS: tuple[str, ...] = MetricKind.__args__  # type: ignore[attr-defined]
 #: Metrics read from the release-health tables; they take ``version`` and ``platform``.
 RELEASE_METRICS = frozenset(
@@ -66,9 +73,11 @@ class Metric(_Model):
     version: str = Field("latest", description="Release metrics: a version, or latest.")
     platform: str | None = Field(None, description="Release metrics: one platform.")
     min_sample: int = Field(
-        0, ge=0, description="Ratio metrics: evaluate only with at least this many users, "
-        "sessions or funnel entrants in the bucket."
-    )  # fmt: skip
+        0,
+        ge=0,
+        description="Ratio metrics: evaluate only with at least this many users, "
+        "sessions or funnel entrants in the bucket.",
+    )
 
     @field_validator("where")
     @classmethod

@@ -71,12 +71,19 @@ def rule_of(row: RowMapping) -> Rule:
     """A ``Rule`` from an ``alert_rules`` row."""
     kind: RuleKind = "digest" if row["kind"] == "digest" else "alert"
     return Rule(
-        id=int(row["id"]), app_id=int(row["app_id"]), kind=kind, name=row["name"],
-        spec=parse_spec(kind, row["definition"]), paused=bool(row["paused"]),
-        state=row["state"], firing_notified=bool(row["firing_notified"]),
-        last_notified_at=row["last_notified_at"], created_at=int(row["created_at"]),
-        updated_at=int(row["updated_at"]), created_by=row["created_by"],
-    )  # fmt: skip
+        id=int(row["id"]),
+        app_id=int(row["app_id"]),
+        kind=kind,
+        name=row["name"],
+        spec=parse_spec(kind, row["definition"]),
+        paused=bool(row["paused"]),
+        state=row["state"],
+        firing_notified=bool(row["firing_notified"]),
+        last_notified_at=row["last_notified_at"],
+        created_at=int(row["created_at"]),
+        updated_at=int(row["updated_at"]),
+        created_by=row["created_by"],
+    )
 
 
 @dataclass(frozen=True)
@@ -115,9 +122,13 @@ class Delivery:
 
 
 def create_rule(
-    engine: Engine, app_id: int, kind: RuleKind, name: str, spec: AlertSpec | DigestSpec,
+    engine: Engine,
+    app_id: int,
+    kind: RuleKind,
+    name: str,
+    spec: AlertSpec | DigestSpec,
     actor: str,
-) -> Rule:  # fmt: skip
+) -> Rule:
     """Store a new rule or digest.
 
     Raises:
@@ -130,10 +141,18 @@ def create_rule(
         )
     now = now_us()
     values = {
-        "app_id": app_id, "kind": kind, "name": name, "definition": spec.model_dump(mode="json"),
-        "paused": False, "state": "ok", "firing_notified": False, "last_notified_at": None,
-        "created_at": now, "updated_at": now, "created_by": actor[:200],
-    }  # fmt: skip
+        "app_id": app_id,
+        "kind": kind,
+        "name": name,
+        "definition": spec.model_dump(mode="json"),
+        "paused": False,
+        "state": "ok",
+        "firing_notified": False,
+        "last_notified_at": None,
+        "created_at": now,
+        "updated_at": now,
+        "created_by": actor[:200],
+    }
     with map_db_errors(), engine.begin() as conn:
         exists = conn.execute(
             select(_R.id).where(_R.app_id == app_id, _R.kind == kind, _R.name == name)
@@ -141,16 +160,24 @@ def create_rule(
         if exists is not None:
             raise ConflictError(f"this app already has an {kind} named {name!r}")
         conn.execute(insert(ALERT_RULES).values(**values))
-        row = conn.execute(
-            select(ALERT_RULES).where(_R.app_id == app_id, _R.kind == kind, _R.name == name)
-        ).mappings().one()  # fmt: skip
+        row = (
+            conn.execute(
+                select(ALERT_RULES).where(_R.app_id == app_id, _R.kind == kind, _R.name == name)
+            )
+            .mappings()
+            .one()
+        )
     return rule_of(row)
 
 
 def _find(conn: Connection, app_id: int, kind: RuleKind, name: str) -> RowMapping:
-    row = conn.execute(
-        select(ALERT_RULES).where(_R.app_id == app_id, _R.kind == kind, _R.name == name)
-    ).mappings().first()  # fmt: skip
+    row = (
+        conn.execute(
+            select(ALERT_RULES).where(_R.app_id == app_id, _R.kind == kind, _R.name == name)
+        )
+        .mappings()
+        .first()
+    )
     if row is None:
         group = "alerts" if kind == "alert" else "digest"
         raise NotFoundError(f"no {kind} named {name!r} in this app: `eventkit {group} list`")
@@ -223,18 +250,30 @@ def list_runs(engine: Engine, rule_id: int, limit: int = 50) -> list[Run]:
 
 def _delivery(r: RowMapping) -> Delivery:
     return Delivery(
-        id=int(r["id"]), app_id=int(r["app_id"]), rule_id=r["rule_id"], run_id=r["run_id"],
-        kind=r["kind"], destination=dict(r["destination"]), message=dict(r["message"]),
-        status=r["status"], attempts=int(r["attempts"]),
-        next_attempt_at=int(r["next_attempt_at"]), last_error=r["last_error"],
-        created_at=int(r["created_at"]), delivered_at=r["delivered_at"],
-    )  # fmt: skip
+        id=int(r["id"]),
+        app_id=int(r["app_id"]),
+        rule_id=r["rule_id"],
+        run_id=r["run_id"],
+        kind=r["kind"],
+        destination=dict(r["destination"]),
+        message=dict(r["message"]),
+        status=r["status"],
+        attempts=int(r["attempts"]),
+        next_attempt_at=int(r["next_attempt_at"]),
+        last_error=r["last_error"],
+        created_at=int(r["created_at"]),
+        delivered_at=r["delivered_at"],
+    )
 
 
 def list_deliveries(
-    engine: Engine, app_id: int | None = None, *, status: str | None = None,
-    rule_id: int | None = None, limit: int = 100,
-) -> list[Delivery]:  # fmt: skip
+    engine: Engine,
+    app_id: int | None = None,
+    *,
+    status: str | None = None,
+    rule_id: int | None = None,
+    limit: int = 100,
+) -> list[Delivery]:
     """Messages, newest first (``status="dead"``: the dead-letter list)."""
     q = select(ALERT_DELIVERIES).order_by(_D.id.desc()).limit(limit)
     if app_id is not None:
@@ -255,9 +294,10 @@ def redeliver(engine: Engine, app_id: int, ids: list[int] | None = None) -> int:
         cond.append(_D.id.in_(ids))
     with map_db_errors(), engine.begin() as conn:
         n = conn.execute(
-            update(ALERT_DELIVERIES).where(*cond)
+            update(ALERT_DELIVERIES)
+            .where(*cond)
             .values(status="pending", attempts=0, next_attempt_at=now_us(), claimed_until=None)
-        ).rowcount  # fmt: skip
+        ).rowcount
     return int(n or 0)
 
 

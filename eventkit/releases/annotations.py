@@ -54,10 +54,15 @@ def record_release(conn: Connection, app_id: int, version: str, platform: str, f
     if row is None:
         conn.execute(
             insert(ANNOTATIONS).values(
-                app_id=app_id, ts=first, text=label[:500], kind="release", key=key,
-                created_at=now_us(), created_by="eventkit",
+                app_id=app_id,
+                ts=first,
+                text=label[:500],
+                kind="release",
+                key=key,
+                created_at=now_us(),
+                created_by="eventkit",
             )
-        )  # fmt: skip
+        )
     elif first < int(row.ts):
         conn.execute(update(ANNOTATIONS).where(_A.id == row.id).values(ts=first))
 

@@ -44,10 +44,18 @@ __all__ = [
 Key = tuple[str, str]
 _ISSUE = f"name IN ('{CRASH}', '{ERROR}')"
 _COLUMNS = [
-    "app_version", "platform", "first_seen", "users", "adoption_pct", "sessions",
-    "crash_free_users_pct", "crash_free_sessions_pct", "crashes", "errors",
+    "app_version",
+    "platform",
+    "first_seen",
+    "users",
+    "adoption_pct",
+    "sessions",
+    "crash_free_users_pct",
+    "crash_free_sessions_pct",
+    "crashes",
+    "errors",
     "errors_per_session",
-]  # fmt: skip
+]
 
 
 @dataclass
@@ -93,17 +101,28 @@ class _Ctx:
     """Shared parameters and SQL fragments of one report's queries."""
 
     def __init__(
-        self, conn: Connection, app_id: int, start: int, end: int,
-        version: str | None, platform: str | None, by_platform: bool = True,
-    ) -> None:  # fmt: skip
+        self,
+        conn: Connection,
+        app_id: int,
+        start: int,
+        end: int,
+        version: str | None,
+        platform: str | None,
+        by_platform: bool = True,
+    ) -> None:
         self.conn = conn
         self.by_platform = by_platform
         self.dialect = conn.dialect.name
         self.aligned = start % US_PER_DAY == 0 and end % US_PER_DAY == 0
         self.params: dict[str, Any] = {
-            "app": app_id, "s": start, "e": end, "v": version, "p": platform,
-            "wm": watermark(conn), "yes": True,
-        }  # fmt: skip
+            "app": app_id,
+            "s": start,
+            "e": end,
+            "v": version,
+            "p": platform,
+            "wm": watermark(conn),
+            "yes": True,
+        }
         self.version, self.platform = version, platform
         g = tail_guard
         self.tail = (
@@ -221,9 +240,15 @@ def _first_seen(c: _Ctx) -> dict[Key, int]:
 
 
 def health(
-    conn: Connection, app_id: int, start: int, end: int, *,
-    version: str | None = None, platform: str | None = None, by_platform: bool = True,
-) -> tuple[list[ReleaseHealth], int]:  # fmt: skip
+    conn: Connection,
+    app_id: int,
+    start: int,
+    end: int,
+    *,
+    version: str | None = None,
+    platform: str | None = None,
+    by_platform: bool = True,
+) -> tuple[list[ReleaseHealth], int]:
     """Every version-platform active in ``[start, end)`` (newest first) and the number
     of distinct active users of the app in the range (the adoption denominator). With
     ``by_platform=False`` each version's platforms are counted together (platform '')."""
@@ -292,10 +317,15 @@ def adoption(
     out = []
     for bk, v, p, n in sorted(per, key=lambda r: (int(r[0]), str(r[2]), str(r[1]))):
         total = totals.get(int(bk), 0)
-        out.append({
-            "bucket": iso(int(bk), interval), "app_version": v, "platform": p, "users": int(n),
-            "share_pct": round(100.0 * int(n) / total, 2) if total else None,
-        })  # fmt: skip
+        out.append(
+            {
+                "bucket": iso(int(bk), interval),
+                "app_version": v,
+                "platform": p,
+                "users": int(n),
+                "share_pct": round(100.0 * int(n) / total, 2) if total else None,
+            }
+        )
     return out
 
 
@@ -316,24 +346,35 @@ def releases(
         items = [h for h in items if (h.platform, h.app_version) in wanted]
     rows = []
     for h in items:
-        rows.append({
-            "app_version": h.app_version or "(none)", "platform": h.platform or "(none)",
-            "first_seen": from_us(h.first_seen).isoformat(timespec="seconds")
-            if h.first_seen is not None else None,
-            "users": h.users, "adoption_pct": round(100.0 * h.users / total, 2) if total else None,
-            "sessions": h.sessions, "crash_free_users_pct": _pct(h.crash_free_users),
-            "crash_free_sessions_pct": _pct(h.crash_free_sessions), "crashes": h.crashes,
-            "errors": h.errors,
-            "errors_per_session": None if h.errors_per_session is None
-            else round(h.errors_per_session, 4),
-            "crashed_users": h.crashed_users, "crashed_sessions": h.crashed_sessions,
-        })  # fmt: skip
+        rows.append(
+            {
+                "app_version": h.app_version or "(none)",
+                "platform": h.platform or "(none)",
+                "first_seen": from_us(h.first_seen).isoformat(timespec="seconds")
+                if h.first_seen is not None
+                else None,
+                "users": h.users,
+                "adoption_pct": round(100.0 * h.users / total, 2) if total else None,
+                "sessions": h.sessions,
+                "crash_free_users_pct": _pct(h.crash_free_users),
+                "crash_free_sessions_pct": _pct(h.crash_free_sessions),
+                "crashes": h.crashes,
+                "errors": h.errors,
+                "errors_per_session": None
+                if h.errors_per_session is None
+                else round(h.errors_per_session, 4),
+                "crashed_users": h.crashed_users,
+                "crashed_sessions": h.crashed_sessions,
+            }
+        )
     meta: dict[str, Any] = {
-        "since": iso(q.start, "hour"), "until": iso(q.end, "hour"), "active_users": total,
+        "since": iso(q.start, "hour"),
+        "until": iso(q.end, "hour"),
+        "active_users": total,
         "latest": latest,
         "adoption": adoption(conn, q, version=version, platform=platform),
         "totals": _totals(items),
-    }  # fmt: skip
+    }
     return Report("releases", _COLUMNS, rows, meta)
 
 
@@ -343,7 +384,9 @@ def _totals(items: list[ReleaseHealth]) -> dict[str, Any]:
     sessions = sum(h.sessions for h in items)
     crashed = sum(h.crashed_sessions for h in items)
     return {
-        "sessions": sessions, "crashed_sessions": crashed,
-        "crashes": sum(h.crashes for h in items), "errors": sum(h.errors for h in items),
+        "sessions": sessions,
+        "crashed_sessions": crashed,
+        "crashes": sum(h.crashes for h in items),
+        "errors": sum(h.errors for h in items),
         "crash_free_sessions_pct": _pct(1 - crashed / sessions) if sessions else None,
-    }  # fmt: skip
+    }
