@@ -90,9 +90,8 @@ def _claim(engine: Engine, row_id: int, now: int, lease_us: int) -> bool:
     return bool(n)
 
 
-def _finish(engine: Engine, row: Any, result: Attempt, settings: AlertSettings) -> str:
+def _finish(engine: Engine, row: Any, result: Attempt, settings: AlertSettings, now: int) -> str:
     attempts = int(row.attempts) + 1
-    now = now_us()
     values: dict[str, Any] = {"attempts": attempts, "claimed_until": None}
     if result.ok:
         values.update(status="delivered", delivered_at=now, last_error="")
@@ -121,11 +120,11 @@ def _finish(engine: Engine, row: Any, result: Attempt, settings: AlertSettings) 
     return status
 
 
-def _one(engine: Engine, row: Any, settings: AlertSettings, client: httpx.Client) -> str:
+def _one(engine: Engine, row: Any, settings: AlertSettings, client: httpx.Client, now: int) -> str:
     lease = int(
         (max(settings.timeout_seconds, settings.smtp.timeout_seconds) * 3 + 60) * US_PER_SECOND
     )
-    if not _claim(engine, int(row.id), now_us(), lease):
+    if not _claim(engine, int(row.id), now, lease):
         return "skipped"  # another node has it
     try:
         result = send(
@@ -137,7 +136,7 @@ def _one(engine: Engine, row: Any, settings: AlertSettings, client: httpx.Client
     except Exception as exc:  # a bug must not leave the claim until the lease ends
         log.exception("alert message #%d: sending failed", row.id)
         result = Attempt(False, True, f"{type(exc).__name__}: {exc}")
-    return _finish(engine, row, result, settings)
+    return _finish(engine, row, result, settings, now)
 
 
 def deliver_due(engine: Engine, settings: AlertSettings, *, now: int | None = None) -> OutboxRun:
@@ -161,6 +160,6 @@ def deliver_due(engine: Engine, settings: AlertSettings, *, now: int | None = No
         httpx.Client(timeout=settings.timeout_seconds) as client,
         ThreadPoolExecutor(max_workers=settings.concurrency, thread_name_prefix="alerts") as pool,
     ):
-        for status in pool.map(lambda r: _one(engine, r, settings, client), rows):
+        for status in pool.map(lambda r: _one(engine, r, settings, client, clock), rows):
             counts[status] += 1
     return OutboxRun(counts["delivered"], counts["retrying"], counts["dead"])
