@@ -18,7 +18,7 @@ from eventkit.timeutil import US_PER_DAY, now_us, parse_when
 __all__ = ["REPORTS", "ReportParams", "parse_span", "run_report"]
 
 #: Report names, as in ``eventkit report NAME`` and ``GET /v1/reports/NAME``.
-REPORTS = ("trends", "active", "top", "funnel", "retention")
+REPORTS = ("trends", "active", "top", "funnel", "retention", "releases")
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
 
 
@@ -62,6 +62,8 @@ class ReportParams:
     start_event: str | None = None
     return_event: str | None = None
     periods: int = 8
+    version: str | None = None
+    platform: str | None = None
 
     def query(self, app_id: int, default_days: int = 30) -> ReportQuery:
         """The shared :class:`ReportQuery` (default range: the last 30 days)."""
@@ -112,6 +114,8 @@ def run_report(service: ReportsService, name: str, app_id: int, p: ReportParams)
         return service.retention(
             q, start_event=p.start_event, return_event=p.return_event, periods=p.periods
         )
+    if name == "releases":
+        return service.releases(q, version=p.version or None, platform=p.platform or None)
     custom = plugin_reports(service.settings)
     if name in custom:
         return service.custom(custom[name], q)

@@ -9,9 +9,11 @@ from eventkit.aggregation.rollups import dims_for
 from eventkit.config import Settings
 from eventkit.errors import PluginError
 from eventkit.reports.active import active_users
+from eventkit.releases.annotations import annotations_between
 from eventkit.reports.custom import ReportSpec
 from eventkit.reports.funnel import FunnelStep, Status, funnel, funnel_users
 from eventkit.reports.query import Report, ReportQuery
+from eventkit.reports.releases import releases
 from eventkit.reports.retention import retention
 from eventkit.reports.top import TopKind, top
 from eventkit.reports.trends import Measure, trends
@@ -34,8 +36,11 @@ class ReportsService:
     ) -> Report:  # fmt: skip
         """Counts or unique users per interval (see :func:`eventkit.reports.trends.trends`)."""
         with map_db_errors(), self.engine.connect() as conn, conn.begin():
-            return trends(conn, q, event=event, measure=measure, compare=compare,
-                          total=total, rolled=self.rolled)  # fmt: skip
+            report = trends(conn, q, event=event, measure=measure, compare=compare,
+                            total=total, rolled=self.rolled)  # fmt: skip
+            notes = annotations_between(conn, q.app_id, q.start, q.end)
+        report.meta["annotations"] = [a.to_dict() for a in notes]
+        return report
 
     def active(self, q: ReportQuery) -> Report:
         """DAU/WAU/MAU and stickiness."""
@@ -66,6 +71,14 @@ class ReportsService:
         with map_db_errors(), self.engine.connect() as conn, conn.begin():
             return retention(conn, q, start_event=start_event, return_event=return_event,
                              periods=periods)  # fmt: skip
+
+    def releases(
+        self, q: ReportQuery, *, version: str | None = None, platform: str | None = None
+    ) -> Report:
+        """Release health per app version and platform (``version="latest"``: the
+        newest of each platform)."""
+        with map_db_errors(), self.engine.connect() as conn, conn.begin():
+            return releases(conn, q, version=version, platform=platform)
 
     def custom(self, spec: ReportSpec, q: ReportQuery) -> Report:
         """A report contributed by a plugin (``eventkit_reports``)."""
