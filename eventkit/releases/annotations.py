@@ -6,7 +6,9 @@ The release-health job records one automatically when an app version is first se
 
 from __future__ import annotations
 
+from bisect import bisect_right
 from dataclasses import asdict, dataclass
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import delete, insert, select, update
@@ -20,6 +22,7 @@ from eventkit.timeutil import from_us, now_us
 __all__ = [
     "Annotation",
     "annotations_between",
+    "chart_marks",
     "create_annotation",
     "delete_annotation",
     "list_annotations",
@@ -123,3 +126,16 @@ def delete_annotation(engine: Engine, app_id: int, annotation_id: int) -> None:
         raise NotFoundError(
             f"no annotation #{annotation_id} in this app: `eventkit annotate list` shows them"
         )
+
+
+def chart_marks(labels: list[str], annotations: list[dict[str, Any]]) -> list[tuple[int, str]]:
+    """``(index of the bucket, text)`` of each annotation (the ``meta["annotations"]`` of
+    a trends report) on a chart whose x labels are the report's ISO bucket starts."""
+    starts = [datetime.fromisoformat(b if "T" in b else f"{b}T00:00:00+00:00") for b in labels]
+    marks = []
+    for a in annotations:
+        at = datetime.fromisoformat(a["at"])
+        index = bisect_right(starts, at) - 1
+        if index >= 0:
+            marks.append((index, str(a["text"])))
+    return marks

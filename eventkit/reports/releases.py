@@ -344,6 +344,9 @@ def releases(
     items, total = health(conn, q.app_id, q.start, q.end, version=version, platform=platform)
     if wanted is not None:
         items = [h for h in items if (h.platform, h.app_version) in wanted]
+    # Events without a version (exposures, server-side events) are active users in the
+    # adoption denominator but no release of their own.
+    items = [h for h in items if h.app_version]
     rows = []
     for h in items:
         rows.append(

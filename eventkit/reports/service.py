@@ -8,8 +8,8 @@ from sqlalchemy.engine import Engine
 from eventkit.aggregation.rollups import dims_for
 from eventkit.config import Settings
 from eventkit.errors import PluginError
-from eventkit.reports.active import active_users
 from eventkit.releases.annotations import annotations_between
+from eventkit.reports.active import active_users
 from eventkit.reports.custom import ReportSpec
 from eventkit.reports.funnel import FunnelStep, Status, funnel, funnel_users
 from eventkit.reports.query import Report, ReportQuery

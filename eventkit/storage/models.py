@@ -690,9 +690,7 @@ class AlertRun(SQLModel, table=True):
 
     id: int | None = Field(default=None, sa_column=Column(Integer, primary_key=True))
     rule_id: int = Field(
-        sa_column=Column(
-            Integer, ForeignKey("alert_rules.id", ondelete="CASCADE"), nullable=False
-        )
+        sa_column=Column(Integer, ForeignKey("alert_rules.id", ondelete="CASCADE"), nullable=False)
     )
     app_id: int = Field(sa_column=Column(Integer, nullable=False))
     bucket: int = Field(sa_column=Column(BigInteger, nullable=False))

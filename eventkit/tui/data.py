@@ -204,6 +204,10 @@ class Dashboard:
             self.query(days), [parse_step(s) for s in steps], window_seconds=parse_span(window)
         )
 
+    def releases(self, days: int) -> Report:
+        """Release health over the last ``days`` days."""
+        return self.reports.releases(self.query(days))
+
     def retention(self, interval: Interval, days: int, periods: int = 8) -> Report:
         """``eventkit report retention``."""
         return self.reports.retention(self.query(days, interval), periods=periods)
