@@ -51,6 +51,7 @@ bench: $(VENV)/.test-installed
 	$(PY) bench/pipeline.py
 	$(PY) bench/client.py
 	$(PY) bench/nodes.py
+	$(PY) bench/alerts_anomaly.py
 
 bench-quick: $(VENV)/.test-installed
 	$(PY) bench/ingest.py --quick
