@@ -26,7 +26,7 @@ from eventkit.storage.engine import writer
 from eventkit.storage.errors import map_db_errors
 from eventkit.timeutil import US_PER_SECOND, now_us
 
-__all__ = ["JOB", "ReleaseRun", "lock_watermark", "run_releases", "watermark"]
+__all__ = ["JOB", "ReleaseRun", "erase_actors", "lock_watermark", "run_releases", "watermark"]
 
 log = logging.getLogger("eventkit.releases")
 
@@ -203,3 +203,23 @@ def run_releases(
     for app_id, version, platform in new:
         log.info("app %d: version %s (%s) first seen", app_id, version, platform or "-")
     return ReleaseRun(events=total, watermark=mark, new_versions=new)
+
+
+def erase_actors(
+    conn: Connection, app_id: int, user_id: str, anonymous_ids: list[str]
+) -> dict[str, int]:
+    """Remove a user's (and their devices') rows from the release tables, inside the
+    erasure transaction (``eventkit users delete``); returns rows removed per table."""
+    # Holding the job's watermark row makes a job run that already read the user's
+    # events commit first (its rows are then deleted here) or wait for the erasure.
+    lock_watermark(conn)
+    actors = [user_id, *anonymous_ids]
+    marks = ", ".join(f":a{i}" for i in range(len(actors)))
+    params = {"app": app_id, **{f"a{i}": a for i, a in enumerate(actors)}}
+    out = {}
+    for table in ("release_user_days", "release_issues"):
+        n = conn.execute(
+            text(f"DELETE FROM {table} WHERE app_id = :app AND actor IN ({marks})"), params
+        ).rowcount
+        out[table] = int(n or 0)
+    return out

@@ -4,6 +4,7 @@ duplicate events, on SQLite and PostgreSQL; and the first-seen annotations."""
 from __future__ import annotations
 
 import pytest
+from sqlalchemy import text
 from sqlalchemy.engine import Engine
 
 from eventkit.config import Settings
@@ -115,3 +116,17 @@ def test_new_versions_are_annotated_once(loaded: Engine, jobs: Settings) -> None
     assert len(again) == 4  # no duplicates
     moved = {n.text: n.ts for n in again}
     assert moved["1.0 (ios) first seen"] == START - 3 * US_PER_DAY < first["1.0 (ios) first seen"]
+
+
+def test_erasure_removes_the_users_rows(loaded: Engine) -> None:
+    from eventkit.releases.rollup import erase_actors
+
+    with loaded.begin() as conn:
+        removed = erase_actors(conn, 1, "user-1", ["dev-1"])
+    assert removed["release_user_days"] > 0
+    with loaded.connect() as conn:
+        got, _ = health(conn, 1, START, END)
+        left = conn.execute(
+            text("SELECT COUNT(*) FROM release_user_days WHERE actor IN ('user-1', 'dev-1')")
+        ).scalar_one()
+    assert left == 0 and sum(h.users for h in got) > 0
