@@ -18,6 +18,7 @@ from eventkit.demo.experiment import EXPERIMENT, install_demo_experiment
 from eventkit.demo.releases import DemoRelease
 from eventkit.errors import NotFoundError
 from eventkit.releases import run_releases
+from eventkit.sessions.job import run_sessions_job
 from eventkit.storage.apps import create_app, get_app
 from eventkit.storage.events import EventStore
 from eventkit.timeutil import US_PER_DAY, now_us
@@ -79,6 +80,8 @@ def demo(
                            exposure_hook=exp.exposure, version_hook=release.version,
                            issue_hook=release.issues)  # fmt: skip
     _simulate(engine, st.settings, app_name, cfg)
+    with console.status("computing sessions…"):
+        run_sessions_job(engine, st.settings)
     console.print(
         "\ntry:\n"
         f"  eventkit report trends --app {app_name} --event '$screen' --by platform\n"

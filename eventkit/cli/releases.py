@@ -23,18 +23,27 @@ from eventkit.timeutil import now_us, parse_when
 
 __all__ = ["annotate", "annotations_app", "releases_cmd"]
 
-_SHOWN = [
-    "app_version",
-    "platform",
-    "first_seen",
-    "users",
-    "adoption_pct",
-    "sessions",
-    "crash_free_users_pct",
-    "crash_free_sessions_pct",
-    "crashes",
-    "errors_per_session",
-]
+#: Report columns shown in the table, and their headings.
+_SHOWN = {
+    "app_version": "version",
+    "platform": "platform",
+    "first_seen": "first seen",
+    "users": "users",
+    "adoption_pct": "adoption",
+    "sessions": "sessions",
+    "crash_free_users_pct": "crash-free users",
+    "crash_free_sessions_pct": "crash-free sessions",
+    "crashes": "crashes",
+    "errors_per_session": "errors/session",
+}
+
+
+def _display(row: dict[str, Any]) -> dict[str, Any]:
+    out = {_SHOWN[k]: row[k] for k in _SHOWN}
+    out["first seen"] = (row["first_seen"] or "")[:10]
+    for k in ("adoption", "crash-free users", "crash-free sessions"):
+        out[k] = "" if out[k] is None else f"{out[k]:.2f}%"
+    return out
 
 
 def releases_cmd(
@@ -67,9 +76,9 @@ def releases_cmd(
         render(report.rows, fmt, columns=report.columns)
         return
     render(
-        report.rows,
+        [_display(r) for r in report.rows],
         fmt,
-        columns=_SHOWN,
+        columns=list(_SHOWN.values()),
         title="release health",
         empty="no app versions seen in range",
     )

@@ -316,6 +316,8 @@ def adoption(
     }
     out = []
     for bk, v, p, n in sorted(per, key=lambda r: (int(r[0]), str(r[2]), str(r[1]))):
+        if not v:  # no version: in the denominator only
+            continue
         total = totals.get(int(bk), 0)
         out.append(
             {

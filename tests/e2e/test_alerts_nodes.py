@@ -4,6 +4,7 @@ the other takes over without sending it again."""
 
 from __future__ import annotations
 
+import os
 import signal
 import time
 from collections.abc import Iterator
@@ -53,7 +54,8 @@ def test_two_nodes_one_alert_one_message(pg_url: str, tmp_path: Path, hook: Rece
         assert a.secret_key
         engine = make_engine(make_settings(pg_url))
         app_id = get_app(engine, "default", count_events=False).id
-        hour = now_us() - now_us() % US_PER_HOUR - US_PER_HOUR  # the last complete hour
+        now = now_us()
+        hour = now - now % US_PER_HOUR - US_PER_HOUR  # the last complete hour
         events = [
             msgspec.structs.replace(e, app_id=app_id)
             for e in spread("payment_failed", hour, US_PER_HOUR, 30)
@@ -72,7 +74,7 @@ def test_two_nodes_one_alert_one_message(pg_url: str, tmp_path: Path, hook: Rece
             assert time.monotonic() < deadline, f"no message\n{a.output()}\n{b.output()}"
             time.sleep(0.1)
         leader, other = (a, b) if f"now runs the job {JOB}" in a.stderr else (b, a)
-        leader.process.send_signal(signal.SIGKILL)
+        os.killpg(leader.process.pid, signal.SIGKILL)  # the server and its workers
         leader.process.wait(10)
         deadline = time.monotonic() + 30
         while f"now runs the job {JOB}" not in other.stderr:
