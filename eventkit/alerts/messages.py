@@ -189,7 +189,7 @@ def alert_message(
     else:
         summary = f"{what} is {value} in {when}: {cond}"
     subject = f"[eventkit] {head} {app}/{rule}: {what} is {value}"
-    look = link["web"] or f"run: {link['cli']}"
+    look = link["web"] or link["cli"]
     lines = [
         summary,
         "",

@@ -43,6 +43,8 @@ def _display(row: dict[str, Any]) -> dict[str, Any]:
     out["first seen"] = (row["first_seen"] or "")[:10]
     for k in ("adoption", "crash-free users", "crash-free sessions"):
         out[k] = "" if out[k] is None else f"{out[k]:.2f}%"
+    eps = out["errors/session"]
+    out["errors/session"] = "" if eps is None else f"{eps:.3f}"
     return out
 
 
