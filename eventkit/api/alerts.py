@@ -1,5 +1,6 @@
-"""Alerts and annotations over HTTP (docs/alerts.md#http-api). Every route needs the
-app's secret key and sees only that app's rules: another app's rule is a 404."""
+"""Alerts and annotations over HTTP (docs/alerts.md#http-api). Every route takes the
+app's secret key (``SECRET_KEY``) and sees only that app's rules: another app's rule
+is a 404."""
 
 from __future__ import annotations
 
@@ -22,9 +23,10 @@ from eventkit.alerts import (
     set_paused,
 )
 from eventkit.alerts.present import delivery_dict, rule_dict, run_dict
-from eventkit.api.auth import presented_key, require_key
-from eventkit.api.runtime import Runtime
+from eventkit.api.auth import presented_key
+from eventkit.api.deps import SECRET_KEY, AppKey, RuntimeDep
 from eventkit.errors import InvalidRequestError
+from eventkit.ingest.runtime import Runtime
 from eventkit.releases import create_annotation, list_annotations
 from eventkit.storage.apps import list_apps
 from eventkit.timeutil import US_PER_DAY, now_us, parse_when
@@ -33,14 +35,12 @@ __all__ = ["ROUTES"]
 
 Name = Annotated[str, PathParameter(description="The rule's name.")]
 Q = QueryParameter
-
-
-def _runtime(request: Request) -> Runtime:  # type: ignore[type-arg]
-    runtime: Runtime = request.app.state.runtime
-    return runtime
+_SECRET = {"app_key": SECRET_KEY}
+_TAGS = ["alerts"]
 
 
 def _actor(request: Request) -> str:  # type: ignore[type-arg]
+    """The key prefix that the rule records as its creator."""
     return f"key:{(presented_key(request) or '')[:16]}"
 
 
@@ -58,13 +58,11 @@ async def _body(request: Request) -> dict[str, Any]:  # type: ignore[type-arg]
     return doc
 
 
-@get("/v1/alerts", name="alerts-list", summary="List alert rules", tags=["alerts"])
-async def alerts_list(request: Request) -> dict[str, Any]:  # type: ignore[type-arg]
-    """The app's alert rules (secret key)."""
-    key = await require_key(request, "secret")
-    rt = _runtime(request)
-    rules = await asyncio.to_thread(list_rules, rt.engine, key.app_id, "alert")
-    name = await asyncio.to_thread(_app_name, rt, key.app_id)
+@get("/v1/alerts", name="alerts-list", summary="List alert rules", tags=_TAGS, dependencies=_SECRET)
+async def alerts_list(app_key: AppKey, runtime: RuntimeDep) -> dict[str, Any]:
+    """The app's alert rules."""
+    rules = await asyncio.to_thread(list_rules, runtime.engine, app_key.app_id, "alert")
+    name = await asyncio.to_thread(_app_name, runtime, app_key.app_id)
     return {"alerts": [rule_dict(r, name) for r in rules]}
 
 
@@ -72,55 +70,63 @@ async def alerts_list(request: Request) -> dict[str, Any]:  # type: ignore[type-
     "/v1/alerts",
     name="alerts-create",
     summary="Create an alert rule",
-    tags=["alerts"],
+    tags=_TAGS,
     status_code=201,
+    dependencies=_SECRET,
 )
-async def alerts_create(request: Request) -> dict[str, Any]:  # type: ignore[type-arg]
+async def alerts_create(
+    request: Request,  # type: ignore[type-arg]
+    app_key: AppKey,
+    runtime: RuntimeDep,
+) -> dict[str, Any]:
     """Create a rule from ``{"name", "metric", "condition", "interval", "cooldown",
-    "destinations"}`` (secret key); 400 names each invalid field, 409 a taken name."""
-    key = await require_key(request, "secret")
+    "destinations"}``; 400 names each invalid field, 409 a taken name."""
     doc = await _body(request)
     name = doc.pop("name", None)
     if not isinstance(name, str) or not name:
         raise InvalidRequestError("name: the rule needs a name")
     spec = parse_spec("alert", doc)
-    rt = _runtime(request)
     rule = await asyncio.to_thread(
-        create_rule, rt.engine, key.app_id, "alert", name, spec, _actor(request)
+        create_rule, runtime.engine, app_key.app_id, "alert", name, spec, _actor(request)
     )
-    return rule_dict(rule, await asyncio.to_thread(_app_name, rt, key.app_id))
+    return rule_dict(rule, await asyncio.to_thread(_app_name, runtime, app_key.app_id))
 
 
 @get(
     "/v1/alerts/deliveries",
     name="alerts-deliveries",
     summary="Alert and digest messages",
-    tags=["alerts"],
+    tags=_TAGS,
+    dependencies=_SECRET,
 )
 async def alerts_deliveries(
-    request: Request,  # type: ignore[type-arg]
+    app_key: AppKey,
+    runtime: RuntimeDep,
     status: Annotated[str | None, Q(description="pending, delivered or dead.")] = None,
     limit: Annotated[int, Q(ge=1, le=10_000, description="Most messages.")] = 100,
 ) -> dict[str, Any]:
     """The app's messages, newest first; ``status=dead`` is the dead-letter list."""
-    key = await require_key(request, "secret")
     if status not in (None, "pending", "delivered", "dead"):
         raise InvalidRequestError("status must be pending, delivered or dead")
-    rt = _runtime(request)
     rows = await asyncio.to_thread(
-        list_deliveries, rt.engine, key.app_id, status=status, limit=limit
+        list_deliveries, runtime.engine, app_key.app_id, status=status, limit=limit
     )
     return {"deliveries": [delivery_dict(d) for d in rows]}
 
 
-@get("/v1/alerts/{name:str}", name="alerts-read", summary="Read an alert rule", tags=["alerts"])
-async def alerts_read(request: Request, name: Name) -> dict[str, Any]:  # type: ignore[type-arg]
-    """One rule with its last five evaluations (secret key)."""
-    key = await require_key(request, "secret")
-    rt = _runtime(request)
-    rule = await asyncio.to_thread(get_rule, rt.engine, key.app_id, "alert", name)
-    out = rule_dict(rule, await asyncio.to_thread(_app_name, rt, key.app_id))
-    out["recent"] = [run_dict(r) for r in await asyncio.to_thread(list_runs, rt.engine, rule.id, 5)]
+@get(
+    "/v1/alerts/{name:str}",
+    name="alerts-read",
+    summary="Read an alert rule",
+    tags=_TAGS,
+    dependencies=_SECRET,
+)
+async def alerts_read(app_key: AppKey, runtime: RuntimeDep, name: Name) -> dict[str, Any]:
+    """One rule with its last five evaluations."""
+    rule = await asyncio.to_thread(get_rule, runtime.engine, app_key.app_id, "alert", name)
+    out = rule_dict(rule, await asyncio.to_thread(_app_name, runtime, app_key.app_id))
+    runs = await asyncio.to_thread(list_runs, runtime.engine, rule.id, 5)
+    out["recent"] = [run_dict(r) for r in runs]
     return out
 
 
@@ -128,102 +134,107 @@ async def alerts_read(request: Request, name: Name) -> dict[str, Any]:  # type: 
     "/v1/alerts/{name:str}/history",
     name="alerts-history",
     summary="A rule's evaluations",
-    tags=["alerts"],
+    tags=_TAGS,
+    dependencies=_SECRET,
 )
 async def alerts_history(
-    request: Request,  # type: ignore[type-arg]
+    app_key: AppKey,
+    runtime: RuntimeDep,
     name: Name,
     limit: Annotated[int, Q(ge=1, le=10_000, description="Most evaluations.")] = 50,
 ) -> dict[str, Any]:
-    """Evaluations, newest first (secret key)."""
-    key = await require_key(request, "secret")
-    rt = _runtime(request)
-    rule = await asyncio.to_thread(get_rule, rt.engine, key.app_id, "alert", name)
-    runs = await asyncio.to_thread(list_runs, rt.engine, rule.id, limit)
+    """Evaluations, newest first."""
+    rule = await asyncio.to_thread(get_rule, runtime.engine, app_key.app_id, "alert", name)
+    runs = await asyncio.to_thread(list_runs, runtime.engine, rule.id, limit)
     return {"alert": name, "evaluations": [run_dict(r) for r in runs]}
 
 
-async def _pause(request: Request, name: str, paused: bool) -> dict[str, Any]:  # type: ignore[type-arg]
-    key = await require_key(request, "secret")
-    rt = _runtime(request)
-    rule = await asyncio.to_thread(set_paused, rt.engine, key.app_id, "alert", name, paused)
-    return rule_dict(rule, await asyncio.to_thread(_app_name, rt, key.app_id))
+async def _pause(app_key: AppKey, runtime: Runtime, name: str, paused: bool) -> dict[str, Any]:
+    rule = await asyncio.to_thread(
+        set_paused, runtime.engine, app_key.app_id, "alert", name, paused
+    )
+    return rule_dict(rule, await asyncio.to_thread(_app_name, runtime, app_key.app_id))
 
 
 @post(
     "/v1/alerts/{name:str}/pause",
     name="alerts-pause",
     summary="Pause a rule",
-    tags=["alerts"],
+    tags=_TAGS,
     status_code=200,
+    dependencies=_SECRET,
 )
-async def alerts_pause(request: Request, name: Name) -> dict[str, Any]:  # type: ignore[type-arg]
-    """Stop evaluating the rule (secret key)."""
-    return await _pause(request, name, True)
+async def alerts_pause(app_key: AppKey, runtime: RuntimeDep, name: Name) -> dict[str, Any]:
+    """Stop evaluating the rule."""
+    return await _pause(app_key, runtime, name, True)
 
 
 @post(
     "/v1/alerts/{name:str}/resume",
     name="alerts-resume",
     summary="Resume a rule",
-    tags=["alerts"],
+    tags=_TAGS,
     status_code=200,
+    dependencies=_SECRET,
 )
-async def alerts_resume(request: Request, name: Name) -> dict[str, Any]:  # type: ignore[type-arg]
-    """Evaluate the rule again, from the ok state (secret key)."""
-    return await _pause(request, name, False)
+async def alerts_resume(app_key: AppKey, runtime: RuntimeDep, name: Name) -> dict[str, Any]:
+    """Evaluate the rule again, from the ok state."""
+    return await _pause(app_key, runtime, name, False)
 
 
 @delete(
     "/v1/alerts/{name:str}",
     name="alerts-delete",
     summary="Delete a rule",
-    tags=["alerts"],
+    tags=_TAGS,
     status_code=204,
+    dependencies=_SECRET,
 )
-async def alerts_delete(request: Request, name: Name) -> None:  # type: ignore[type-arg]
-    """Delete the rule, its history and its unsent messages (secret key)."""
-    key = await require_key(request, "secret")
-    await asyncio.to_thread(delete_rule, _runtime(request).engine, key.app_id, "alert", name)
+async def alerts_delete(app_key: AppKey, runtime: RuntimeDep, name: Name) -> None:
+    """Delete the rule, its history and its unsent messages."""
+    await asyncio.to_thread(delete_rule, runtime.engine, app_key.app_id, "alert", name)
 
 
 @post(
     "/v1/alerts/{name:str}/test",
     name="alerts-test",
     summary="Send a sample now",
-    tags=["alerts"],
+    tags=_TAGS,
     status_code=200,
+    dependencies=_SECRET,
 )
-async def alerts_test(request: Request, name: Name) -> Response[dict[str, Any]]:  # type: ignore[type-arg]
-    """Send a sample message to each destination now (secret key); 200 when every one
-    took it, 502 when one failed (each result is in the body)."""
-    key = await require_key(request, "secret")
-    rt = _runtime(request)
-    rule = await asyncio.to_thread(get_rule, rt.engine, key.app_id, "alert", name)
-    results = await asyncio.to_thread(send_test, rt.engine, rt.settings, rule)
+async def alerts_test(app_key: AppKey, runtime: RuntimeDep, name: Name) -> Response[dict[str, Any]]:
+    """Send a sample message to each destination now; 200 when every one took it, 502
+    when one failed (each result is in the body)."""
+    rule = await asyncio.to_thread(get_rule, runtime.engine, app_key.app_id, "alert", name)
+    results = await asyncio.to_thread(send_test, runtime.engine, runtime.settings, rule)
     body = {
         "alert": name,
-        "results": [{"destination": label, "ok": r.ok, "error": r.error} for label, r in results],
+        "results": [{"destination": d, "ok": r.ok, "error": r.error} for d, r in results],
     }
     return Response(body, status_code=200 if all(r.ok for _, r in results) else 502)
 
 
-@get("/v1/annotations", name="annotations-list", summary="List annotations", tags=["alerts"])
+@get(
+    "/v1/annotations",
+    name="annotations-list",
+    summary="List annotations",
+    tags=_TAGS,
+    dependencies=_SECRET,
+)
 async def annotations_list(
-    request: Request,  # type: ignore[type-arg]
+    app_key: AppKey,
+    runtime: RuntimeDep,
     since: Annotated[str | None, Q(description="ISO time or span back (default 90d).")] = None,
     until: Annotated[str | None, Q(description="ISO time or span back (default now).")] = None,
 ) -> dict[str, Any]:
-    """The app's annotations in the range, oldest first (secret key)."""
-    key = await require_key(request, "secret")
+    """The app's annotations in the range, oldest first."""
     try:
         end = parse_when(until) if until else now_us() + 1
         start = parse_when(since) if since else end - 90 * US_PER_DAY
     except ValueError as exc:
         raise InvalidRequestError(str(exc)) from None
-    notes = await asyncio.to_thread(
-        list_annotations, _runtime(request).engine, key.app_id, start, end
-    )
+    notes = await asyncio.to_thread(list_annotations, runtime.engine, app_key.app_id, start, end)
     return {"annotations": [a.to_dict() for a in notes]}
 
 
@@ -231,12 +242,16 @@ async def annotations_list(
     "/v1/annotations",
     name="annotations-create",
     summary="Add an annotation",
-    tags=["alerts"],
+    tags=_TAGS,
     status_code=201,
+    dependencies=_SECRET,
 )
-async def annotations_create(request: Request) -> dict[str, Any]:  # type: ignore[type-arg]
-    """Add ``{"text", "at"}`` (``at``: ISO time, default now) to the app (secret key)."""
-    key = await require_key(request, "secret")
+async def annotations_create(
+    request: Request,  # type: ignore[type-arg]
+    app_key: AppKey,
+    runtime: RuntimeDep,
+) -> dict[str, Any]:
+    """Add ``{"text", "at"}`` (``at``: ISO time, default now) to the app."""
     doc = await _body(request)
     text, at = doc.get("text"), doc.get("at")
     if not isinstance(text, str):
@@ -246,12 +261,12 @@ async def annotations_create(request: Request) -> dict[str, Any]:  # type: ignor
     except ValueError as exc:
         raise InvalidRequestError(f"at: {exc}") from None
     note = await asyncio.to_thread(
-        create_annotation, _runtime(request).engine, key.app_id, ts, text, _actor(request)
+        create_annotation, runtime.engine, app_key.app_id, ts, text, _actor(request)
     )
     return note.to_dict()
 
 
-#: Every route of this module, for the built-in registration.
+#: Every route of this module, for the built-in registration (eventkit/builtins/alerts.py).
 ROUTES = [
     alerts_list,
     alerts_create,

@@ -21,7 +21,7 @@ Q = QueryParameter
     "/v1/reports/{name:str}",
     name="get-report",
     summary="Compute a report",
-    description="trends, active, top, funnel or retention over the key's app "
+    description="trends, active, top, funnel, retention or releases over the key's app "
     "(docs/reports.md). Needs the app's secret key.",
     tags=["read"],
     dependencies={"app_key": SECRET_KEY},
@@ -29,7 +29,7 @@ Q = QueryParameter
 async def get_report(
     app_key: AppKey,
     runtime: RuntimeDep,
-    name: Annotated[str, PathParameter(description="trends, active, top, funnel, retention.")],
+    name: Annotated[str, PathParameter(description="A report: trends, active, releases, …")],
     since: Annotated[str | None, Q(description="ISO time or span back (30d).")] = None,
     until: Annotated[str | None, Q(description="ISO time or span back; exclusive.")] = None,
     interval: Annotated[str, Q(description="hour, day, week or month.")] = "day",
@@ -47,13 +47,15 @@ async def get_report(
     start_event: Annotated[str | None, Q(description="retention: cohort event.")] = None,
     return_event: Annotated[str | None, Q(description="retention: return event.")] = None,
     periods: Annotated[int, Q(ge=1, le=60, description="retention: periods.")] = 8,
+    version: Annotated[str | None, Q(description="releases: a version, or latest.")] = None,
+    platform: Annotated[str | None, Q(description="releases: one platform.")] = None,
 ) -> dict[str, Any]:
     """The report as JSON: ``{"report", "meta", "rows"}``."""
     params = ReportParams(
         since=since, until=until, interval=interval, by=by, where=where or [], event=event,
         measure=measure, compare=compare, kind=kind, limit=limit, steps=steps or [],
         window=window, users_at=users_at, status=status, start_event=start_event,
-        return_event=return_event, periods=periods,
+        return_event=return_event, periods=periods, version=version, platform=platform,
     )  # fmt: skip
     service = ReportsService(runtime.engine, runtime.settings)
     report = await asyncio.to_thread(run_report, service, name, app_key.app_id, params)

@@ -24,8 +24,8 @@ from eventkit.alerts.jobs import run_alerts_job
 from eventkit.alerts.present import delivery_dict, rule_dict, run_dict
 from eventkit.alerts.spec import METRICS
 from eventkit.cli.context import state
+from eventkit.cli.options import AllAppsOption, AppOption, app_scope, one_app
 from eventkit.cli.output import Format, FormatOption, console, render, render_one
-from eventkit.cli.report import pick_app
 from eventkit.errors import InvalidRequestError
 from eventkit.storage.apps import list_apps
 
@@ -35,9 +35,6 @@ app = typer.Typer(
     help="Alert rules: when a metric crosses a line, tell the team.", no_args_is_help=True
 )
 
-AppOpt = Annotated[
-    str | None, typer.Option("--app", "-a", help="App name (default: the only app).")
-]
 NameArg = Annotated[str, typer.Argument(help="The rule's name.")]
 EmailOpt = Annotated[
     list[str] | None,
@@ -152,13 +149,13 @@ def create_cmd(
     webhook: WebhookOpt = None,
     secret: SecretOpt = "",
     description: Annotated[str, typer.Option(help="A note shown with the rule.")] = "",
-    app_name: AppOpt = None,
+    app_name: AppOption = None,
     fmt: FormatOption = Format.table,
 ) -> None:
     """Create an alert rule (one command per rule)."""
     st = state(ctx)
     engine = st.engine()
-    app_id = pick_app(engine, st.settings, app_name)
+    app_id = one_app(engine, app_name).id
     definition = {
         "metric": {
             "kind": metric,
@@ -203,11 +200,13 @@ def create_cmd(
 
 
 @app.command("list")
-def list_cmd(ctx: typer.Context, app_name: AppOpt = None, fmt: FormatOption = Format.table) -> None:
+def list_cmd(
+    ctx: typer.Context, app_name: AllAppsOption = None, fmt: FormatOption = Format.table
+) -> None:
     """The alert rules of an app (all apps without --app)."""
     engine = state(ctx).engine()
     names = _app_names(engine)
-    app_id = pick_app(engine, state(ctx).settings, app_name) if app_name else None
+    app_id = app_scope(engine, app_name)[0]
     rows = [rule_dict(r, names[r.app_id]) for r in list_rules(engine, app_id, "alert")]
     if fmt is Format.table:
         for r in rows:
@@ -225,12 +224,12 @@ def list_cmd(ctx: typer.Context, app_name: AppOpt = None, fmt: FormatOption = Fo
 
 @app.command("show")
 def show_cmd(
-    ctx: typer.Context, name: NameArg, app_name: AppOpt = None, fmt: FormatOption = Format.table
+    ctx: typer.Context, name: NameArg, app_name: AppOption = None, fmt: FormatOption = Format.table
 ) -> None:
     """A rule: what it watches, when it fires, where it sends, its last evaluations."""
     st = state(ctx)
     engine = st.engine()
-    app_id = pick_app(engine, st.settings, app_name)
+    app_id = one_app(engine, app_name).id
     rule = get_rule(engine, app_id, "alert", name)
     shown = rule_dict(rule, _app_names(engine)[app_id])
     shown["recent"] = [run_dict(r) for r in list_runs(engine, rule.id, limit=5)]
@@ -252,19 +251,19 @@ def show_cmd(
 def _pause(ctx: typer.Context, name: str, app_name: str | None, paused: bool) -> None:
     st = state(ctx)
     engine = st.engine()
-    app_id = pick_app(engine, st.settings, app_name)
+    app_id = one_app(engine, app_name).id
     set_paused(engine, app_id, "alert", name, paused)
     console.print(f"alert [bold]{name}[/bold] {'paused' if paused else 'resumed'}")
 
 
 @app.command("pause")
-def pause_cmd(ctx: typer.Context, name: NameArg, app_name: AppOpt = None) -> None:
+def pause_cmd(ctx: typer.Context, name: NameArg, app_name: AppOption = None) -> None:
     """Stop evaluating a rule (nothing is sent) until it is resumed."""
     _pause(ctx, name, app_name, True)
 
 
 @app.command("resume")
-def resume_cmd(ctx: typer.Context, name: NameArg, app_name: AppOpt = None) -> None:
+def resume_cmd(ctx: typer.Context, name: NameArg, app_name: AppOption = None) -> None:
     """Evaluate a paused rule again (from a clean state)."""
     _pause(ctx, name, app_name, False)
 
@@ -273,13 +272,13 @@ def resume_cmd(ctx: typer.Context, name: NameArg, app_name: AppOpt = None) -> No
 def delete_cmd(
     ctx: typer.Context,
     name: NameArg,
-    app_name: AppOpt = None,
+    app_name: AppOption = None,
     yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask.")] = False,
 ) -> None:
     """Delete a rule, its history and its unsent messages."""
     st = state(ctx)
     engine = st.engine()
-    app_id = pick_app(engine, st.settings, app_name)
+    app_id = one_app(engine, app_name).id
     get_rule(engine, app_id, "alert", name)  # NotFoundError before asking
     if not yes and not typer.confirm(f"delete alert {name} and its history?"):
         raise typer.Exit(1)
@@ -288,11 +287,11 @@ def delete_cmd(
 
 
 @app.command("test")
-def send_sample_cmd(ctx: typer.Context, name: NameArg, app_name: AppOpt = None) -> None:
+def send_sample_cmd(ctx: typer.Context, name: NameArg, app_name: AppOption = None) -> None:
     """Send a sample message (the latest complete bucket) to every destination now."""
     st = state(ctx)
     engine = st.engine()
-    app_id = pick_app(engine, st.settings, app_name)
+    app_id = one_app(engine, app_name).id
     results = send_test(engine, st.settings, get_rule(engine, app_id, "alert", name))
     for label, result in results:
         if result.ok:
@@ -307,14 +306,14 @@ def send_sample_cmd(ctx: typer.Context, name: NameArg, app_name: AppOpt = None) 
 def history_cmd(
     ctx: typer.Context,
     name: NameArg,
-    app_name: AppOpt = None,
+    app_name: AppOption = None,
     limit: Annotated[int, typer.Option(min=1, max=10_000, help="Most evaluations.")] = 50,
     fmt: FormatOption = Format.table,
 ) -> None:
     """A rule's evaluations, newest first, and the messages they sent."""
     st = state(ctx)
     engine = st.engine()
-    app_id = pick_app(engine, st.settings, app_name)
+    app_id = one_app(engine, app_name).id
     rule = get_rule(engine, app_id, "alert", name)
     runs = [run_dict(r) for r in list_runs(engine, rule.id, limit=limit)]
     render(
@@ -343,7 +342,7 @@ def history_cmd(
 @app.command("deliveries")
 def deliveries_cmd(
     ctx: typer.Context,
-    app_name: AppOpt = None,
+    app_name: AllAppsOption = None,
     dead: Annotated[bool, typer.Option("--dead", help="Only the dead-letter list.")] = False,
     limit: Annotated[int, typer.Option(min=1, max=10_000, help="Most messages.")] = 100,
     fmt: FormatOption = Format.table,
@@ -351,7 +350,7 @@ def deliveries_cmd(
     """Messages (alerts and digests), newest first; --dead for the dead-letter list."""
     st = state(ctx)
     engine = st.engine()
-    app_id = pick_app(engine, st.settings, app_name) if app_name else None
+    app_id = app_scope(engine, app_name)[0]
     rules = {r.id: r.name for k in ("alert", "digest") for r in list_rules(engine, app_id, k)}
     rows = [
         delivery_dict(d, rules.get(d.rule_id or -1))
@@ -381,12 +380,12 @@ def deliveries_cmd(
 def redeliver_cmd(
     ctx: typer.Context,
     ids: Annotated[list[int] | None, typer.Argument(help="Dead letters (default: all).")] = None,
-    app_name: AppOpt = None,
+    app_name: AppOption = None,
 ) -> None:
     """Put dead-lettered messages back in the outbox with a fresh set of attempts."""
     st = state(ctx)
     engine = st.engine()
-    n = redeliver(engine, pick_app(engine, st.settings, app_name), list(ids or []))
+    n = redeliver(engine, one_app(engine, app_name).id, list(ids or []))
     if ids and n < len(ids):
         console.print(f"[yellow]{len(ids) - n} of those are not dead letters of this app[/yellow]")
     console.print(

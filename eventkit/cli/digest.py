@@ -12,7 +12,6 @@ from eventkit.alerts import create_rule, delete_rule, get_rule, list_rules, pars
 from eventkit.alerts import preview_digest as build_preview
 from eventkit.alerts.present import rule_dict
 from eventkit.cli.alerts import (
-    AppOpt,
     EmailOpt,
     NameArg,
     SecretOpt,
@@ -22,8 +21,8 @@ from eventkit.cli.alerts import (
     user,
 )
 from eventkit.cli.context import state
+from eventkit.cli.options import AllAppsOption, AppOption, app_scope, one_app
 from eventkit.cli.output import Format, FormatOption, console, render, render_one
-from eventkit.cli.report import pick_app
 from eventkit.storage.apps import list_apps
 
 __all__ = ["app"]
@@ -47,12 +46,12 @@ def create_cmd(
     slack: SlackOpt = None,
     webhook: WebhookOpt = None,
     secret: SecretOpt = "",
-    app_name: AppOpt = None,
+    app_name: AppOption = None,
 ) -> None:
     """Create a digest of an app."""
     st = state(ctx)
     engine = st.engine()
-    app_id = pick_app(engine, st.settings, app_name)
+    app_id = one_app(engine, app_name).id
     definition = {
         "period": period,
         "hour": hour,
@@ -67,11 +66,13 @@ def create_cmd(
 
 
 @app.command("list")
-def list_cmd(ctx: typer.Context, app_name: AppOpt = None, fmt: FormatOption = Format.table) -> None:
+def list_cmd(
+    ctx: typer.Context, app_name: AllAppsOption = None, fmt: FormatOption = Format.table
+) -> None:
     """The digests of an app (all apps without --app)."""
     engine = state(ctx).engine()
     names = {a.id: a.name for a in list_apps(engine)}
-    app_id = pick_app(engine, state(ctx).settings, app_name) if app_name else None
+    app_id = app_scope(engine, app_name)[0]
     rows = [rule_dict(r, names[r.app_id]) for r in list_rules(engine, app_id, "digest")]
     cols = ["name", "app", "status", "period", "hour_utc", "destinations"]
     render(
@@ -87,13 +88,13 @@ def list_cmd(ctx: typer.Context, app_name: AppOpt = None, fmt: FormatOption = Fo
 def preview_cmd(
     ctx: typer.Context,
     name: NameArg,
-    app_name: AppOpt = None,
+    app_name: AppOption = None,
     fmt: Annotated[str, typer.Option("--format", "-f", help="text (the email) or json.")] = "text",
 ) -> None:
     """Print the digest of the latest complete period, as it would be sent."""
     st = state(ctx)
     engine = st.engine()
-    rule = get_rule(engine, pick_app(engine, st.settings, app_name), "digest", name)
+    rule = get_rule(engine, one_app(engine, app_name).id, "digest", name)
     content, message = build_preview(engine, st.settings, rule)
     if fmt == "json":
         sys.stdout.write(json.dumps(content, indent=2, default=str) + "\n")
@@ -102,40 +103,40 @@ def preview_cmd(
 
 
 @app.command("delete")
-def delete_cmd(ctx: typer.Context, name: NameArg, app_name: AppOpt = None) -> None:
+def delete_cmd(ctx: typer.Context, name: NameArg, app_name: AppOption = None) -> None:
     """Delete a digest."""
     st = state(ctx)
     engine = st.engine()
-    delete_rule(engine, pick_app(engine, st.settings, app_name), "digest", name)
+    delete_rule(engine, one_app(engine, app_name).id, "digest", name)
     console.print(f"deleted digest [bold]{name}[/bold]")
 
 
 @app.command("pause")
-def pause_cmd(ctx: typer.Context, name: NameArg, app_name: AppOpt = None) -> None:
+def pause_cmd(ctx: typer.Context, name: NameArg, app_name: AppOption = None) -> None:
     """Stop sending a digest until it is resumed."""
     st = state(ctx)
     engine = st.engine()
-    set_paused(engine, pick_app(engine, st.settings, app_name), "digest", name, True)
+    set_paused(engine, one_app(engine, app_name).id, "digest", name, True)
     console.print(f"digest [bold]{name}[/bold] paused")
 
 
 @app.command("resume")
-def resume_cmd(ctx: typer.Context, name: NameArg, app_name: AppOpt = None) -> None:
+def resume_cmd(ctx: typer.Context, name: NameArg, app_name: AppOption = None) -> None:
     """Send a paused digest again."""
     st = state(ctx)
     engine = st.engine()
-    set_paused(engine, pick_app(engine, st.settings, app_name), "digest", name, False)
+    set_paused(engine, one_app(engine, app_name).id, "digest", name, False)
     console.print(f"digest [bold]{name}[/bold] resumed")
 
 
 @app.command("show")
 def show_cmd(
-    ctx: typer.Context, name: NameArg, app_name: AppOpt = None, fmt: FormatOption = Format.table
+    ctx: typer.Context, name: NameArg, app_name: AppOption = None, fmt: FormatOption = Format.table
 ) -> None:
     """A digest's definition."""
     st = state(ctx)
     engine = st.engine()
-    app_id = pick_app(engine, st.settings, app_name)
+    app_id = one_app(engine, app_name).id
     names = {a.id: a.name for a in list_apps(engine)}
     render_one(
         rule_dict(get_rule(engine, app_id, "digest", name), names[app_id]),

@@ -13,8 +13,9 @@ from rich.table import Table
 
 from eventkit.cli.alerts import user
 from eventkit.cli.context import state
+from eventkit.cli.options import AppOption, one_app
 from eventkit.cli.output import Format, FormatOption, console, render
-from eventkit.cli.report import AppOpt, SinceOpt, UntilOpt, pick_app
+from eventkit.cli.report import SinceOpt, UntilOpt
 from eventkit.errors import InvalidRequestError
 from eventkit.releases import create_annotation, delete_annotation, list_annotations
 from eventkit.reports import Report, ReportsService
@@ -59,14 +60,14 @@ def releases_cmd(
     interval: Annotated[
         str, typer.Option("--interval", "-i", help="Adoption per day or week.")
     ] = "day",
-    app_name: AppOpt = None,
+    app_name: AppOption = None,
     fmt: FormatOption = Format.table,
 ) -> None:
     """Release health per app version and platform: adoption, crash-free users and
     sessions, errors per session, first seen."""
     st = state(ctx)
     engine = st.engine()
-    app_id = pick_app(engine, st.settings, app_name)
+    app_id = one_app(engine, app_name).id
     p = ReportParams(
         since=since, until=until, interval=interval, version=version, platform=platform
     )
@@ -121,12 +122,12 @@ def annotate(
     at: Annotated[
         str | None, typer.Option(help="When: ISO time or span back (default: now).")
     ] = None,
-    app_name: AppOpt = None,
+    app_name: AppOption = None,
 ) -> None:
     """Add an annotation to an app's timeline (shown on trend charts)."""
     st = state(ctx)
     engine = st.engine()
-    app_id = pick_app(engine, st.settings, app_name)
+    app_id = one_app(engine, app_name).id
     try:
         ts = parse_when(at) if at else now_us()
     except ValueError as exc:
@@ -145,13 +146,13 @@ def list_annotations_cmd(
     ctx: typer.Context,
     since: SinceOpt = None,
     until: UntilOpt = None,
-    app_name: AppOpt = None,
+    app_name: AppOption = None,
     fmt: FormatOption = Format.table,
 ) -> None:
     """An app's annotations (default: the last 90 days), oldest first."""
     st = state(ctx)
     engine = st.engine()
-    app_id = pick_app(engine, st.settings, app_name)
+    app_id = one_app(engine, app_name).id
     try:
         end = parse_when(until) if until else now_us() + 1
         start = parse_when(since) if since else end - 90 * 86_400_000_000
@@ -171,10 +172,10 @@ def list_annotations_cmd(
 def delete_annotation_cmd(
     ctx: typer.Context,
     annotation_id: Annotated[int, typer.Argument(help="The annotation's id (annotations list).")],
-    app_name: AppOpt = None,
+    app_name: AppOption = None,
 ) -> None:
     """Delete an annotation."""
     st = state(ctx)
     engine = st.engine()
-    delete_annotation(engine, pick_app(engine, st.settings, app_name), annotation_id)
+    delete_annotation(engine, one_app(engine, app_name).id, annotation_id)
     console.print(f"deleted annotation #{annotation_id}")
