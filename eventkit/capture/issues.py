@@ -22,6 +22,7 @@ __all__ = [
     "ERROR",
     "ISSUE_NAMES",
     "VENDOR_CRASH_NAMES",
+    "VENDOR_ISSUE_NAMES",
     "check_issue_properties",
     "fatal_sql",
     "is_fatal",
@@ -36,6 +37,8 @@ ISSUE_NAMES = (CRASH, ERROR)
 #: protocol: Segment's Native Mobile Spec lifecycle event, and the automatic event of
 #: Mixpanel's Android SDK (``$ae_crashed`` with ``$ae_crashed_reason``).
 VENDOR_CRASH_NAMES = frozenset({"Application Crashed", "$ae_crashed"})
+#: Every vendor event name :func:`map_vendor_issue` may map (a cheap first test).
+VENDOR_ISSUE_NAMES = VENDOR_CRASH_NAMES | {"$exception"}
 _STRINGS = {"type": 200, "message": 2000, "stack_hash": 64}
 
 
@@ -114,7 +117,33 @@ def _posthog(props: dict[str, Any]) -> tuple[str, dict[str, Any]]:
         out["stack_hash"] = fingerprint[:64]
     elif isinstance(frames, list) and frames:
         out["stack_hash"] = stack_hash_of(exc_type, frames)
+    if isinstance(items, list):
+        props["$exception_list"] = [_compact(e) for e in items[:10] if isinstance(e, Mapping)]
     return (CRASH if fatal else ERROR), out
+
+
+def _frame_text(frame: Any) -> str:
+    if not isinstance(frame, Mapping):
+        return str(frame)[:300]
+    where = frame.get("filename") or frame.get("abs_path") or ""
+    line = f":{frame['lineno']}" if frame.get("lineno") is not None else ""
+    module = f"{frame['module']}." if frame.get("module") else ""
+    return f"{module}{frame.get('function') or '?'} ({where}{line})"[:300]
+
+
+def _compact(exc: Mapping[str, Any]) -> dict[str, Any]:
+    """One ``$exception_list`` entry with its frames as text lines: PostHog's nested
+    frames (properties → list → exception → stacktrace → frames → frame → …) are
+    deeper than ``limits.max_property_depth`` allows."""
+    out = {k: v for k, v in exc.items() if k in ("type", "value", "module", "thread_id")}
+    mechanism = exc.get("mechanism")
+    if isinstance(mechanism, Mapping):
+        out["mechanism"] = {k: v for k, v in mechanism.items() if not isinstance(v, dict | list)}
+    stack = exc.get("stacktrace")
+    frames = stack.get("frames") if isinstance(stack, Mapping) else None
+    if isinstance(frames, list):
+        out["frames"] = [_frame_text(f) for f in frames[-50:]]
+    return out
 
 
 def _reason(text: str) -> dict[str, Any]:

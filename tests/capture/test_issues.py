@@ -103,3 +103,24 @@ def test_segment_and_mixpanel_crash_events() -> None:
     assert map_vendor_issue("amplitude", "Application Crashed", {}) is not None
     assert map_vendor_issue("amplitude", "$exception", {}) is None
     assert map_vendor_issue("posthog", "Checkout Failed", {}) is None
+
+
+def test_posthog_frames_are_kept_as_text_within_the_depth_limit() -> None:
+    frames = [{"module": "app.feed", "function": "load", "filename": "feed.py", "lineno": i,
+               "vars": {"a": {"b": [1]}}} for i in range(80)]  # fmt: skip
+    props = {"$exception_list": [{"type": "KeyError", "value": "x",
+                                  "mechanism": {"handled": True, "meta": {"x": 1}},
+                                  "stacktrace": {"type": "raw", "frames": frames}}]}  # fmt: skip
+    _, out = map_vendor_issue("posthog", "$exception", props) or ("", {})
+    [exc] = out["$exception_list"]
+    assert exc["type"] == "KeyError" and exc["mechanism"] == {"handled": True}
+    assert len(exc["frames"]) == 50 and exc["frames"][-1] == "app.feed.load (feed.py:79)"
+
+    def depth(v: object) -> int:
+        if isinstance(v, dict):
+            return 1 + max((depth(x) for x in v.values()), default=0)
+        if isinstance(v, list):
+            return 1 + max((depth(x) for x in v), default=0)
+        return 0
+
+    assert depth(out) <= 5  # limits.max_property_depth
