@@ -52,6 +52,7 @@ bench: $(VENV)/.test-installed
 	$(PY) bench/client.py
 	$(PY) bench/nodes.py
 	$(PY) bench/alerts_anomaly.py
+	$(PY) bench/releases.py
 
 bench-quick: $(VENV)/.test-installed
 	$(PY) bench/ingest.py --quick
