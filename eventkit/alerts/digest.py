@@ -14,14 +14,14 @@ import html
 import logging
 from typing import Any
 
-from sqlalchemy import select, text
+from sqlalchemy import select
 from sqlalchemy.engine import Engine
 
 from eventkit.alerts.evaluate import claim_run, node_name
 from eventkit.alerts.messages import Message
 from eventkit.alerts.outbox import enqueue
 from eventkit.alerts.spec import DigestSpec
-from eventkit.alerts.store import Rule, list_rules
+from eventkit.alerts.store import Rule, decided, list_rules
 from eventkit.config import Settings
 from eventkit.experiments.analysis import readout
 from eventkit.experiments.store import list_experiments
@@ -248,7 +248,7 @@ def run_digests(engine: Engine, settings: Settings, *, now: int | None = None) -
         if rule.paused:
             continue
         start, end = digest_period(rule.digest, clock, settings.alerts.settle_seconds)
-        if _sent(engine, rule.id, start):
+        if decided(engine, rule.id, start):
             continue
         try:
             content = build_digest(engine, settings, rule.app_id, rule.digest, start, end)
@@ -257,17 +257,6 @@ def run_digests(engine: Engine, settings: Settings, *, now: int | None = None) -
         except Exception:
             log.exception("digest %s (app %d) failed; retried next run", rule.name, rule.app_id)
     return out
-
-
-def _sent(engine: Engine, rule_id: int, start: int) -> bool:
-    with map_db_errors(), engine.connect() as conn:
-        return (
-            conn.execute(
-                text("SELECT 1 FROM alert_runs WHERE rule_id = :r AND bucket = :b"),
-                {"r": rule_id, "b": start},
-            ).first()
-            is not None
-        )
 
 
 def _claim_and_send(

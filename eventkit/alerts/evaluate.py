@@ -37,7 +37,7 @@ from eventkit.alerts.messages import alert_message
 from eventkit.alerts.metrics import metric_values
 from eventkit.alerts.outbox import enqueue
 from eventkit.alerts.spec import AlertSpec
-from eventkit.alerts.store import Rule, list_rules, rule_of
+from eventkit.alerts.store import Rule, decided, list_rules, rule_of
 from eventkit.config import Settings
 from eventkit.reports.query import bucket_start
 from eventkit.storage.engine import writer
@@ -214,17 +214,6 @@ def record(
     return outcome
 
 
-def _decided(engine: Engine, rule_id: int, start: int) -> bool:
-    with map_db_errors(), engine.connect() as conn:
-        return (
-            conn.execute(
-                text("SELECT 1 FROM alert_runs WHERE rule_id = :r AND bucket = :b"),
-                {"r": rule_id, "b": start},
-            ).first()
-            is not None
-        )
-
-
 def evaluate_rules(
     engine: Engine, settings: Settings, *, now: int | None = None, app_id: int | None = None
 ) -> EvaluationRun:
@@ -236,7 +225,7 @@ def evaluate_rules(
         if rule.paused:
             continue
         start, end = due_bucket(rule.alert, clock, settings.alerts.settle_seconds)
-        if _decided(engine, rule.id, start):
+        if decided(engine, rule.id, start):
             continue  # cheap skip; record() is what guarantees exactly once
         try:
             verdict = evaluate_bucket(engine, settings, rule, start)

@@ -22,6 +22,7 @@ __all__ = [
     "RuleKind",
     "Run",
     "create_rule",
+    "decided",
     "delete_rule",
     "get_rule",
     "list_deliveries",
@@ -321,3 +322,11 @@ def count_pending(engine: Engine) -> int:
                 select(func.count()).select_from(ALERT_DELIVERIES).where(_D.status == "pending")
             ).scalar_one()
         )
+
+
+def decided(engine: Engine, rule_id: int, bucket: int) -> bool:
+    """Whether the rule's bucket (or the digest's period) has its ``alert_runs`` row: a
+    cheap skip before computing; the unique row is what guarantees exactly once."""
+    with map_db_errors(), engine.connect() as conn:
+        row = conn.execute(select(_H.id).where(_H.rule_id == rule_id, _H.bucket == bucket)).first()
+    return row is not None

@@ -23,13 +23,14 @@ from eventkit.alerts import (
 from eventkit.alerts.jobs import run_alerts_job
 from eventkit.alerts.present import delivery_dict, rule_dict, run_dict
 from eventkit.alerts.spec import METRICS
+from eventkit.alerts.store import RuleKind
 from eventkit.cli.context import state
 from eventkit.cli.options import AllAppsOption, AppOption, app_scope, one_app
 from eventkit.cli.output import Format, FormatOption, console, render, render_one
 from eventkit.errors import InvalidRequestError
 from eventkit.storage.apps import list_apps
 
-__all__ = ["app", "destinations_of", "user"]
+__all__ = ["app", "destinations_of", "show_rules", "user"]
 
 app = typer.Typer(
     help="Alert rules: when a metric crosses a line, tell the team.", no_args_is_help=True
@@ -199,27 +200,33 @@ def create_cmd(
     )
 
 
+def show_rules(
+    ctx: typer.Context, kind: RuleKind, app_name: str | None, fmt: Format, columns: list[str]
+) -> None:
+    """List the alert rules or digests of an app (every app without ``--app``)."""
+    engine = state(ctx).engine()
+    names = _app_names(engine)
+    rows = [
+        rule_dict(r, names[r.app_id])
+        for r in list_rules(engine, app_scope(engine, app_name)[0], kind)
+    ]
+    group = "alerts" if kind == "alert" else "digest"
+    render(
+        rows,
+        fmt,
+        columns=columns if fmt is Format.table else None,
+        title="alert rules" if kind == "alert" else "digests",
+        empty=f"none yet: eventkit {group} create --help",
+    )
+
+
 @app.command("list")
 def list_cmd(
     ctx: typer.Context, app_name: AllAppsOption = None, fmt: FormatOption = Format.table
 ) -> None:
     """The alert rules of an app (all apps without --app)."""
-    engine = state(ctx).engine()
-    names = _app_names(engine)
-    app_id = app_scope(engine, app_name)[0]
-    rows = [rule_dict(r, names[r.app_id]) for r in list_rules(engine, app_id, "alert")]
-    if fmt is Format.table:
-        for r in rows:
-            r.pop("definition")
-    render(
-        rows,
-        fmt,
-        columns=None
-        if fmt is not Format.table
-        else ["name", "app", "status", "state", "watches", "fires_when", "destinations"],
-        title="alert rules",
-        empty="no alert rules: eventkit alerts create --help",
-    )
+    columns = ["name", "app", "status", "state", "watches", "fires_when", "destinations"]
+    show_rules(ctx, "alert", app_name, fmt, columns)
 
 
 @app.command("show")

@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from eventkit.alerts import create_rule, delete_rule, get_rule, list_rules, parse_spec, set_paused
+from eventkit.alerts import create_rule, delete_rule, get_rule, parse_spec, set_paused
 from eventkit.alerts import preview_digest as build_preview
 from eventkit.alerts.present import rule_dict
 from eventkit.cli.alerts import (
@@ -18,11 +18,12 @@ from eventkit.cli.alerts import (
     SlackOpt,
     WebhookOpt,
     destinations_of,
+    show_rules,
     user,
 )
 from eventkit.cli.context import state
-from eventkit.cli.options import AllAppsOption, AppOption, app_scope, one_app
-from eventkit.cli.output import Format, FormatOption, console, render, render_one
+from eventkit.cli.options import AllAppsOption, AppOption, one_app
+from eventkit.cli.output import Format, FormatOption, console, render_one
 from eventkit.storage.apps import list_apps
 
 __all__ = ["app"]
@@ -70,17 +71,12 @@ def list_cmd(
     ctx: typer.Context, app_name: AllAppsOption = None, fmt: FormatOption = Format.table
 ) -> None:
     """The digests of an app (all apps without --app)."""
-    engine = state(ctx).engine()
-    names = {a.id: a.name for a in list_apps(engine)}
-    app_id = app_scope(engine, app_name)[0]
-    rows = [rule_dict(r, names[r.app_id]) for r in list_rules(engine, app_id, "digest")]
-    cols = ["name", "app", "status", "period", "hour_utc", "destinations"]
-    render(
-        rows,
+    show_rules(
+        ctx,
+        "digest",
+        app_name,
         fmt,
-        columns=cols if fmt is Format.table else None,
-        title="digests",
-        empty="no digests: eventkit digest create --help",
+        ["name", "app", "status", "period", "hour_utc", "destinations"],
     )
 
 
@@ -111,22 +107,23 @@ def delete_cmd(ctx: typer.Context, name: NameArg, app_name: AppOption = None) ->
     console.print(f"deleted digest [bold]{name}[/bold]")
 
 
+def _pause(ctx: typer.Context, name: str, app_name: str | None, paused: bool) -> None:
+    st = state(ctx)
+    engine = st.engine()
+    set_paused(engine, one_app(engine, app_name).id, "digest", name, paused)
+    console.print(f"digest [bold]{name}[/bold] {'paused' if paused else 'resumed'}")
+
+
 @app.command("pause")
 def pause_cmd(ctx: typer.Context, name: NameArg, app_name: AppOption = None) -> None:
     """Stop sending a digest until it is resumed."""
-    st = state(ctx)
-    engine = st.engine()
-    set_paused(engine, one_app(engine, app_name).id, "digest", name, True)
-    console.print(f"digest [bold]{name}[/bold] paused")
+    _pause(ctx, name, app_name, True)
 
 
 @app.command("resume")
 def resume_cmd(ctx: typer.Context, name: NameArg, app_name: AppOption = None) -> None:
     """Send a paused digest again."""
-    st = state(ctx)
-    engine = st.engine()
-    set_paused(engine, one_app(engine, app_name).id, "digest", name, False)
-    console.print(f"digest [bold]{name}[/bold] resumed")
+    _pause(ctx, name, app_name, False)
 
 
 @app.command("show")

@@ -61,7 +61,7 @@ def test_create_list_show_pause_delete(cli: Invoke, url: str) -> None:
     )
     assert cli("alerts", "resume", "crashes", env=e).exit_code == 0
     assert cli("alerts", "delete", "crashes", "--yes", env=e).exit_code == 0
-    assert "no alert rules" in cli("alerts", "list", env=e).output
+    assert "none yet: eventkit alerts create" in cli("alerts", "list", env=e).output
 
 
 @pytest.mark.parametrize(
