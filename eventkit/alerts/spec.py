@@ -182,6 +182,18 @@ class AlertSpec(_Model):
         _check(parse_span, value)
         return value
 
+    @model_validator(mode="after")
+    def _affordable(self) -> AlertSpec:
+        # An hourly anomaly reads 4 weeks x 168 hours: one query for counts, but one
+        # release-health or funnel computation per hour would be hundreds.
+        slow = self.metric.kind in RELEASE_METRICS or self.metric.kind == "funnel_conversion"
+        if self.condition.kind == "anomaly" and self.interval == "hour" and slow:
+            raise ValueError(
+                f"an hourly anomaly check on {self.metric.kind} is not offered: use "
+                "--interval day, or a threshold (--below/--above) per hour"
+            )
+        return self
+
     @property
     def cooldown_seconds(self) -> int:
         """The cooldown in seconds."""

@@ -79,6 +79,8 @@ def test_create_list_show_pause_delete(cli: Invoke, url: str) -> None:
         (["--metric", "events", "--drop", "3", "--cooldown", "soon", "--email", "a@b.co"],
          "cooldown"),
         (["--metric", "events", "--above", "1", "--slack", "hooks.slack.com/x"], "http(s) URL"),
+        (["--metric", "crashes", "--anomaly", "--interval", "hour", "--email", "a@b.co"],
+         "hourly anomaly check on crashes is not offered"),
     ],
 )  # fmt: skip
 def test_bad_rules_say_what_to_fix(cli: Invoke, url: str, args: list[str], message: str) -> None:
