@@ -51,6 +51,8 @@ bench: $(VENV)/.test-installed
 	$(PY) bench/pipeline.py
 	$(PY) bench/client.py
 	$(PY) bench/nodes.py
+	$(PY) bench/alerts_anomaly.py
+	$(PY) bench/releases.py
 
 ## Paths, cohorts, measures and SQL at 10M events beside DuckDB (docs/sql.md); long.
 bench-query: $(VENV)/.test-installed

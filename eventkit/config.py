@@ -19,6 +19,7 @@ from pydantic import (
     field_validator,
 )
 
+from eventkit.config_alerts import AlertSettings, ReleaseSettings, SmtpSettings
 from eventkit.config_sections import (
     AggregationSettings,
     CohortSettings,
@@ -47,6 +48,7 @@ from eventkit.errors import ConfigError
 
 __all__ = [
     "AggregationSettings",
+    "AlertSettings",
     "CohortSettings",
     "CompatSettings",
     "CorsSettings",
@@ -58,11 +60,13 @@ __all__ = [
     "PluginSettings",
     "PrivacySettings",
     "RateLimitSettings",
+    "ReleaseSettings",
     "SchedulerSettings",
     "ServerSettings",
     "SessionSettings",
     "SessionTimeouts",
     "Settings",
+    "SmtpSettings",
     "SpoolSettings",
     "SqlSettings",
     "SqliteSettings",
@@ -108,6 +112,8 @@ class Settings(_Section):
     partitions: PartitionSettings = Field(default_factory=PartitionSettings)
     sql: SqlSettings = Field(default_factory=SqlSettings)
     cohorts: CohortSettings = Field(default_factory=CohortSettings)
+    alerts: AlertSettings = Field(default_factory=AlertSettings)
+    releases: ReleaseSettings = Field(default_factory=ReleaseSettings)
 
     #: Where these settings came from, for ``config show``; not a setting.
     source: str = Field("defaults", exclude=True)

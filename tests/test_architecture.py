@@ -26,6 +26,7 @@ LAYERS: dict[str, int] = {
     "errors": 0,
     "config": 0,
     "config_sections": 0,
+    "config_alerts": 0,
     "timeutil": 0,
     "logs": 0,
     "lifetime": 0,
@@ -34,6 +35,7 @@ LAYERS: dict[str, int] = {
     "plugins": 1,
     "metrics": 1,
     "client": 1,
+    "webhooks": 1,
     # 2: storage
     "storage": 2,
     # 3: domain services (pure Python: no web, CLI or terminal framework)
@@ -50,6 +52,8 @@ LAYERS: dict[str, int] = {
     "tokens": 3,
     "sql": 3,
     "cohorts": 3,
+    "releases": 3,
+    "alerts": 3,
     "scheduler": 3,
     "bootstrap": 3,
     # 4: shells

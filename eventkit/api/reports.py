@@ -22,8 +22,9 @@ Q = QueryParameter
     "/v1/reports/{name:str}",
     name="get-report",
     summary="Compute a report",
-    description="trends, active, top, funnel, retention or paths over the credential's app "
-    "(docs/reports.md). Needs reports:read (a token, or the app's secret key).",
+    description="trends, active, top, funnel, retention, paths or releases over the "
+    "credential's app (docs/reports.md). Needs reports:read (a token, or the app's secret "
+    "key).",
     tags=["read"],
     dependencies={"app_key": REPORTS_READ},
 )
@@ -31,7 +32,8 @@ async def get_report(
     app_key: AppKey,
     runtime: RuntimeDep,
     name: Annotated[
-        str, PathParameter(description="trends, active, top, funnel, retention, paths.")
+        str,
+        PathParameter(description="trends, active, top, funnel, retention, paths, releases."),
     ],
     since: Annotated[str | None, Q(description="ISO time or span back (30d).")] = None,
     until: Annotated[str | None, Q(description="ISO time or span back; exclusive.")] = None,
@@ -59,6 +61,8 @@ async def get_report(
     cohort: Annotated[str | None, Q(description="Only the members of this cohort.")] = None,
     after: Annotated[str | None, Q(description="paths: from this event.")] = None,
     before: Annotated[str | None, Q(description="paths: leading to this event.")] = None,
+    version: Annotated[str | None, Q(description="releases: a version, or latest.")] = None,
+    platform: Annotated[str | None, Q(description="releases: one platform.")] = None,
 ) -> dict[str, Any]:
     """The report as JSON: ``{"report", "meta", "rows"}``."""
     params = ReportParams(
@@ -66,7 +70,7 @@ async def get_report(
         measure=measure, compare=compare, kind=kind, limit=limit or 20, steps=steps or [],
         window=window, users_at=users_at, status=status, start_event=start_event,
         return_event=return_event, periods=periods, cohort=cohort, after=after,
-        before=before, branches=limit or 5,
+        before=before, branches=limit or 5, version=version, platform=platform,
     )  # fmt: skip
     service = ReportsService(runtime.engine, runtime.settings)
     report = await asyncio.to_thread(run_report, service, name, app_key.app_id, params)

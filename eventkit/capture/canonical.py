@@ -18,6 +18,12 @@ from typing import Any
 import msgspec
 
 from eventkit.capture.context import ContextInfo, context_info
+from eventkit.capture.issues import (
+    ISSUE_NAMES,
+    VENDOR_ISSUE_NAMES,
+    check_issue_properties,
+    map_vendor_issue,
+)
 from eventkit.capture.names import check_name
 from eventkit.capture.schema import CanonicalEvent
 from eventkit.capture.validate import (
@@ -181,6 +187,17 @@ class Arrival(msgspec.Struct, frozen=True, gc=False):
     any_reserved: bool = False
 
 
+def _as_dict(props: dict[str, Any] | msgspec.Raw) -> dict[str, Any]:
+    """Properties as a dict (decoding JSON text; only for the rare events that need it)."""
+    if not isinstance(props, msgspec.Raw):
+        return props
+    try:
+        value = msgspec.json.decode(props)
+    except msgspec.DecodeError:
+        return {}
+    return value if isinstance(value, dict) else {}
+
+
 def canonical_event(draft: Draft, at: Arrival) -> CanonicalEvent | list[FieldError]:
     """The canonical event for a draft, or every problem it has (canonical field names).
 
@@ -194,6 +211,10 @@ def canonical_event(draft: Draft, at: Arrival) -> CanonicalEvent | list[FieldErr
     ctx = context_checked(draft.context, limits)
     props = draft.properties
     name, uid, aid, sid = draft.name, draft.user_id, draft.anonymous_id, draft.session_id
+    if name in VENDOR_ISSUE_NAMES and at.source != "native":  # PostHog $exception, …
+        mapped = map_vendor_issue(at.source, name, _as_dict(props))
+        if mapped is not None:
+            name, props = mapped
     if (
         type(props) is not msgspec.Raw
         or ctx.errors
@@ -202,6 +223,8 @@ def canonical_event(draft: Draft, at: Arrival) -> CanonicalEvent | list[FieldErr
         errors = check_ids(name, uid, aid, sid, limits, any_reserved=at.any_reserved)
         errors += check_time(ts, at.received_at, limits)
         errors += check_properties("properties", props, limits)
+        if name in ISSUE_NAMES and at.source == "native" and not errors:
+            errors += check_issue_properties(_as_dict(props))
         errors += ctx.errors
         if errors:
             return errors

@@ -6,7 +6,15 @@ __all__ = ["CLIENT_RESERVED", "SERVER_RESERVED", "check_name"]
 
 #: Lifecycle events clients may send (docs/event_tracking_schema.md).
 CLIENT_RESERVED = frozenset(
-    {"$session_start", "$session_end", "$app_foreground", "$app_background", "$screen"}
+    {
+        "$session_start",
+        "$session_end",
+        "$app_foreground",
+        "$app_background",
+        "$screen",
+        "$crash",
+        "$error",
+    }
 )
 #: Names eventkit writes itself; clients use the matching endpoint instead.
 SERVER_RESERVED = frozenset({"$identify", "$feature_flag_called"})

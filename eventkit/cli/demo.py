@@ -15,7 +15,10 @@ from eventkit.cli.output import console
 from eventkit.config import Settings
 from eventkit.demo import Simulation, SimulationConfig, simulate
 from eventkit.demo.experiment import EXPERIMENT, install_demo_experiment
+from eventkit.demo.releases import DemoRelease
 from eventkit.errors import NotFoundError
+from eventkit.releases import run_releases
+from eventkit.sessions.job import run_sessions_job
 from eventkit.storage.apps import create_app, get_app
 from eventkit.storage.events import EventStore
 from eventkit.timeutil import US_PER_DAY, now_us
@@ -47,6 +50,7 @@ def _simulate(engine: Engine, settings: Settings, app_name: str, cfg: Simulation
         task2 = bar.add_task("aggregating", total=None)
         agg = aggregate(engine, settings.aggregation,
                         progress=lambda d, t: bar.update(task2, completed=d, total=t))  # fmt: skip
+        run_releases(engine, settings.releases)
     took = time.perf_counter() - started
     console.print(
         f"wrote [bold]{sim.stored:,}[/bold] events ({sim.events - sim.stored:,} duplicates) "
@@ -69,10 +73,15 @@ def demo(
     app_id = _app_id(engine, app_name)
     # A running A/B test with a real lift, assigned by the flag's own evaluator.
     exp = install_demo_experiment(engine, app_id, started_at=end - days * US_PER_DAY)
+    # A bad iOS release two days ago: crash-free users drop (docs/alerts.md).
+    release = DemoRelease(end)
     cfg = SimulationConfig(users=users, days=days, seed=42, end=end,
                            purchase_hook=exp.purchase_multiplier,
-                           exposure_hook=exp.exposure, checkout=True)  # fmt: skip
+                           exposure_hook=exp.exposure, checkout=True,
+                           version_hook=release.version, issue_hook=release.issues)  # fmt: skip
     _simulate(engine, st.settings, app_name, cfg)
+    with console.status("computing sessions…"):
+        run_sessions_job(engine, st.settings)
     console.print(
         "\ntry:\n"
         f"  eventkit report trends --app {app_name} --event '$screen' --by platform\n"
@@ -85,7 +94,10 @@ def demo(
         f"  eventkit sql \"SELECT country, SUM(CAST(properties ->> 'amount' AS DOUBLE PRECISION)) "
         f"FROM events WHERE name = 'purchase_completed' GROUP BY 1\" --app {app_name}\n"
         f"  eventkit experiments results {EXPERIMENT} --app {app_name}\n"
-        f"  eventkit users show user-0000000 --app {app_name}",
+        f"  eventkit users show user-0000000 --app {app_name}\n"
+        f"  eventkit report releases --app {app_name}\n"
+        f"  eventkit alerts create crash-free --app {app_name} --metric crash_free_users "
+        "--below 98 --email you@example.com",
         highlight=False,
     )
 

@@ -11,6 +11,7 @@ import typer
 from eventkit.cli.context import state
 from eventkit.cli.options import AppOption, one_app
 from eventkit.cli.output import Format, FormatOption, console, render
+from eventkit.releases.annotations import chart_marks
 from eventkit.reports import Report, ReportsService
 from eventkit.reports.params import ReportParams, run_report
 
@@ -61,6 +62,8 @@ def show(report: Report, fmt: Format, *, chart: bool = False) -> None:
         k: v for k, v in report.meta.items() if v is not None and not isinstance(v, list | dict)
     }
     console.print("  ".join(f"[bold]{k}[/bold] {v}" for k, v in summary.items()), highlight=False)
+    for note in report.meta.get("annotations") or []:
+        console.print(f"[magenta]▲ {note['at'][:16]}[/magenta] {note['text']}", highlight=False)
 
 
 def _chart(report: Report) -> None:
@@ -78,6 +81,9 @@ def _chart(report: Report) -> None:
     plt.plotsize(min(console.width, 100), 15)
     for name, values in list(series.items())[:8]:
         plt.plot(list(range(len(values))), values, label=name)
+    for index, text in chart_marks(labels, report.meta.get("annotations") or [])[-6:]:
+        plt.vline(index, "magenta")
+        plt.text(text[:24], index, 0, color="magenta")
     step = max(1, len(labels) // 8)
     plt.xticks(list(range(0, len(labels), step)), labels[::step])
     plt.title(f"{report.meta.get('event', '')} {measure}")

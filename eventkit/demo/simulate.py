@@ -14,6 +14,7 @@ import random
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from typing import Any
 
 import msgspec
 
@@ -86,6 +87,13 @@ class SimulationConfig:
     #: screens people go to next). Drawn from a random stream of its own, so every
     #: other event stays the same with it on or off.
     checkout: bool = False
+    #: Called with a user, an instant and the version the simulation picked: the
+    #: version to use instead (the demo's new release rolling out).
+    version_hook: Callable[[SimUser, int, str], str] | None = None
+    #: Called once per session with the user, the session id and its version: events
+    #: (name, properties) to add at its end (``$error``, ``$crash``; a fatal crash
+    #: replaces the ``$session_end``).
+    issue_hook: Callable[[SimUser, str, str], list[tuple[str, dict[str, Any]]]] | None = None
 
 
 @dataclass
@@ -152,7 +160,22 @@ class _Generator:
         # Newer versions roll out over the simulated period.
         versions = _VERSIONS[u.platform]
         frac = (ts - self.start) / max(1, self.end - self.start)
-        return versions[min(len(versions) - 1, int(frac * len(versions) + (u.index % 3) / 6))]
+        version = versions[min(len(versions) - 1, int(frac * len(versions) + (u.index % 3) / 6))]
+        return self.cfg.version_hook(u, ts, version) if self.cfg.version_hook else version
+
+    def _issues(
+        self, u: SimUser, ts: int, ctx: msgspec.Raw, sid: str
+    ) -> tuple[list[CanonicalEvent], int, bool]:
+        """The issue hook's events for a session ending at ``ts``; whether it crashed."""
+        if self.cfg.issue_hook is None:
+            return [], ts, False
+        out, crashed = [], False
+        for name, props in self.cfg.issue_hook(u, sid, self._version(u, ts)):
+            ts += 3 * US_PER_SECOND
+            raw = msgspec.Raw(msgspec.json.encode(props))
+            out.append(self._event(u, name, ts, raw, ctx, sid))
+            crashed = crashed or (name == "$crash" and props.get("fatal") is not False)
+        return out, ts, crashed
 
     def _failure(
         self, u: SimUser, ts: int, ctx: msgspec.Raw, sid: str, day: int, session: int
@@ -230,7 +253,11 @@ class _Generator:
                     props = msgspec.Raw(msgspec.json.encode({"amount": amount, "currency": "USD"}))
                     yield self._event(u, FUNNEL[2], ts, props, ctx, sid), None
                 ts += int((5 + r.random() * 30) * US_PER_SECOND)
-                yield self._event(u, "$session_end", ts, _EMPTY, ctx, sid), None
+                issues, ts, crashed = self._issues(u, ts, ctx, sid)
+                for issue in issues:
+                    yield issue, None
+                if not crashed:
+                    yield self._event(u, "$session_end", ts, _EMPTY, ctx, sid), None
 
 
 def simulate(

@@ -49,6 +49,7 @@ DEFAULT_PLUGINS: tuple[str, ...] = (
     "eventkit.builtins.dashboard",
     "eventkit.builtins.storage",
     "eventkit.builtins.query",
+    "eventkit.builtins.alerts",
 )
 
 

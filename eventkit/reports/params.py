@@ -23,7 +23,7 @@ from eventkit.timeutil import US_PER_DAY, now_us, parse_when
 __all__ = ["REPORTS", "ReportParams", "parse_span", "run_report"]
 
 #: Report names, as in ``eventkit report NAME`` and ``GET /v1/reports/NAME``.
-REPORTS = ("trends", "active", "top", "funnel", "retention", "paths")
+REPORTS = ("trends", "active", "top", "funnel", "retention", "paths", "releases")
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
 
 
@@ -72,6 +72,8 @@ class ReportParams:
     depth: int = 5
     branches: int = 5
     cohort: str | None = None
+    version: str | None = None
+    platform: str | None = None
 
     def query(self, app_id: int, default_days: int = 30) -> ReportQuery:
         """The shared :class:`ReportQuery` (default range: the last 30 days)."""
@@ -160,6 +162,8 @@ def _dispatch(
         )
     if name == "paths":
         return _paths(service, p, app_id)
+    if name == "releases":
+        return service.releases(q, version=p.version or None, platform=p.platform or None)
     custom = plugin_reports(service.settings)
     if name in custom:
         return service.custom(custom[name], q)

@@ -10,6 +10,7 @@ from sqlalchemy.engine import Engine
 from eventkit.aggregation.rollups import dims_for
 from eventkit.config import Settings
 from eventkit.errors import PluginError
+from eventkit.releases.annotations import annotations_between
 from eventkit.reports.active import active_users
 from eventkit.reports.custom import ReportSpec
 from eventkit.reports.funnel import FunnelStep, Status, funnel, funnel_users
@@ -17,6 +18,7 @@ from eventkit.reports.measured import measure_funnel, measure_trends
 from eventkit.reports.measures import parse_measure
 from eventkit.reports.paths import PathsSpec, paths
 from eventkit.reports.query import Report, ReportQuery
+from eventkit.reports.releases import releases
 from eventkit.reports.retention import retention
 from eventkit.reports.top import TopKind, top
 from eventkit.reports.trends import Measure, trends
@@ -43,10 +45,14 @@ class ReportsService:
         spec = parse_measure(measure)
         with map_db_errors(), self.engine.connect() as conn, conn.begin():
             if spec is not None:
-                return measure_trends(conn, q, event=event, spec=spec, compare=compare,
-                                      props=self.measures, rolled=self.rolled)  # fmt: skip
-            return trends(conn, q, event=event, measure=cast(Measure, measure), compare=compare,
-                          total=total, rolled=self.rolled)  # fmt: skip
+                report = measure_trends(conn, q, event=event, spec=spec, compare=compare,
+                                        props=self.measures, rolled=self.rolled)  # fmt: skip
+            else:
+                report = trends(conn, q, event=event, measure=cast(Measure, measure),
+                                compare=compare, total=total, rolled=self.rolled)  # fmt: skip
+            notes = annotations_between(conn, q.app_id, q.start, q.end)
+        report.meta["annotations"] = [a.to_dict() for a in notes]
+        return report
 
     def active(self, q: ReportQuery) -> Report:
         """DAU/WAU/MAU and stickiness."""
@@ -86,6 +92,14 @@ class ReportsService:
         """The most common paths within sessions (see :mod:`eventkit.reports.paths`)."""
         with map_db_errors(), self.engine.connect() as conn, conn.begin():
             return paths(conn, q, spec)
+
+    def releases(
+        self, q: ReportQuery, *, version: str | None = None, platform: str | None = None
+    ) -> Report:
+        """Release health per app version and platform (``version="latest"``: the
+        newest of each platform)."""
+        with map_db_errors(), self.engine.connect() as conn, conn.begin():
+            return releases(conn, q, version=version, platform=platform)
 
     def custom(self, spec: ReportSpec, q: ReportQuery) -> Report:
         """A report contributed by a plugin (``eventkit_reports``)."""

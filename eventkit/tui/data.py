@@ -211,6 +211,10 @@ class Dashboard:
                          steps=steps)  # fmt: skip
         return self.reports.paths(self.query(days), spec)
 
+    def releases(self, days: int) -> Report:
+        """Release health over the last ``days`` days."""
+        return self.reports.releases(self.query(days))
+
     def retention(self, interval: Interval, days: int, periods: int = 8) -> Report:
         """``eventkit report retention``."""
         return self.reports.retention(self.query(days, interval), periods=periods)

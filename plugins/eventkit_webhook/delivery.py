@@ -3,13 +3,11 @@ fail go to the ``webhook_deadletters`` table, from which they can be replayed.""
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import logging
 import threading
 import time
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import httpx
 import msgspec
@@ -22,11 +20,20 @@ from eventkit.config import Settings
 from eventkit.errors import ConfigError
 from eventkit.storage.models import WEBHOOK_DEADLETTERS
 from eventkit.timeutil import now_us
+from eventkit.webhooks import (
+    SIGNATURE_HEADER,
+    TIMESTAMP_HEADER,
+    Outcome,
+    RetryPolicy,
+    deliver,
+    sign,
+)
 
 __all__ = [
     "SIGNATURE_HEADER",
     "TIMESTAMP_HEADER",
     "DeadLetter",
+    "Outcome",
     "Webhook",
     "WebhookOptions",
     "erase_from_deadletters",
@@ -37,9 +44,6 @@ __all__ = [
 ]
 
 log = logging.getLogger("eventkit_webhook")
-
-SIGNATURE_HEADER = "X-Eventkit-Signature"
-TIMESTAMP_HEADER = "X-Eventkit-Timestamp"
 _encoder = msgspec.json.Encoder()
 
 
@@ -75,35 +79,15 @@ def options_of(settings: Settings) -> WebhookOptions:
         ) from None
 
 
-def sign(secret: str, timestamp: str, body: bytes) -> str:
-    """The signature header value: ``sha256=`` HMAC-SHA256 of ``timestamp.body``."""
-    mac = hmac.new(secret.encode(), timestamp.encode() + b"." + body, hashlib.sha256)
-    return "sha256=" + mac.hexdigest()
-
-
 @dataclass
-class Outcome:
-    """The result of delivering one body."""
-
-    ok: bool
-    attempts: int
-    error: str = ""
-
-
 class Webhook:
     """Delivers event batches to one URL. Blocking: called in the sink thread."""
 
-    def __init__(
-        self,
-        options: WebhookOptions,
-        engine: Engine | None,
-        sleep: Callable[[float], None] = time.sleep,
-    ) -> None:
-        self.options = options
-        self.engine = engine
-        self.sleep = sleep
-        self._client: httpx.Client | None = None
-        self._lock = threading.Lock()
+    options: WebhookOptions
+    engine: Engine | None
+    sleep: Callable[[float], None] = time.sleep
+    _client: httpx.Client | None = field(default=None, init=False, repr=False)
+    _lock: threading.Lock = field(default_factory=threading.Lock, init=False, repr=False)
 
     @property
     def client(self) -> httpx.Client:
@@ -111,6 +95,12 @@ class Webhook:
             if self._client is None:
                 self._client = httpx.Client(timeout=self.options.timeout_seconds)
             return self._client
+
+    @property
+    def policy(self) -> RetryPolicy:
+        """The retry policy of ``[plugins.webhook]``."""
+        o = self.options
+        return RetryPolicy(o.max_attempts, o.backoff_seconds, o.max_backoff_seconds)
 
     def close(self) -> None:
         """Close the HTTP connections."""
@@ -132,38 +122,13 @@ class Webhook:
             outcomes.append(outcome)
         return outcomes
 
-    def post(self, body: bytes) -> tuple[bool, bool, str, float | None]:
-        """One attempt: ``(ok, retryable, error, retry_after)``."""
-        timestamp = str(int(time.time()))
-        headers = {"Content-Type": "application/json", TIMESTAMP_HEADER: timestamp}
-        if self.options.secret:
-            headers[SIGNATURE_HEADER] = sign(self.options.secret, timestamp, body)
-        try:
-            r = self.client.post(self.options.url, content=body, headers=headers)
-        except httpx.HTTPError as exc:
-            return False, True, f"{type(exc).__name__}: {exc}", None
-        if r.is_success:
-            return True, False, "", None
-        retryable = r.status_code in (408, 425, 429) or r.status_code >= 500
-        after = r.headers.get("retry-after", "")
-        retry_after = float(after) if after.isdigit() else None
-        return False, retryable, f"HTTP {r.status_code}: {r.text[:200]}", retry_after
-
     def deliver(self, body: bytes, attempts: int) -> Outcome:
         """POST ``body`` up to ``attempts`` times, backing off exponentially between
         retryable failures (connection errors, timeouts, 408, 425, 429, 5xx)."""
-        delay = self.options.backoff_seconds
-        error = ""
-        for attempt in range(1, attempts + 1):
-            ok, retryable, error, retry_after = self.post(body)
-            if ok:
-                return Outcome(True, attempt)
-            if not retryable or attempt == attempts:
-                return Outcome(False, attempt, error)
-            wait = retry_after if retry_after is not None else delay
-            self.sleep(min(wait, self.options.max_backoff_seconds))
-            delay *= 2
-        return Outcome(False, attempts, error)  # pragma: no cover - loop always returns
+        return deliver(
+            self.client, self.options.url, body, secret=self.options.secret,
+            policy=self.policy, attempts=attempts, sleep=self.sleep,
+        )  # fmt: skip
 
     def dead_letter(self, body: bytes, count: int, outcome: Outcome) -> None:
         """Keep an undeliverable batch for ``eventkit webhook deadletter replay``."""

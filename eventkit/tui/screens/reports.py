@@ -14,6 +14,7 @@ from textual.containers import Horizontal
 from textual.widgets import DataTable, Input, Select, Static, TabbedContent, TabPane
 
 from eventkit.demo.simulate import FUNNEL
+from eventkit.releases.annotations import chart_marks
 from eventkit.reports import Report
 from eventkit.reports.query import INTERVALS, Interval
 from eventkit.timeutil import US_PER_DAY, to_us
@@ -33,6 +34,10 @@ RANGES = (7, 14, 30, 90)
 
 def _options(values: tuple[Any, ...], fmt: str = "{}") -> list[tuple[str, Any]]:
     return [(fmt.format(v), v) for v in values]
+
+
+def _pct(value: float | None, digits: int = 1) -> str:
+    return "" if value is None else f"{value:.{digits}f}%"
 
 
 def trend_series(report: Report) -> tuple[list[str], dict[str, list[float]]]:
@@ -81,6 +86,7 @@ class ReportsScreen(DashboardScreen):
         Binding("f", "tab('funnel')", "Funnel"),
         Binding("e", "tab('retention')", "Retention"),
         Binding("p", "tab('paths')", "Paths"),
+        Binding("v", "tab('releases')", "Releases"),
         Binding("i", "cycle_interval", "Interval"),
         Binding("b", "cycle_breakdown", "Breakdown"),
         Binding("r", "reload", "Refresh"),
@@ -126,6 +132,12 @@ class ReportsScreen(DashboardScreen):
                     yield Select(_options(RANGES, "last {} days"), value=14,
                                  allow_blank=False, id="p-range")  # fmt: skip
                 yield Static("", id="p-tree", classes="panel")
+            with TabPane("Releases", id="releases"):
+                with Horizontal(classes="controls"):
+                    yield Select(_options(RANGES, "last {} days"), value=14,
+                                 allow_blank=False, id="v-range")  # fmt: skip
+                yield DataTable(id="v-table", cursor_type="row")
+                yield Static("", id="v-summary", classes="note")
 
     def on_mount(self) -> None:
         if self.data.ready:
@@ -149,7 +161,8 @@ class ReportsScreen(DashboardScreen):
             return
         tab = self.query_one(TabbedContent).active
         loads = {"trends": self._load_trends, "funnel": self._load_funnel,
-                 "retention": self._load_retention, "paths": self._load_paths}  # fmt: skip
+                 "retention": self._load_retention, "paths": self._load_paths,
+                 "releases": self._load_releases}  # fmt: skip
         if tab in loads:
             loads[tab]()
 
@@ -162,8 +175,9 @@ class ReportsScreen(DashboardScreen):
     def _trends(self, report: Report) -> None:
         labels, series = trend_series(report)
         m = report.meta
+        marks = chart_marks(labels, m.get("annotations") or [])
         self.query_one("#t-chart", LineChart).plot(
-            labels, series, f"{m['event']} per {m['interval']}"
+            labels, series, f"{m['event']} per {m['interval']}", marks
         )
         total = (
             f"total {m['total']:,}"
@@ -173,9 +187,12 @@ class ReportsScreen(DashboardScreen):
                 + ", ".join(f"{k} {sum(v):,.0f}" for k, v in series.items())
             )
         )
+        notes = "".join(
+            f"\n▲ {a['at'][:16]} {a['text']}" for a in (m.get("annotations") or [])[-3:]
+        )
         self.query_one("#t-summary", Static).update(
             f"{m['event']} · {m['measure']} per {m['interval']} · {m['since'][:10]} → "
-            f"{m['until'][:10]} · {total}"
+            f"{m['until'][:10]} · {total}{notes}"
         )
 
     def _load_funnel(self) -> None:
@@ -225,6 +242,29 @@ class ReportsScreen(DashboardScreen):
     def _paths(self, report: Report) -> None:
         self.query_one("#p-tree", Static).update(
             paths_tree(report) if report.rows else "no sessions with such a path in range"
+        )
+
+    def _load_releases(self) -> None:
+        days, d = int(self._value("#v-range")), self.data
+        self.load(lambda: d.releases(days), self._releases, group="releases")
+
+    def _releases(self, report: Report) -> None:
+        table = self.query_one("#v-table", DataTable)
+        table.clear(columns=True)
+        add_columns(table, [("version", 10), ("platform", 9), ("first seen", 11), ("users", 7),
+                            ("adoption", 9), ("crash-free users", 17),
+                            ("crash-free sessions", 20), ("errors/session", 15)])  # fmt: skip
+        for r in report.rows:
+            table.add_row(
+                r["app_version"], r["platform"], (r["first_seen"] or "")[:10], f"{r['users']:,}",
+                _pct(r["adoption_pct"]), _pct(r["crash_free_users_pct"], 2),
+                _pct(r["crash_free_sessions_pct"], 2),
+                "" if r["errors_per_session"] is None else f"{r['errors_per_session']:.3f}",
+            )  # fmt: skip
+        latest = ", ".join(f"{p} {v}" for p, v in sorted(report.meta["latest"].items()) if p)
+        self.query_one("#v-summary", Static).update(
+            f"{report.meta['active_users']:,} active users · newest: {latest or '-'} · "
+            "crash-free = no $crash (or fatal $error) · eventkit report releases"
         )
 
     def on_select_changed(self, event: Select.Changed) -> None:

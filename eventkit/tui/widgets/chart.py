@@ -22,11 +22,17 @@ class LineChart(Widget):
         self.labels: list[str] = []
         self.series: dict[str, list[float]] = {}
         self.chart_title = ""
+        self.marks: list[tuple[int, str]] = []
         self._cache: tuple[tuple[int, int], Text] | None = None
 
-    def plot(self, labels: list[str], series: dict[str, list[float]], title: str = "") -> None:
-        """Draw ``series`` (name → one value per label)."""
+    def plot(
+        self, labels: list[str], series: dict[str, list[float]], title: str = "",
+        marks: list[tuple[int, str]] | None = None,
+    ) -> None:  # fmt: skip
+        """Draw ``series`` (name → one value per label), with a vertical line at each
+        ``(label index, text)`` mark (annotations)."""
         self.labels, self.series, self.chart_title = labels, series, title
+        self.marks = marks or []
         self._cache = None
         self.refresh()
 
@@ -35,14 +41,15 @@ class LineChart(Widget):
             return Text("no data in range", style="dim")
         size = (max(self.size.width, 30), max(self.size.height, 8))
         if self._cache is None or self._cache[0] != size:
-            text = _render(self.labels, self.series, self.chart_title, *size)
+            text = _render(self.labels, self.series, self.chart_title, *size, self.marks)
             self._cache = (size, Text.from_ansi(text))
         return self._cache[1]
 
 
 def _render(
-    labels: list[str], series: dict[str, list[float]], title: str, width: int, height: int
-) -> str:
+    labels: list[str], series: dict[str, list[float]], title: str, width: int, height: int,
+    marks: list[tuple[int, str]] | None = None,
+) -> str:  # fmt: skip
     import plotext as plt
 
     with _PLOTEXT:
@@ -52,6 +59,8 @@ def _render(
         xs = list(range(len(labels)))
         for name, values in list(series.items())[:8]:
             plt.plot(xs, values, label=name, marker="braille")
+        for index, _ in (marks or [])[-6:]:
+            plt.vline(index, "magenta")
         step = max(1, len(labels) // 6)
         plt.xticks(xs[::step], [_short(x) for x in labels[::step]])
         if title:
