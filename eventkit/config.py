@@ -39,6 +39,7 @@ from eventkit.config_sections import (
     SqliteSettings,
     TlsSettings,
     TrackingSettings,
+    WebSettings,
     _Section,
 )
 from eventkit.errors import ConfigError
@@ -64,6 +65,7 @@ __all__ = [
     "SqliteSettings",
     "TlsSettings",
     "TrackingSettings",
+    "WebSettings",
     "deep_merge",
     "load_settings",
     "masked",
@@ -102,6 +104,7 @@ class Settings(_Section):
     rate_limits: RateLimitSettings = Field(default_factory=RateLimitSettings)
     cors: CorsSettings = Field(default_factory=CorsSettings)
     partitions: PartitionSettings = Field(default_factory=PartitionSettings)
+    web: WebSettings = Field(default_factory=WebSettings)
 
     #: Where these settings came from, for ``config show``; not a setting.
     source: str = Field("defaults", exclude=True)
