@@ -135,14 +135,12 @@ def _infos(conn: Connection, where: Any = None) -> list[MemberInfo]:
     ):
         apps.setdefault(mid, []).append((aid, aname))
     now = now_us()
-    counts: dict[int, int] = {
-        mid: n
-        for mid, n in conn.execute(
-            select(WEB_SESSIONS.c.member_id, func.count())
-            .where(WEB_SESSIONS.c.member_id.in_(ids), WEB_SESSIONS.c.expires_at > now)
-            .group_by(WEB_SESSIONS.c.member_id)
-        )
-    }
+    rows_count = conn.execute(
+        select(WEB_SESSIONS.c.member_id, func.count())
+        .where(WEB_SESSIONS.c.member_id.in_(ids), WEB_SESSIONS.c.expires_at > now)
+        .group_by(WEB_SESSIONS.c.member_id)
+    ).all()
+    counts: dict[int, int] = {int(r[0]): int(r[1]) for r in rows_count}
     return [
         MemberInfo(
             id=r["id"],
