@@ -81,6 +81,21 @@ def _chart(report: Report) -> None:
     plt.show()
 
 
+@app.command("overview")
+def overview_cmd(
+    ctx: typer.Context,
+    limit: Annotated[int, typer.Option(min=1, max=100, help="Rows of each top list.")] = 8,
+    since: SinceOpt = None,
+    until: UntilOpt = None,
+    where: WhereOpt = None,
+    app_name: AppOpt = None,
+    fmt: FormatOption = Format.table,
+) -> None:
+    """One app at a glance: events, DAU/WAU/MAU, sessions, top lists (the web's Overview)."""
+    p = ReportParams(since=since, until=until, where=where or [], limit=limit)
+    show(_run(ctx, "overview", app_name, p), fmt)
+
+
 @app.command("trends")
 def trends_cmd(
     ctx: typer.Context,

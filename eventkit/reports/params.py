@@ -9,6 +9,7 @@ from typing import cast, get_args
 from eventkit.errors import InvalidRequestError
 from eventkit.reports.custom import plugin_reports
 from eventkit.reports.funnel import Status, parse_step
+from eventkit.reports.overview import overview
 from eventkit.reports.query import INTERVALS, Report, ReportQuery, parse_filter
 from eventkit.reports.service import ReportsService
 from eventkit.reports.top import TOP_KINDS
@@ -18,7 +19,7 @@ from eventkit.timeutil import US_PER_DAY, now_us, parse_when
 __all__ = ["REPORTS", "ReportParams", "parse_span", "run_report"]
 
 #: Report names, as in ``eventkit report NAME`` and ``GET /v1/reports/NAME``.
-REPORTS = ("trends", "active", "top", "funnel", "retention")
+REPORTS = ("overview", "trends", "active", "top", "funnel", "retention")
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
 
 
@@ -54,6 +55,7 @@ class ReportParams:
     measure: str = "count"
     compare: bool = False
     kind: str = "events"
+    #: Rows of a top list (and of the overview's top lists).
     limit: int = 20
     steps: list[str] = field(default_factory=list)
     window: str = "1d"
@@ -86,6 +88,8 @@ def run_report(service: ReportsService, name: str, app_id: int, p: ReportParams)
         InvalidRequestError: an unknown report or an invalid parameter.
     """
     q = p.query(app_id)
+    if name == "overview":
+        return overview(service, q, top=p.limit)
     if name == "trends":
         if p.measure not in get_args(Measure):
             raise InvalidRequestError("measure must be count or users")
