@@ -89,7 +89,7 @@ def trends(v: View) -> Page:
 def _event_names(v: View) -> list[str]:
     """Event names for the pickers: the app's top events of the range."""
     top = run_report(v.service, "top", v.app.id, v.report_params(kind="events", limit=50))
-    return [str(row["name"]) for row in top.rows]
+    return [str(row["event"]) for row in top.rows]
 
 
 def funnels(v: View) -> Page:
