@@ -32,6 +32,7 @@ from eventkit.web.auth import (
     cookie,
     engine_of,
     member_of,
+    pre_token,
     require_member,
     settings_of,
 )
@@ -84,7 +85,7 @@ def login_page(request: Req) -> Response[Any]:
         title="Sign in",
         next=target or "",
         principal=None,
-        csrf_basis=request.cookies.get(PRE_COOKIE),
+        csrf_basis=pre_token(request),
     )
 
 
@@ -111,7 +112,7 @@ def login(request: Req, data: Form) -> Response[Any]:
             name=name,
             next=str(data.get("next", "")),
             principal=None,
-            csrf_basis=pre,
+            csrf_basis=pre_token(request),
         )
     return _signed_in(request, info.id, str(data.get("next", "")))
 
@@ -142,7 +143,7 @@ def welcome_page(request: Req, token: str) -> Response[Any]:
         member=info,
         token=token,
         principal=None,
-        csrf_basis=request.cookies.get(PRE_COOKIE),
+        csrf_basis=pre_token(request),
     )
 
 
@@ -164,7 +165,7 @@ def welcome(request: Req, token: str, data: Form) -> Response[Any]:
             token=token,
             error="the two passwords differ",
             principal=None,
-            csrf_basis=pre,
+            csrf_basis=pre_token(request),
         )
     try:
         info = redeem_invite(engine_of(request), token, password)
@@ -182,7 +183,7 @@ def welcome(request: Req, token: str, data: Form) -> Response[Any]:
             token=token,
             error=exc.message,
             principal=None,
-            csrf_basis=pre,
+            csrf_basis=pre_token(request),
         )
     return _signed_in(request, info.id, "")
 
@@ -246,6 +247,7 @@ def share_unlock(request: Req, token: str, data: Form) -> Response[Any]:
         return html(
             request,
             "share_unlock.html",
+            csrf_basis=pre_token(request),
             status=401,
             title="Password needed",
             token=token,

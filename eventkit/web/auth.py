@@ -142,20 +142,30 @@ def require_member(request: Req) -> Principal:
     return principal
 
 
+def pre_token(request: Req) -> str:
+    """This browser's pre-session token (the CSRF basis before sign-in); a new one is
+    made (and set as a cookie by the response) when the browser has none."""
+    value = request.cookies.get(PRE_COOKIE) or request.scope.get("ek_pre")
+    if not value:
+        value = new_token()
+        request.scope["ek_pre"] = value  # type: ignore[typeddict-unknown-key]
+    return str(value)
+
+
 def csrf_of(request: Req, basis: str | None = None) -> str:
-    """The CSRF token forms of this request's pages carry."""
+    """The CSRF token forms of this request's pages carry: an HMAC of the sign-in
+    cookie, or (signed out) of the pre-session cookie."""
     if basis is None:
-        basis = request.cookies.get(SESSION_COOKIE) if member_of(request) else None
-        basis = basis or request.cookies.get(PRE_COOKIE) or request.scope.get("ek_pre")  # type: ignore[assignment]
+        session = request.cookies.get(SESSION_COOKIE)
+        basis = session if session and member_of(request) else pre_token(request)
     return csrf_token(basis) if basis else ""
 
 
 def ensure_pre_cookie(request: Req, response: Response[Any]) -> None:
-    """Give a browser its pre-session cookie (the CSRF basis before sign-in)."""
-    if not request.cookies.get(PRE_COOKIE):
-        value = request.scope.get("ek_pre") or new_token()
-        request.scope["ek_pre"] = value  # type: ignore[typeddict-unknown-key]
-        response.set_cookie(cookie(request, PRE_COOKIE, str(value)))
+    """Set the pre-session cookie made for this request, if one was."""
+    made = request.scope.get("ek_pre")
+    if made and not request.cookies.get(PRE_COOKIE):
+        response.set_cookie(cookie(request, PRE_COOKIE, str(made)))
 
 
 def check_csrf(request: Req, form: dict[str, Any], basis: str | None = None) -> None:

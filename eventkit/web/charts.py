@@ -16,7 +16,7 @@ __all__ = ["bar_chart", "line_chart", "nice_ticks", "number", "spark_bars"]
 _SERIES = 8
 
 
-def number(value: float | None, *, digits: int = 1) -> str:
+def number(value: float | None, digits: int = 1) -> str:
     """A figure for people: 1234 -> 1,234; 0.5 -> 0.5; None -> -."""
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return "-"

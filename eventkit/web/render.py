@@ -22,7 +22,7 @@ from eventkit.web.auth import base_path, csrf_of, ensure_pre_cookie, member_of
 from eventkit.web.charts import number
 from eventkit.web.view import RANGES, Page
 
-__all__ = ["STATIC", "TEMPLATES", "error_response", "html", "page_response", "security_headers"]
+__all__ = ["HEADERS", "STATIC", "TEMPLATES", "error_response", "html", "page_response"]
 
 HERE = Path(__file__).parent
 TEMPLATES = HERE / "templates"
@@ -128,12 +128,4 @@ def error_response(request: Req, exc: Exception) -> Response[Any]:
         )
     response = html(request, "error.html", status=status, title="Error", error=exc)
     response.headers.update(headers)
-    return response
-
-
-def security_headers(response: Response[Any]) -> Response[Any]:
-    """Add the headers every dashboard response carries (an ``after_request`` hook)."""
-    for key, value in HEADERS.items():
-        if key not in response.headers:
-            response.headers[key] = value
     return response

@@ -13,7 +13,7 @@ from eventkit.errors import EventKitError
 from eventkit.web.account import ACCOUNT_ROUTES
 from eventkit.web.admin import ADMIN_ROUTES
 from eventkit.web.live import LIVE_ROUTES
-from eventkit.web.render import STATIC, error_response, security_headers
+from eventkit.web.render import STATIC, error_response
 from eventkit.web.routes import ROUTES
 
 __all__ = ["web_router"]
@@ -33,5 +33,4 @@ def web_router(settings: Settings) -> Router:
         path=settings.web.base_path,
         route_handlers=handlers,
         exception_handlers={EventKitError: error_response},
-        after_request=security_headers,
     )

@@ -6,6 +6,7 @@ Changes (flags, experiments) need the editor role and a CSRF token."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
 from typing import Annotated, Any
 
@@ -25,6 +26,7 @@ from eventkit.web.auth import (
     base_path,
     check_csrf,
     engine_of,
+    pre_token,
     require_member,
     settings_of,
 )
@@ -117,18 +119,44 @@ def home(request: Req) -> Response[Any]:
     return Redirect(f"{base_path(request)}/apps/{apps[0].name}/overview", status_code=303)
 
 
-@get(["/apps/{app_name:str}/{page:str}"], sync_to_thread=True, include_in_schema=False)
-def app_page(request: Req, app_name: str, page: str) -> Response[Any]:
+def _paths(prefix: str, names: tuple[str, ...] | list[str], tail: str = "") -> list[str]:
+    """Explicit paths (static segments never shadow each other in the router)."""
+    return [f"{prefix}/{n}{tail}{x}" for n in names for x in ("", ".json", ".csv")]
+
+
+def _last(request: Req) -> str:
+    return request.url.path.rstrip("/").rsplit("/", 1)[-1]
+
+
+# Handlers with several paths are async and run their work in a thread themselves:
+# Litestar wraps a sync_to_thread handler once per path, which breaks with several.
+
+
+@get(_paths("/apps/{app_name:str}", PAGES), include_in_schema=False)
+async def app_page(request: Req, app_name: str) -> Response[Any]:
     """A page of an app, or its ``.json``/``.csv`` twin (viewer and up)."""
+    return await asyncio.to_thread(_app_page, request, app_name)
+
+
+def _app_page(request: Req, app_name: str) -> Response[Any]:
     principal = require_member(request)
+    page = _last(request)
     v = build_view(request, principal, app_name, split_format(page)[0], f"/apps/{app_name}")
     return _render(request, v, page)
 
 
-@get("/apps/{app_name:str}/{page:str}/{item:str}", sync_to_thread=True, include_in_schema=False)
-def app_detail(request: Req, app_name: str, page: str, item: str) -> Response[Any]:
+@get(
+    [f"/apps/{{app_name:str}}/{p}/{{item:str}}" for p in DETAILS],
+    include_in_schema=False,
+)
+async def app_detail(request: Req, app_name: str, item: str) -> Response[Any]:
     """A session, flag or experiment of an app (viewer and up)."""
+    return await asyncio.to_thread(_app_detail, request, app_name, item)
+
+
+def _app_detail(request: Req, app_name: str, item: str) -> Response[Any]:
     principal = require_member(request)
+    page = request.url.path.rstrip("/").rsplit("/", 2)[-2]
     v = build_view(request, principal, app_name, page, f"/apps/{app_name}")
     return _render(request, v, page, item)
 
@@ -201,6 +229,7 @@ def _share_page(request: Req, token: str, page: str) -> Response[Any]:
         return html(
             request,
             "share_unlock.html",
+            csrf_basis=pre_token(request),
             status=401,
             title="Password needed",
             token=token,
@@ -221,10 +250,10 @@ def share_home(request: Req, token: str) -> Response[Any]:
     return Redirect(f"{base_path(request)}/share/{token}/{info.pages[0]}{query}", status_code=303)
 
 
-@get("/share/{token:str}/{page:str}", sync_to_thread=True, include_in_schema=False)
-def share_page(request: Req, token: str, page: str) -> Response[Any]:
+@get(_paths("/share/{token:str}", PAGES), include_in_schema=False)
+async def share_page(request: Req, token: str) -> Response[Any]:
     """A page of a share link, or its twin (anyone holding the link)."""
-    return _share_page(request, token, page)
+    return await asyncio.to_thread(_share_page, request, token, _last(request))
 
 
 ROUTES = [home, app_page, app_detail, flag_change, experiment_change, share_home, share_page]

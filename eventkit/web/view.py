@@ -88,14 +88,14 @@ class View:
 
     def report_params(self, **extra: Any) -> ReportParams:
         """The shared report parameters of the URL (default range: the last 30 days)."""
-        return ReportParams(
-            since=self.arg("since", "30d"),
-            until=self.arg("until") or None,
-            interval=self.arg("interval", "day"),
-            by=self.arg("by") or None,
-            where=self.args("where"),
-            **extra,
-        )
+        values: dict[str, Any] = {
+            "since": self.arg("since", "30d"),
+            "until": self.arg("until") or None,
+            "interval": self.arg("interval", "day"),
+            "by": self.arg("by") or None,
+            "where": self.args("where"),
+        }
+        return ReportParams(**{**values, **extra})
 
     # -- links -------------------------------------------------------------------------
 
