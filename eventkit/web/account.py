@@ -7,7 +7,7 @@ from typing import Annotated, Any
 
 from litestar import Request, Response, get, post
 from litestar.enums import RequestEncodingType
-from litestar.params import Body
+from litestar.params import Body, PathParameter
 from litestar.response import Redirect
 
 from eventkit.accounts.members import (
@@ -41,6 +41,7 @@ from eventkit.web.render import html
 __all__ = ["ACCOUNT_ROUTES"]
 
 Req = Request[Any, Any, Any]
+Path = Annotated[str, PathParameter()]
 Form = Annotated[dict[str, Any], Body(media_type=RequestEncodingType.URL_ENCODED)]
 
 
@@ -130,7 +131,7 @@ def logout(request: Req, data: Form) -> Response[Any]:
 
 
 @get("/welcome/{token:str}", sync_to_thread=True, include_in_schema=False)
-def welcome_page(request: Req, token: str) -> Response[Any]:
+def welcome_page(request: Req, token: Path) -> Response[Any]:
     """A one-time sign-in link: choose a password."""
     try:
         info = invited_member(engine_of(request), token)
@@ -148,7 +149,7 @@ def welcome_page(request: Req, token: str) -> Response[Any]:
 
 
 @post("/welcome/{token:str}", sync_to_thread=True, include_in_schema=False, status_code=200)
-def welcome(request: Req, token: str, data: Form) -> Response[Any]:
+def welcome(request: Req, token: Path, data: Form) -> Response[Any]:
     """Set the password of a one-time link and sign in."""
     pre = request.cookies.get(PRE_COOKIE)
     check_csrf(request, data, basis=pre or "")
@@ -233,7 +234,7 @@ def signout_all(request: Req, data: Form) -> Response[Any]:
 
 
 @post("/share/{token:str}/unlock", sync_to_thread=True, include_in_schema=False, status_code=200)
-def share_unlock(request: Req, token: str, data: Form) -> Response[Any]:
+def share_unlock(request: Req, token: Path, data: Form) -> Response[Any]:
     """Unlock a password-protected share link in this browser."""
     request.scope["ek_share"] = token  # type: ignore[typeddict-unknown-key]
     check_csrf(request, data, basis=request.cookies.get(PRE_COOKIE) or "")

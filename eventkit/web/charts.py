@@ -68,7 +68,7 @@ def line_chart(
     names = list(series)[:_SERIES]
     top = max((v for n in names for v in series[n]), default=0)
     ticks = nice_ticks(float(top))
-    left, right, upper, lower = 56, 12, 30 if len(names) > 1 else 12, 28
+    left, right, upper, lower = 56, 26, 30 if len(names) > 1 else 12, 28
     w, h = width - left - right, height - upper - lower
     n = max(1, len(labels))
     step = w / max(1, n - 1)

@@ -9,9 +9,10 @@ import asyncio
 import json
 import time
 from collections.abc import AsyncIterator
-from typing import Any
+from typing import Annotated, Any
 
 from litestar import Request, get
+from litestar.params import PathParameter
 from litestar.response import ServerSentEvent, ServerSentEventMessage
 
 from eventkit.reports.query import parse_filter
@@ -23,6 +24,7 @@ from eventkit.web.routes import build_view
 __all__ = ["LIVE_ROUTES"]
 
 Req = Request[Any, Any, Any]
+Path = Annotated[str, PathParameter()]
 #: A stream lasts this long, then the browser reconnects (and is checked again).
 STREAM_SECONDS = 300.0
 _RECHECK_SECONDS = 5.0
@@ -30,7 +32,7 @@ _BATCH = 200
 
 
 @get("/apps/{app_name:str}/live/stream", include_in_schema=False)
-async def live_stream(request: Req, app_name: str) -> ServerSentEvent:
+async def live_stream(request: Req, app_name: Path) -> ServerSentEvent:
     """New events of an app as they arrive (viewer and up), filtered like the page."""
     principal = await asyncio.to_thread(require_member, request)
     v = await asyncio.to_thread(

@@ -12,7 +12,7 @@ from typing import Annotated, Any
 
 from litestar import Request, Response, get, post
 from litestar.enums import RequestEncodingType
-from litestar.params import Body
+from litestar.params import Body, PathParameter
 from litestar.response import Redirect
 
 from eventkit.accounts.access import PAGES, Principal
@@ -36,6 +36,7 @@ from eventkit.web.view import Page, View
 __all__ = ["ROUTES", "build_view", "visible_apps"]
 
 Req = Request[Any, Any, Any]
+Path = Annotated[str, PathParameter()]
 Form = Annotated[dict[str, Any], Body(media_type=RequestEncodingType.URL_ENCODED)]
 
 VIEWS: dict[str, Callable[[View], Page]] = {
@@ -133,7 +134,7 @@ def _last(request: Req) -> str:
 
 
 @get(_paths("/apps/{app_name:str}", PAGES), include_in_schema=False)
-async def app_page(request: Req, app_name: str) -> Response[Any]:
+async def app_page(request: Req, app_name: Path) -> Response[Any]:
     """A page of an app, or its ``.json``/``.csv`` twin (viewer and up)."""
     return await asyncio.to_thread(_app_page, request, app_name)
 
@@ -149,7 +150,7 @@ def _app_page(request: Req, app_name: str) -> Response[Any]:
     [f"/apps/{{app_name:str}}/{p}/{{item:str}}" for p in DETAILS],
     include_in_schema=False,
 )
-async def app_detail(request: Req, app_name: str, item: str) -> Response[Any]:
+async def app_detail(request: Req, app_name: Path, item: Path) -> Response[Any]:
     """A session, flag or experiment of an app (viewer and up)."""
     return await asyncio.to_thread(_app_detail, request, app_name, item)
 
@@ -167,7 +168,7 @@ def _app_detail(request: Req, app_name: str, item: str) -> Response[Any]:
     include_in_schema=False,
     status_code=200,
 )
-def flag_change(request: Req, app_name: str, key: str, data: Form) -> Response[Any]:
+def flag_change(request: Req, app_name: Path, key: Path, data: Form) -> Response[Any]:
     """Preview a flag change, then (with ``confirmed=1``) make it (editor and up)."""
     principal = require_member(request)
     check_csrf(request, data)
@@ -188,7 +189,7 @@ def flag_change(request: Req, app_name: str, key: str, data: Form) -> Response[A
     include_in_schema=False,
     status_code=200,
 )
-def experiment_change(request: Req, app_name: str, key: str, data: Form) -> Response[Any]:
+def experiment_change(request: Req, app_name: Path, key: Path, data: Form) -> Response[Any]:
     """Start, stop or ship an experiment (editor and up)."""
     principal = require_member(request)
     check_csrf(request, data)
@@ -240,7 +241,7 @@ def _share_page(request: Req, token: str, page: str) -> Response[Any]:
 
 
 @get("/share/{token:str}", sync_to_thread=True, include_in_schema=False)
-def share_home(request: Req, token: str) -> Response[Any]:
+def share_home(request: Req, token: Path) -> Response[Any]:
     """A share link opens its first page with the query it was created with."""
     try:
         info, _ = _share(request, token)
@@ -251,7 +252,7 @@ def share_home(request: Req, token: str) -> Response[Any]:
 
 
 @get(_paths("/share/{token:str}", PAGES), include_in_schema=False)
-async def share_page(request: Req, token: str) -> Response[Any]:
+async def share_page(request: Req, token: Path) -> Response[Any]:
     """A page of a share link, or its twin (anyone holding the link)."""
     return await asyncio.to_thread(_share_page, request, token, _last(request))
 
