@@ -119,6 +119,8 @@ def member_of(request: Req) -> Principal | None:
     if "ek_principal" in request.scope:
         found: Principal | None = request.scope["ek_principal"]  # type: ignore[typeddict-item]
         return found
+    # Cached before the checks: a refused proxy name is not asked again by the error page.
+    request.scope["ek_principal"] = None  # type: ignore[typeddict-unknown-key]
     principal = _proxy_member(request)
     token = request.cookies.get(SESSION_COOKIE)
     if principal is None and token:

@@ -79,7 +79,7 @@ def html(request: Req, template: str, status: int = 200, **ctx: Any) -> Response
     }
     body = templates().get_template(template).render(**values)
     response = Response(
-        body, status_code=status, media_type="text/html; charset=utf-8", headers=HEADERS
+        body, status_code=status, media_type="text/html", headers=HEADERS
     )
     ensure_pre_cookie(request, response)
     return response
@@ -95,7 +95,7 @@ def page_response(request: Req, page: Page, fmt: str, **ctx: Any) -> Response[An
         name = quote(f"{page.template.removesuffix('.html')}.csv")
         return Response(
             csv_text(page.rows, page.columns),
-            media_type="text/csv; charset=utf-8",
+            media_type="text/csv",
             headers={**HEADERS, "Content-Disposition": f"attachment; filename={name}"},
         )
     return html(request, page.template, title=page.title, **page.context, **ctx)
