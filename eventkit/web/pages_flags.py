@@ -153,7 +153,7 @@ def experiment(v: View, key: str) -> Page:
     r = readout(v.engine, v.app.id, rec)
     data = readout_dict(r, rec.status)
     ctx = {"exp": row, "readout": r, "data": data, "can_edit": v.principal.can("edit")}
-    return Page("experiment.html", f"Experiment {key}", ctx, data, data["variants"], None)
+    return Page("experiment.html", f"Experiment {key}", ctx, data, [data], None)
 
 
 def apply_experiment_change(v: View, key: str, action: str, variant: str) -> None:

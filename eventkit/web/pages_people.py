@@ -16,11 +16,31 @@ from eventkit.timeutil import from_us, parse_when
 from eventkit.web.charts import line_chart
 from eventkit.web.view import Page, View
 
-__all__ = ["EVENT_COLUMNS", "event_row", "live", "session", "sessions", "users"]
+__all__ = ["EVENT_COLUMNS", "LIST_COLUMNS", "event_row", "live", "session", "sessions", "users"]
 
 GROUPINGS = ("day", "platform", "app_version", "total")
 #: Columns of event tables on the Users and Live pages.
 EVENT_COLUMNS = ["time", "name", "user_id", "anonymous_id", "platform", "app_version", "properties"]
+
+
+#: Columns of the events CSV (``eventkit events list --format csv``).
+LIST_COLUMNS = [
+    "time",
+    "app",
+    "name",
+    "user_id",
+    "anonymous_id",
+    "session_id",
+    "platform",
+    "app_version",
+    "event_id",
+    "properties",
+    "context",
+    "country",
+    "ip",
+    "received_at",
+    "source",
+]
 
 
 def _no_people(v: View) -> None:
@@ -162,7 +182,7 @@ def users(v: View) -> Page:
         {"events": rows, "recent": recent[:30]},
         rows,
         rows,
-        [*EVENT_COLUMNS[:1], "app", *EVENT_COLUMNS[1:]],
+        LIST_COLUMNS,
     )
 
 
@@ -176,5 +196,5 @@ def live(v: View) -> Page:
         {"events": rows},
         rows,
         rows,
-        [*EVENT_COLUMNS[:1], "app", *EVENT_COLUMNS[1:]],
+        LIST_COLUMNS,
     )

@@ -78,9 +78,7 @@ def html(request: Req, template: str, status: int = 200, **ctx: Any) -> Response
         **ctx,
     }
     body = templates().get_template(template).render(**values)
-    response = Response(
-        body, status_code=status, media_type="text/html", headers=HEADERS
-    )
+    response = Response(body, status_code=status, media_type="text/html", headers=HEADERS)
     ensure_pre_cookie(request, response)
     return response
 
