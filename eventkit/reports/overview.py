@@ -20,23 +20,29 @@ RATE_MINUTES = 60
 
 
 def overview(service: ReportsService, q: ReportQuery, *, top: int = 8) -> Report:
-    """Headline numbers for ``q``'s range, as rows of ``metric, value``; the daily
-    series, active users, top lists, session statistics and the per-minute rate of the
-    last hour before ``q.until`` are in ``meta`` (each section is the same report the
-    CLI prints)."""
+    """Headline numbers for ``q``'s range, as rows of ``metric, value``.
+
+    ``meta`` has the sections: the daily series, active users, top lists (each the
+    report the CLI prints), the session statistics of the last 24 hours and the events
+    per minute of the last hour before ``q.until``.
+    """
     until = q.until
     day = replace(q, interval="day", by=None)
-    midnight = until - until % US_PER_DAY
+    # "Today": the (UTC) day of the range's last instant (until is exclusive).
+    midnight = (until - 1) - (until - 1) % US_PER_DAY
     today = service.trends(ReportQuery(q.app_id, midnight, until, "hour", None, q.where))
     daily = service.trends(day)
     active = service.active(day)
     tops = {
-        "top_events": service.top(day, kind="events", limit=top),
+        "top_events": service.top(day, kind="events", limit=top, users=False),
         "platforms": service.top(day, kind="platforms", limit=top),
         "app_versions": service.top(day, kind="app_versions", limit=top),
     }
+    # Sessions of the last 24 hours (as the terminal dashboard): the statistics read
+    # every session of their range, so a long range would cost seconds at scale.
+    day_ago = max(q.since, until - US_PER_DAY)
     stats = session_stats(
-        service.engine, SessionFilter(app_id=q.app_id, since=q.since, until=q.until), by="total"
+        service.engine, SessionFilter(app_id=q.app_id, since=day_ago, until=until), by="total"
     )
     session = stats[-1] if stats else None
     start = until - until % US_PER_MINUTE - (RATE_MINUTES - 1) * US_PER_MINUTE
@@ -49,7 +55,7 @@ def overview(service: ReportsService, q: ReportQuery, *, top: int = 8) -> Report
         {"metric": "wau", "value": am.get("wau")},
         {"metric": "mau", "value": am.get("mau")},
         {"metric": "stickiness", "value": am.get("stickiness")},
-        {"metric": "sessions", "value": session["sessions"] if session else 0},
+        {"metric": "sessions_24h", "value": session["sessions"] if session else 0},
         {"metric": "median_session_s", "value": session["median_duration_s"] if session else None},
         {"metric": "p90_session_s", "value": session["p90_duration_s"] if session else None},
         {"metric": "bounce_rate", "value": session["bounce_rate"] if session else None},
