@@ -125,7 +125,11 @@ def run(db: Path, events: int, days: int, repeat: int, reuse: bool) -> list[tupl
         for page, (path, service) in cases.items():
             url = f"/apps/bench/{path}"
             r = client.get(url)
-            assert r.status_code == 200, (url, r.status_code, r.text.split("role=\"alert\">")[-1][:300])
+            assert r.status_code == 200, (
+                url,
+                r.status_code,
+                r.text.split('role="alert">')[-1][:300],
+            )
             web_ms = best(lambda url=url: client.get(url), repeat)
             svc_ms = best(service, repeat)
             rows.append((events, page, web_ms, svc_ms, len(r.content), len(r.content) + assets))

@@ -113,9 +113,7 @@ def test_failed_signins_lock_the_account(engine: Engine, apps: dict[str, int]) -
         authenticate(engine, "nobody", PW)
 
 
-def test_signins_end_on_reset_removal_password_change(
-    engine: Engine, apps: dict[str, int]
-) -> None:
+def test_signins_end_on_reset_removal_password_change(engine: Engine, apps: dict[str, int]) -> None:
     mid = _member(engine, "fay", "admin")
     t1 = start_signin(engine, member_id=mid, lifetime_seconds=3600)
     t2 = start_signin(engine, member_id=mid, lifetime_seconds=3600)
