@@ -1,7 +1,9 @@
 """The Live page's stream: Server-Sent Events with the page's filters. Each message is
-one new event (its arrival id as the SSE id, so a reconnecting browser resumes where it
-stopped); the stream re-checks the sign-in every few seconds and ends when it ended,
-and closes after a while so the browser reconnects through the checks again."""
+one new event, with its arrival id as the SSE id; a stream lasts ``STREAM_SECONDS`` and
+the browser reconnects with ``Last-Event-ID``, resuming exactly where it stopped (the
+position is sent even when no event matched). Short streams keep a server's graceful
+shutdown short (it waits for open responses) and pass every browser through the
+sign-in check again; within a stream the sign-in is re-checked every few seconds."""
 
 from __future__ import annotations
 
@@ -26,8 +28,8 @@ __all__ = ["LIVE_ROUTES"]
 Req = Request[Any, Any, Any]
 Path = Annotated[str, PathParameter()]
 #: A stream lasts this long, then the browser reconnects (and is checked again).
-STREAM_SECONDS = 300.0
-_RECHECK_SECONDS = 5.0
+STREAM_SECONDS = 5.0
+_RECHECK_SECONDS = 2.0
 _BATCH = 200
 
 
@@ -51,7 +53,8 @@ async def live_stream(request: Req, app_name: Path) -> ServerSentEvent:
     async def messages() -> AsyncIterator[ServerSentEventMessage]:
         nonlocal after
         started = checked = time.monotonic()
-        yield ServerSentEventMessage(comment="connected", retry=2000)
+        sent = after
+        yield ServerSentEventMessage(comment="connected", id=str(after), retry=500)
         while time.monotonic() - started < STREAM_SECONDS:
             if time.monotonic() - checked > _RECHECK_SECONDS:
                 request.scope.pop("ek_principal", None)  # type: ignore[typeddict-item]
@@ -73,6 +76,10 @@ async def live_stream(request: Req, app_name: Path) -> ServerSentEvent:
                     yield ServerSentEventMessage(
                         data=json.dumps(row, default=str), id=str(e.id), event="event"
                     )
+                    sent = after
+            if after != sent:  # events passed that the filters skipped: move the position
+                yield ServerSentEventMessage(comment="skipped", id=str(after))
+                sent = after
             if len(rows) < _BATCH:
                 await asyncio.sleep(poll)
 

@@ -39,7 +39,11 @@
     var source = new EventSource(body.dataset.liveStream);
     var cell = function (tr, text) { var td = document.createElement("td"); td.textContent = text || ""; tr.appendChild(td); return td; };
     source.addEventListener("open", function () { status.textContent = "live"; });
-    source.addEventListener("error", function () { status.textContent = "reconnecting…"; });
+    source.addEventListener("error", function () {
+      // The stream ends every few seconds and the browser resumes it; a refusal
+      // (signed out, access removed) closes it for good.
+      status.textContent = source.readyState === EventSource.CLOSED ? "stopped: reload to sign in" : "reconnecting…";
+    });
     source.addEventListener("signed_out", function () { source.close(); status.textContent = "signed out"; });
     source.addEventListener("event", function (m) {
       var e = JSON.parse(m.data), tr = document.createElement("tr");
