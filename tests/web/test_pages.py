@@ -136,3 +136,33 @@ def test_charts() -> None:
     assert "2026-01-02\n" in svg and "b: 4" in svg  # the hover title of a point
     bars = bar_chart(["a", "b"], [10, 5], title="t", notes=["n1", "n2"])
     assert bars.count("<rect") == 2 and "b: 5\nn2" in bars
+
+
+def test_base_path_and_disabled(web_template: Path, tmp_path: Path) -> None:
+    (tmp_path / "a").mkdir()
+    for site in make_site(tmp_path / "a", web_template, WEB__BASE_PATH="/dashboard"):
+        client = site.as_("viewer")
+        assert client.get("/apps/demo/overview").status_code == 404
+        page = client.get(f"/dashboard/apps/demo/overview?{RANGE}")
+        assert page.status_code == 200
+        assert 'href="/dashboard/static/app.css' in page.text
+        assert 'href="/dashboard/apps/demo/trends?' in page.text
+        assert client.get("/dashboard/static/app.css").status_code == 200
+        out = site.as_("signed_out").get("/dashboard/apps/demo/overview")
+        assert out.headers["location"].startswith("/dashboard/login?next=/dashboard/apps/")
+        login = site.as_("signed_out").get("/dashboard/login")
+        assert "Path=/dashboard" in login.headers["set-cookie"]
+    (tmp_path / "b").mkdir()
+    for site in make_site(tmp_path / "b", web_template, WEB__ENABLED="false"):
+        assert site.as_("admin").get("/login").status_code == 404
+        assert site.as_("admin").get("/apps/demo/overview").status_code == 404
+
+
+def test_base_path_is_validated() -> None:
+    from eventkit.errors import ConfigError
+    from tests.conftest import make_settings
+
+    assert make_settings("sqlite://", WEB__BASE_PATH="dash/").web.base_path == "/dash"
+    for bad in ("/v1", "/a b", "/schema"):
+        with pytest.raises(ConfigError, match="web.base_path"):
+            make_settings("sqlite://", WEB__BASE_PATH=bad)
