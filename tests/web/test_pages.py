@@ -164,5 +164,5 @@ def test_base_path_is_validated() -> None:
 
     assert make_settings("sqlite://", WEB__BASE_PATH="dash/").web.base_path == "/dash"
     for bad in ("/v1", "/a b", "/schema"):
-        with pytest.raises(ConfigError, match="web.base_path"):
+        with pytest.raises(ConfigError, match=r"web\.base_path"):
             make_settings("sqlite://", WEB__BASE_PATH=bad)
