@@ -33,4 +33,7 @@ def web_router(settings: Settings) -> Router:
         path=settings.web.base_path,
         route_handlers=handlers,
         exception_handlers={EventKitError: error_response},
+        # Marks the dashboard's routes (members' sign-ins, not API keys) for the API's
+        # key tests, which leave them to tests/web/test_access.py.
+        opt={"eventkit_web": True},
     )
