@@ -12,6 +12,7 @@ import base64
 import hashlib
 import hmac
 import secrets
+from functools import cache
 
 __all__ = [
     "MIN_PASSWORD_LENGTH",
@@ -51,8 +52,11 @@ def hash_password(password: str) -> str:
     return f"scrypt${_N}${_R}${_P}${_b64(salt)}${_b64(_scrypt(password, salt, _N, _R, _P))}"
 
 
-#: Verified against when a name is unknown, so an answer takes as long either way.
-_DUMMY = hash_password(secrets.token_urlsafe(16))
+@cache
+def _dummy() -> str:
+    """Verified against when a name is unknown, so an answer takes as long either way
+    (made on first use: importing this module must not cost a hash)."""
+    return hash_password(secrets.token_urlsafe(16))
 
 
 def verify_password(password: str, stored: str | None) -> bool:
@@ -61,7 +65,7 @@ def verify_password(password: str, stored: str | None) -> bool:
     if len(password) > _MAX_PASSWORD_LENGTH:
         return False
     try:
-        kind, n, r, p, salt, digest = (stored or _DUMMY).split("$")
+        kind, n, r, p, salt, digest = (stored or _dummy()).split("$")
         expected = _unb64(digest)
         actual = _scrypt(password, _unb64(salt), int(n), int(r), int(p))
     except (ValueError, TypeError):
