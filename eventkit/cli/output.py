@@ -3,9 +3,6 @@ place where eventkit errors become a message and an exit code."""
 
 from __future__ import annotations
 
-import csv
-import io
-import json
 import os
 import sys
 from collections.abc import Sequence
@@ -18,6 +15,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from eventkit.errors import EventKitError
+from eventkit.reports.export import cell, csv_text, json_text
 
 __all__ = ["Format", "FormatOption", "console", "err_console", "fail", "render"]
 
@@ -59,14 +57,6 @@ FormatOption = Annotated[
 ]
 
 
-def _cell(value: Any) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, dict | list):
-        return json.dumps(value, separators=(",", ":"), default=str, ensure_ascii=False)
-    return str(value)
-
-
 def render(
     rows: Sequence[dict[str, Any]],
     fmt: Format,
@@ -78,15 +68,10 @@ def render(
     """Print rows as a table, a JSON array or CSV."""
     cols = list(columns or (rows[0].keys() if rows else []))
     if fmt is Format.json:
-        sys.stdout.write(json.dumps(list(rows), indent=2, default=str) + "\n")
+        sys.stdout.write(json_text(list(rows)))
         return
     if fmt is Format.csv:
-        buf = io.StringIO()
-        writer = csv.DictWriter(buf, fieldnames=cols, extrasaction="ignore")
-        writer.writeheader()
-        for row in rows:
-            writer.writerow({c: _cell(row.get(c)) for c in cols})
-        sys.stdout.write(buf.getvalue())
+        sys.stdout.write(csv_text(rows, cols))
         return
     if not rows:
         console.print(f"[dim]{empty}[/dim]")
@@ -95,14 +80,14 @@ def render(
     for c in cols:
         table.add_column(c)
     for row in rows:
-        table.add_row(*(_cell(row.get(c)) for c in cols))
+        table.add_row(*(cell(row.get(c)) for c in cols))
     console.print(table)
 
 
 def render_one(obj: dict[str, Any], fmt: Format, *, title: str | None = None) -> None:
     """Print one object: key/value table, JSON object, or a one-row CSV."""
     if fmt is Format.json:
-        sys.stdout.write(json.dumps(obj, indent=2, default=str) + "\n")
+        sys.stdout.write(json_text(obj))
     elif fmt is Format.csv:
         render([obj], fmt)
     else:
@@ -110,7 +95,7 @@ def render_one(obj: dict[str, Any], fmt: Format, *, title: str | None = None) ->
         table.add_column(style="bold cyan")
         table.add_column()
         for k, v in obj.items():
-            table.add_row(k, _cell(v))
+            table.add_row(k, cell(v))
         console.print(table)
 
 

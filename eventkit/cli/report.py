@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import sys
 from typing import Annotated, Any
 
@@ -12,6 +11,7 @@ from eventkit.cli.context import state
 from eventkit.cli.options import AppOption, one_app
 from eventkit.cli.output import Format, FormatOption, console, render
 from eventkit.reports import Report, ReportsService
+from eventkit.reports.export import json_text
 from eventkit.reports.params import ReportParams, run_report
 
 __all__ = ["app"]
@@ -43,7 +43,7 @@ def _run(ctx: typer.Context, name: str, app_name: str | None, params: ReportPara
 def show(report: Report, fmt: Format, *, chart: bool = False) -> None:
     """Print a report: summary and table (and chart) for people, JSON or CSV for scripts."""
     if fmt is Format.json:
-        sys.stdout.write(json.dumps(report.to_dict(), indent=2, default=str) + "\n")
+        sys.stdout.write(json_text(report.to_dict()))
         return
     if fmt is Format.csv:
         render(report.rows, fmt, columns=report.columns)
@@ -88,7 +88,7 @@ def overview_cmd(
     since: SinceOpt = None,
     until: UntilOpt = None,
     where: WhereOpt = None,
-    app_name: AppOpt = None,
+    app_name: AppOption = None,
     fmt: FormatOption = Format.table,
 ) -> None:
     """One app at a glance: events, DAU/WAU/MAU, sessions, top lists (the web's Overview)."""

@@ -11,6 +11,7 @@ from eventkit.accounts.shares import create_share, list_shares, revoke_share
 from eventkit.cli.context import state
 from eventkit.cli.flags import cli_actor
 from eventkit.cli.members import dashboard_url
+from eventkit.cli.options import AppOption, one_app
 from eventkit.cli.output import Format, FormatOption, console, render
 from eventkit.reports.params import parse_span
 from eventkit.timeutil import from_us
@@ -29,7 +30,6 @@ def _when(us: int | None) -> str:
 @app.command("create")
 def create(
     ctx: typer.Context,
-    app_name: Annotated[str, typer.Option("--app", "-a", help="The app the link shows.")],
     pages: Annotated[
         list[str],
         typer.Option(
@@ -49,12 +49,14 @@ def create(
         ),
     ] = "",
     label: Annotated[str, typer.Option(help="A note for `share list`.")] = "",
+    app_name: AppOption = None,
 ) -> None:
     """Create a read-only link to pages of one app; the URL is printed once."""
     st = state(ctx)
+    engine = st.engine()
     new = create_share(
-        st.engine(),
-        app_name,
+        engine,
+        one_app(engine, app_name).name,
         pages,
         actor=cli_actor(),
         expires_seconds=parse_span(expires) if expires else None,

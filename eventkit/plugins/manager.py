@@ -48,7 +48,7 @@ DEFAULT_PLUGINS: tuple[str, ...] = (
     "eventkit.builtins.privacy",
     "eventkit.builtins.dashboard",
     "eventkit.builtins.storage",
-    "eventkit.web.plugin",
+    "eventkit.builtins.web",
 )
 
 

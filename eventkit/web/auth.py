@@ -26,6 +26,7 @@ from eventkit.accounts.access import Principal
 from eventkit.accounts.members import get_member, member_principal
 from eventkit.accounts.passwords import new_token
 from eventkit.accounts.signins import csrf_token, principal_for
+from eventkit.api.deps import provide_runtime
 from eventkit.api.limits import TokenBuckets, client_address
 from eventkit.config import Settings
 from eventkit.errors import (
@@ -63,9 +64,8 @@ def settings_of(request: Req) -> Settings:
 
 
 def engine_of(request: Req) -> Engine:
-    """The server's database engine."""
-    engine: Engine = request.app.state.runtime.engine
-    return engine
+    """The server's database engine (from the app's ``runtime`` dependency)."""
+    return provide_runtime(request).engine
 
 
 def base_path(request: Req) -> str:

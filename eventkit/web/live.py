@@ -17,10 +17,10 @@ from litestar import Request, get
 from litestar.params import PathParameter
 from litestar.response import ServerSentEvent, ServerSentEventMessage
 
+from eventkit.reports.events import event_record, event_summary
 from eventkit.reports.query import parse_filter
 from eventkit.storage.events import EventFilter, last_event_id, query_events
 from eventkit.web.auth import engine_of, member_of, require_member, settings_of
-from eventkit.web.pages_people import event_row
 from eventkit.web.routes import build_view
 
 __all__ = ["LIVE_ROUTES"]
@@ -72,7 +72,7 @@ async def live_stream(request: Req, app_name: Path) -> ServerSentEvent:
             for e in rows:
                 after = max(after, e.id or 0)
                 if all(w.matches(e.properties.get(w.key)) for w in wheres):
-                    row = event_row(e, v.app.name)
+                    row = {**event_summary(e), "record": event_record(e, app=v.app.name)}
                     yield ServerSentEventMessage(
                         data=json.dumps(row, default=str), id=str(e.id), event="event"
                     )

@@ -6,41 +6,20 @@ from __future__ import annotations
 from typing import Any
 
 from eventkit.errors import InvalidRequestError, PermissionDeniedError
+from eventkit.reports.events import event_record, event_summary
 from eventkit.reports.query import parse_filter
 from eventkit.reports.users import user_timeline
 from eventkit.sessions.present import SESSION_COLUMNS, session_dict, timeline_dict
 from eventkit.sessions.queries import SessionFilter, get_session, list_sessions, session_stats
 from eventkit.storage.events import EventFilter, query_events
 from eventkit.storage.models import Event
-from eventkit.timeutil import from_us, parse_when
+from eventkit.timeutil import parse_when
 from eventkit.web.charts import line_chart
 from eventkit.web.view import Page, View
 
-__all__ = ["EVENT_COLUMNS", "LIST_COLUMNS", "event_row", "live", "session", "sessions", "users"]
+__all__ = ["event_rows", "live", "session", "sessions", "users"]
 
 GROUPINGS = ("day", "platform", "app_version", "total")
-#: Columns of event tables on the Users and Live pages.
-EVENT_COLUMNS = ["time", "name", "user_id", "anonymous_id", "platform", "app_version", "properties"]
-
-
-#: Columns of the events CSV (``eventkit events list --format csv``).
-LIST_COLUMNS = [
-    "time",
-    "app",
-    "name",
-    "user_id",
-    "anonymous_id",
-    "session_id",
-    "platform",
-    "app_version",
-    "event_id",
-    "properties",
-    "context",
-    "country",
-    "ip",
-    "received_at",
-    "source",
-]
 
 
 def _no_people(v: View) -> None:
@@ -58,25 +37,12 @@ def _when(v: View, name: str, default: str | None) -> int | None:
         raise InvalidRequestError(f"{name}: {exc}") from None
 
 
-def event_row(e: Event, app_name: str) -> dict[str, Any]:
-    """An event as ``eventkit events list --format json`` prints it."""
-    return {
-        "time": from_us(e.ts).isoformat(timespec="milliseconds"),
-        "app": app_name,
-        "name": e.name,
-        "user_id": e.user_id,
-        "anonymous_id": e.anonymous_id,
-        "session_id": e.session_id,
-        "platform": e.platform,
-        "app_version": e.app_version,
-        "event_id": str(e.event_id),
-        "properties": e.properties,
-        "context": e.context,
-        "country": e.country,
-        "ip": e.ip,
-        "received_at": from_us(e.received_at).isoformat(timespec="milliseconds"),
-        "source": e.source,
-    }
+def event_rows(events: list[Event], app_name: str) -> tuple[list[dict[str, Any]], list[Any]]:
+    """Events as ``eventkit events list`` presents them (the one event presenter): full
+    records for the twins, table lines (with the record) for the page."""
+    records = [event_record(e, app=app_name) for e in events]
+    lines = [{**event_summary(e), "record": r} for e, r in zip(events, records, strict=True)]
+    return records, lines
 
 
 def sessions(v: View) -> Page:
@@ -174,27 +140,13 @@ def users(v: View) -> Page:
         return Page(
             "user.html", f"User {who}", {"data": data, "who": who}, data, data["events"], None
         )
-    rows = [event_row(e, v.app.name) for e in _events(v, limit)]
+    rows, lines = event_rows(_events(v, limit), v.app.name)
     recent = list(dict.fromkeys(r["user_id"] or r["anonymous_id"] for r in rows))
-    return Page(
-        "users.html",
-        "Users",
-        {"events": rows, "recent": recent[:30]},
-        rows,
-        rows,
-        LIST_COLUMNS,
-    )
+    return Page("users.html", "Users", {"events": lines, "recent": recent[:30]}, rows, rows)
 
 
 def live(v: View) -> Page:
     """The newest events, then new ones as they arrive (the page's stream)."""
     _no_people(v)
-    rows = [event_row(e, v.app.name) for e in _events(v, v.number("limit", 50, 1, 500))]
-    return Page(
-        "live.html",
-        "Live",
-        {"events": rows},
-        rows,
-        rows,
-        LIST_COLUMNS,
-    )
+    rows, lines = event_rows(_events(v, v.number("limit", 50, 1, 500)), v.app.name)
+    return Page("live.html", "Live", {"events": lines}, rows, rows)

@@ -88,8 +88,12 @@ def test_new_events_stream_with_filters_and_resume(live: Site) -> None:
     threading.Thread(target=write_later).start()
     msgs = _read(live, "viewer", "name=tapped&where=button%3Dbuy", {}, want=1)
     events = [json.loads(m["data"]) for m in msgs if m.get("event") == "event"]
-    assert [(e["name"], e["properties"]) for e in events] == [("tapped", {"button": "buy"})]
-    assert events[0]["app"] == "demo" and events[0]["user_id"] == "live-user"
+    # Each message: the table line and the full record (the one event presenter).
+    assert [(e["name"], e["record"]["properties"]) for e in events] == [
+        ("tapped", {"button": "buy"})
+    ]
+    assert events[0]["record"]["app"] == "demo" and events[0]["who"] == "live-user"
+    assert events[0]["properties"] == '{"button":"buy"}'
     # Resume from an id: exactly the events after it, nothing lost, nothing twice.
     first = int(msgs[0]["id"])
     msgs = _read(live, "viewer", "", {"Last-Event-ID": str(first)}, want=3)

@@ -48,9 +48,8 @@
     source.addEventListener("event", function (m) {
       var e = JSON.parse(m.data), tr = document.createElement("tr");
       tr.className = "new";
-      cell(tr, e.time.slice(11, 23)); cell(tr, e.name); cell(tr, e.user_id || e.anonymous_id);
-      cell(tr, e.platform); cell(tr, e.app_version);
-      var p = cell(tr, e.properties && Object.keys(e.properties).length ? JSON.stringify(e.properties) : "");
+      cell(tr, e.time); cell(tr, e.name); cell(tr, e.who); cell(tr, e.platform); cell(tr, e.version);
+      var p = cell(tr, e.properties);
       p.className = "props";
       body.insertBefore(tr, body.firstChild);
       while (body.children.length > 200) body.removeChild(body.lastChild);

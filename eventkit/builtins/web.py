@@ -1,6 +1,5 @@
-"""The browser dashboard, registered through eventkit's plugin hooks: its routes on
-the server (unless ``web.enabled`` is false) and the ``members`` and ``share`` CLI
-groups."""
+"""The browser dashboard: its router on the server (unless ``web.enabled`` is false) and
+the ``members`` and ``share`` CLI groups."""
 
 from __future__ import annotations
 
