@@ -3,7 +3,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 PYTHON ?= python3
 
-.PHONY: serve test lint fix bench bench-quick bench-query fuzz clean
+.PHONY: serve test lint fix bench bench-quick bench-query fuzz clean chromium
 
 $(VENV)/.run-installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -21,9 +21,16 @@ $(VENV)/.test-installed: pyproject.toml
 serve: $(VENV)/.run-installed
 	$(VENV)/bin/eventkit serve
 
+## The browser tests drive Debian's Chromium (never a downloaded browser): install it
+## where apt-get is available; elsewhere they are skipped with a message.
+chromium:
+	@test -x /usr/bin/chromium || { command -v apt-get >/dev/null && \
+		(apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium) \
+		>/dev/null 2>&1; } || echo "chromium unavailable: the browser tests will be skipped"
+
 ## Install the test extras and run the test suite (PostgreSQL tests run when
 ## EVENTKIT_TEST_POSTGRES_URL is set, e.g. postgresql://postgres@127.0.0.1:5432/postgres).
-test: $(VENV)/.test-installed
+test: $(VENV)/.test-installed chromium
 	$(PY) -m pytest -n 2
 
 ## Longer bad-input and fault runs than CI's: 1000 schemathesis examples per operation
@@ -53,6 +60,7 @@ bench: $(VENV)/.test-installed
 	$(PY) bench/nodes.py
 	$(PY) bench/alerts_anomaly.py
 	$(PY) bench/releases.py
+	$(PY) bench/web.py
 
 ## Paths, cohorts, measures and SQL at 10M events beside DuckDB (docs/sql.md); long.
 bench-query: $(VENV)/.test-installed
@@ -64,6 +72,7 @@ bench-quick: $(VENV)/.test-installed
 	$(PY) bench/plugins.py --quick
 	$(PY) bench/pipeline.py --quick
 	$(PY) bench/nodes.py --quick
+	$(PY) bench/web.py --quick
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -42,6 +42,7 @@ from eventkit.config_sections import (
     SqlSettings,
     TlsSettings,
     TrackingSettings,
+    WebSettings,
     _Section,
 )
 from eventkit.errors import ConfigError
@@ -72,6 +73,7 @@ __all__ = [
     "SqliteSettings",
     "TlsSettings",
     "TrackingSettings",
+    "WebSettings",
     "deep_merge",
     "load_settings",
     "masked",
@@ -114,6 +116,7 @@ class Settings(_Section):
     cohorts: CohortSettings = Field(default_factory=CohortSettings)
     alerts: AlertSettings = Field(default_factory=AlertSettings)
     releases: ReleaseSettings = Field(default_factory=ReleaseSettings)
+    web: WebSettings = Field(default_factory=WebSettings)
 
     #: Where these settings came from, for ``config show``; not a setting.
     source: str = Field("defaults", exclude=True)

@@ -33,6 +33,7 @@ __all__ = [
     "TlsSettings",
     "TrackingSettings",
     "Vendor",
+    "WebSettings",
 ]
 
 
@@ -469,3 +470,59 @@ class CohortSettings(_Section):
     refresh_interval_seconds: float = Field(
         300.0, gt=0, description="How often every cohort's members are refreshed."
     )
+
+
+class WebSettings(_Section):
+    """The browser dashboard served by ``eventkit serve`` (docs/web.md)."""
+
+    enabled: bool = Field(True, description="Serve the dashboard on the server's port.")
+    base_path: str = Field(
+        "/", description='Path the dashboard is served under, e.g. "/dashboard"; "/" for the root.'
+    )
+    session_hours: float = Field(
+        168.0, gt=0, description="A sign-in lasts at most this long (then sign in again)."
+    )
+    idle_hours: float = Field(24.0, gt=0, description="A sign-in unused for this long ends.")
+    invite_hours: float = Field(
+        72.0, gt=0, description="How long a one-time sign-in link of members add/reset works."
+    )
+    login_failures_per_account: int = Field(
+        5,
+        ge=1,
+        description="Failed sign-ins before an account is locked for a while "
+        "(doubling with each further failure, at most 15 minutes).",
+    )
+    login_failures_per_minute: float = Field(
+        10.0, gt=0, description="Failed sign-ins per client address per minute."
+    )
+    secure_cookies: Literal["auto", "always", "never"] = Field(
+        "auto",
+        description="Mark cookies Secure: auto does so under TLS, an https "
+        "server.public_url or an https request.",
+    )
+    proxy_auth_header: str = Field(
+        "",
+        description="Trust this request header (e.g. X-Forwarded-User) as the signed-in "
+        "member's name; empty turns proxy sign-in off. Read docs/web.md first.",
+    )
+    proxy_auth_addresses: list[str] = Field(
+        default_factory=lambda: ["127.0.0.1", "::1"],
+        description="Only requests from these proxy addresses may use proxy_auth_header.",
+    )
+    live_poll_seconds: float = Field(
+        1.0, gt=0, le=60, description="How often the Live page's stream looks for new events."
+    )
+
+    _check_addresses = field_validator("proxy_auth_addresses", mode="before")(_name_list)
+
+    @field_validator("base_path")
+    @classmethod
+    def _check_base_path(cls, value: str) -> str:
+        path = "/" + value.strip().strip("/")
+        if path != "/" and not all(
+            part.replace("-", "").replace("_", "").isalnum() for part in path[1:].split("/")
+        ):
+            raise ValueError('must be "/" or a path such as "/dashboard" (letters, digits, -, _)')
+        if path.split("/")[1:2] in (["v1"], ["schema"], ["ofrep"]):
+            raise ValueError("must not be a path the API uses (/v1, /schema, /ofrep)")
+        return path

@@ -56,10 +56,12 @@ LAYERS: dict[str, int] = {
     "alerts": 3,
     "scheduler": 3,
     "bootstrap": 3,
+    "accounts": 3,
     # 4: shells
     "api": 4,
     "cli": 4,
     "tui": 4,
+    "web": 4,
     # 5: the registry that attaches the shells and jobs to the services
     "builtins": 5,
     "__main__": 5,

@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import dataclasses
 import math
 from typing import Annotated, Any
 
-import msgspec
 import typer
 
 from eventkit.cli.context import state
@@ -15,9 +13,9 @@ from eventkit.cli.options import AppOption
 from eventkit.cli.output import Col, Format, FormatOption, console, render, render_one
 from eventkit.errors import InvalidRequestError
 from eventkit.experiments.analysis import Readout, readout
+from eventkit.experiments.present import experiment_row, readout_dict
 from eventkit.experiments.stats import mde, sample_size
 from eventkit.experiments.store import (
-    ExperimentRecord,
     ExperimentSpec,
     Metric,
     create_experiment,
@@ -26,32 +24,11 @@ from eventkit.experiments.store import (
     set_status,
     ship_variant,
 )
-from eventkit.timeutil import from_us
 
 __all__ = ["app"]
 
 app = typer.Typer(help="A/B experiments on feature flags.", no_args_is_help=True)
 KeyArg = Annotated[str, typer.Argument(help="Experiment key.")]
-
-
-def _when(us: int | None) -> str | None:
-    return from_us(us).isoformat(timespec="seconds") if us is not None else None
-
-
-def _row(r: ExperimentRecord) -> dict[str, Any]:
-    s = r.spec
-    return {
-        "key": s.key,
-        "flag": s.flag,
-        "status": r.status,
-        "control": s.control,
-        "variants": s.variants,
-        "metric": s.primary.event,
-        "window_hours": s.window_hours,
-        "started_at": _when(r.started_at),
-        "stopped_at": _when(r.stopped_at),
-        "shipped": s.shipped_variant,
-    }
 
 
 def _metric(text: str) -> Metric:
@@ -94,13 +71,15 @@ def create(
         description=description,
     )
     rec = create_experiment(state(ctx).engine(), app_id_of(ctx, app_name), spec)
-    render_one(_row(rec), fmt, title=f"experiment {key}")
+    render_one(experiment_row(rec), fmt, title=f"experiment {key}")
 
 
 @app.command("list")
 def list_(ctx: typer.Context, app_name: AppOption = None, fmt: FormatOption = Format.table) -> None:
     """List the app's experiments."""
-    rows = [_row(r) for r in list_experiments(state(ctx).engine(), app_id_of(ctx, app_name))]
+    rows = [
+        experiment_row(r) for r in list_experiments(state(ctx).engine(), app_id_of(ctx, app_name))
+    ]
     render(rows, fmt, title="experiments", empty="no experiments yet")
 
 
@@ -110,7 +89,7 @@ def start(
 ) -> None:
     """Start counting exposures and conversions (enable the flag yourself)."""
     rec = set_status(state(ctx).engine(), app_id_of(ctx, app_name), key, "running")
-    render_one(_row(rec), fmt, title=f"experiment {key}")
+    render_one(experiment_row(rec), fmt, title=f"experiment {key}")
 
 
 @app.command("stop")
@@ -119,7 +98,7 @@ def stop(
 ) -> None:
     """Stop the experiment: results cover exposures until now."""
     rec = set_status(state(ctx).engine(), app_id_of(ctx, app_name), key, "stopped")
-    render_one(_row(rec), fmt, title=f"experiment {key}")
+    render_one(experiment_row(rec), fmt, title=f"experiment {key}")
 
 
 @app.command("ship")
@@ -133,7 +112,7 @@ def ship(
     """Stop the experiment and serve one variant to everyone (flag change is audited)."""
     engine = state(ctx).engine()
     rec = ship_variant(engine, app_id_of(ctx, app_name), key, variant, actor=cli_actor())
-    render_one(_row(rec), fmt, title=f"experiment {key}")
+    render_one(experiment_row(rec), fmt, title=f"experiment {key}")
 
 
 def _pct(x: float | None) -> str:
@@ -184,10 +163,7 @@ def results(
         )
     r = readout(engine, app_id, rec)
     if fmt is not Format.table:
-        data = dataclasses.asdict(r)
-        data["srm"] = r.srm
-        data["status"] = rec.status
-        render_one(msgspec.to_builtins(data), fmt)
+        render_one(readout_dict(r, rec.status), fmt)
         return
     rows = _table_rows(r)
     names = list(dict.fromkeys(c for row in reversed(rows) for c in row))

@@ -14,6 +14,7 @@ from eventkit.cli.output import Format, FormatOption, console, render, render_on
 from eventkit.errors import InvalidRequestError
 from eventkit.flags.evaluator import Evaluator
 from eventkit.flags.parse import parse_assignment, parse_condition
+from eventkit.flags.present import flag_detail, flag_summary, history_row
 from eventkit.flags.spec import FlagSpec, FlagType, Rule, Variant, default_variants
 from eventkit.flags.store import (
     FlagRecord,
@@ -28,7 +29,6 @@ from eventkit.flags.store import (
     set_rollout,
 )
 from eventkit.flags.summary import who_gets_what
-from eventkit.timeutil import from_us
 
 __all__ = ["app", "app_id_of", "cli_actor"]
 
@@ -78,30 +78,8 @@ def _variants(
     return out
 
 
-def _summary(r: FlagRecord) -> dict[str, Any]:
-    s = r.spec
-    return {
-        "key": s.key,
-        "serves": who_gets_what(s),
-        "type": s.type,
-        "enabled": s.enabled,
-        "archived": s.archived,
-        "variants": {v.key: v.value for v in s.variants},
-        "rules": len(s.rules),
-        "version": r.version,
-        "description": s.description,
-    }
-
-
-def _detail(r: FlagRecord) -> dict[str, Any]:
-    doc: dict[str, Any] = msgspec.to_builtins(r.spec)
-    doc["version"] = r.version
-    doc["updated_at"] = from_us(r.updated_at).isoformat(timespec="seconds")
-    return doc
-
-
 def _show(r: FlagRecord, fmt: Format) -> None:
-    render_one(_detail(r), fmt, title=f"flag {r.spec.key} (v{r.version})")
+    render_one(flag_detail(r), fmt, title=f"flag {r.spec.key} (v{r.version})")
     if fmt is Format.table:
         console.print(who_gets_what(r.spec), highlight=False, markup=False, soft_wrap=True)
 
@@ -154,7 +132,7 @@ def list_(
 ) -> None:
     """List the app's flags."""
     rows = [
-        _summary(r)
+        flag_summary(r)
         for r in list_flags(state(ctx).engine(), app_id_of(ctx, app_name), archived=archived)
     ]
     render(rows, fmt, title="flags", empty="no flags yet: `eventkit flags create KEY --app APP`")
@@ -350,17 +328,7 @@ def history_(
     ctx: typer.Context, key: KeyArg, app_name: AppOption = None, fmt: FormatOption = Format.table
 ) -> None:
     """Every change to a flag: version, what, when and who."""
-    rows = [
-        {
-            "version": h.version,
-            "action": h.action,
-            "summary": h.summary,
-            "actor": h.actor,
-            "at": from_us(h.at).isoformat(timespec="seconds"),
-            "enabled": h.spec.enabled,
-        }
-        for h in history(state(ctx).engine(), app_id_of(ctx, app_name), key)
-    ]
+    rows = [history_row(h) for h in history(state(ctx).engine(), app_id_of(ctx, app_name), key)]
     render(rows, fmt, title=f"history of {key}")
 
 

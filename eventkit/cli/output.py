@@ -3,9 +3,6 @@ place where eventkit errors become a message and an exit code."""
 
 from __future__ import annotations
 
-import csv
-import io
-import json
 import os
 import sys
 from collections.abc import Sequence
@@ -20,6 +17,7 @@ from rich.text import Text
 
 from eventkit.cli.tables import Col, cell, table
 from eventkit.errors import EventKitError
+from eventkit.reports.export import csv_text, json_text
 
 __all__ = ["Col", "Format", "FormatOption", "console", "err_console", "fail", "render"]
 
@@ -61,14 +59,6 @@ FormatOption = Annotated[
 ]
 
 
-def _cell(value: Any) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, dict | list):
-        return json.dumps(value, separators=(",", ":"), default=str, ensure_ascii=False)
-    return str(value)
-
-
 def render(
     rows: Sequence[dict[str, Any]],
     fmt: Format,
@@ -85,15 +75,10 @@ def render(
     specs = [c if isinstance(c, Col) else Col(c) for c in columns or (rows[0] if rows else [])]
     cols = [c.name for c in specs]
     if fmt is Format.json:
-        sys.stdout.write(json.dumps(list(rows), indent=2, default=str) + "\n")
+        sys.stdout.write(json_text(list(rows)))
         return
     if fmt is Format.csv:
-        buf = io.StringIO()
-        writer = csv.DictWriter(buf, fieldnames=cols, extrasaction="ignore")
-        writer.writeheader()
-        for row in rows:
-            writer.writerow({c: _cell(row.get(c)) for c in cols})
-        sys.stdout.write(buf.getvalue())
+        sys.stdout.write(csv_text(rows, cols))
         return
     if not rows:
         console.print(f"[dim]{empty}[/dim]")
@@ -105,7 +90,7 @@ def render_one(obj: dict[str, Any], fmt: Format, *, title: str | None = None) ->
     """Print one object: key/value table (long values wrap), JSON object, or a one-row
     CSV."""
     if fmt is Format.json:
-        sys.stdout.write(json.dumps(obj, indent=2, default=str) + "\n")
+        sys.stdout.write(json_text(obj))
     elif fmt is Format.csv:
         render([obj], fmt)
     else:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import sys
 from typing import Annotated, Any
 
@@ -13,6 +12,7 @@ from eventkit.cli.options import AppOption, one_app
 from eventkit.cli.output import Format, FormatOption, console, render
 from eventkit.releases.annotations import chart_marks
 from eventkit.reports import Report, ReportsService
+from eventkit.reports.export import json_text
 from eventkit.reports.params import ReportParams, run_report
 
 __all__ = ["app"]
@@ -47,7 +47,7 @@ def _run(ctx: typer.Context, name: str, app_name: str | None, params: ReportPara
 def show(report: Report, fmt: Format, *, chart: bool = False) -> None:
     """Print a report: summary and table (and chart) for people, JSON or CSV for scripts."""
     if fmt is Format.json:
-        sys.stdout.write(json.dumps(report.to_dict(), indent=2, default=str) + "\n")
+        sys.stdout.write(json_text(report.to_dict()))
         return
     if fmt is Format.csv:
         render(report.rows, fmt, columns=report.columns)
@@ -88,6 +88,21 @@ def _chart(report: Report) -> None:
     plt.xticks(list(range(0, len(labels), step)), labels[::step])
     plt.title(f"{report.meta.get('event', '')} {measure}")
     plt.show()
+
+
+@app.command("overview")
+def overview_cmd(
+    ctx: typer.Context,
+    limit: Annotated[int, typer.Option(min=1, max=100, help="Rows of each top list.")] = 8,
+    since: SinceOpt = None,
+    until: UntilOpt = None,
+    where: WhereOpt = None,
+    app_name: AppOption = None,
+    fmt: FormatOption = Format.table,
+) -> None:
+    """One app at a glance: events, DAU/WAU/MAU, sessions, top lists (the web's Overview)."""
+    p = ReportParams(since=since, until=until, where=where or [], limit=limit)
+    show(_run(ctx, "overview", app_name, p), fmt)
 
 
 @app.command("trends")

@@ -16,6 +16,7 @@ from types import FrameType
 from typing import Annotated, Any
 
 import typer
+from sqlalchemy.engine import Engine
 
 from eventkit.bootstrap import ensure_default_app
 from eventkit.cli.apps import print_new_keys
@@ -65,8 +66,27 @@ def prepare_database(settings: Settings) -> None:
                 highlight=False,
                 soft_wrap=True,
             )
+        if settings.web.enabled:
+            _dashboard_hint(engine, settings)
     finally:
         engine.dispose()
+
+
+def _dashboard_hint(engine: Engine, settings: Settings) -> None:
+    """Where the dashboard is, and (until there is one) how to create the first admin."""
+    from eventkit.accounts.members import list_members
+
+    url = f"{settings.url}{settings.web.base_path.rstrip('/')}/"
+    if any(m.role == "admin" for m in list_members(engine)):
+        console.print(f"  dashboard: {url}", highlight=False, soft_wrap=True)
+        return
+    console.print(
+        f"  dashboard: {url}\n"
+        "  create the first admin (prints a one-time sign-in link):\n"
+        "  eventkit members add NAME --role admin\n",
+        highlight=False,
+        soft_wrap=True,
+    )
 
 
 def _check_port_free(host: str, port: int) -> None:

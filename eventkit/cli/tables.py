@@ -25,6 +25,8 @@ from rich.console import Group, RenderableType
 from rich.table import Table
 from rich.text import Text
 
+from eventkit.reports.export import cell as export_cell
+
 __all__ = ["Col", "cell", "layout", "preview", "table"]
 
 #: Narrowest a column is squeezed to by default (a wider header sets its own minimum).
@@ -83,11 +85,7 @@ def preview(value: Any) -> str:
 def cell(value: Any) -> str:
     """A value as table text: JSON for lists and dicts; a UTC time in ISO 8601 as
     ``2026-07-01 12:00:00`` (to the second, and it can wrap between date and time)."""
-    if value is None:
-        return ""
-    if isinstance(value, dict | list):
-        return json.dumps(value, separators=(",", ":"), default=str, ensure_ascii=False)
-    text = str(value)
+    text = export_cell(value)
     match = _ISO.match(text)
     return f"{match.group(1)} {match.group(2)}" if match else text
 

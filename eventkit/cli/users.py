@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import sys
 from typing import Annotated
 
@@ -11,6 +10,7 @@ import typer
 from eventkit.cli.context import state
 from eventkit.cli.options import AppOption, one_app
 from eventkit.cli.output import Col, Format, FormatOption, render, render_one
+from eventkit.reports.export import json_text
 from eventkit.reports.users import user_timeline
 from eventkit.timeutil import from_us
 
@@ -32,7 +32,7 @@ def show(
     engine = st.engine()
     data = user_timeline(engine, one_app(engine, app_name).id, user_id, limit=limit)
     if fmt is Format.json:
-        sys.stdout.write(json.dumps(data, indent=2, default=str) + "\n")
+        sys.stdout.write(json_text(data))
         return
     profile = dict(data["profile"])
     for key in ("first_seen", "last_seen"):

@@ -39,9 +39,11 @@ __all__ = [
     "list_flags",
     "load_cohorts",
     "load_specs",
+    "parse_rules",
     "restore_flag",
     "set_enabled",
     "set_rollout",
+    "set_rules",
     "spec_from_doc",
     "spec_to_doc",
 ]
@@ -238,6 +240,31 @@ def set_rollout(
 
     return change_flag(engine, app_id, key, mutate, action="rollout",
                        summary=f"rollout {percent:g}%", actor=actor)  # fmt: skip
+
+
+def parse_rules(text: str) -> list[Rule]:
+    """A JSON list of rules, as ``flags show`` prints them.
+
+    Raises:
+        InvalidRequestError: not JSON, or not a list of rules (the message says where).
+    """
+    try:
+        return msgspec.json.decode(text.encode(), type=list[Rule])
+    except (msgspec.DecodeError, msgspec.ValidationError) as exc:
+        raise InvalidRequestError(f"the rules are not valid: {exc}") from None
+
+
+def set_rules(
+    engine: Engine, app_id: int, key: str, rules: list[Rule], *, actor: str
+) -> FlagRecord:
+    """Replace a flag's ordered rules (audited as ``rules``)."""
+
+    def mutate(s: FlagSpec) -> FlagSpec:
+        s.rules = rules
+        return s
+
+    return change_flag(engine, app_id, key, mutate, action="rules",
+                       summary=f"edited rules ({len(rules)})", actor=actor)  # fmt: skip
 
 
 def history(engine: Engine, app_id: int, key: str) -> list[HistoryEntry]:

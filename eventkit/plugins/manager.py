@@ -50,6 +50,7 @@ DEFAULT_PLUGINS: tuple[str, ...] = (
     "eventkit.builtins.storage",
     "eventkit.builtins.query",
     "eventkit.builtins.alerts",
+    "eventkit.builtins.web",
 )
 
 

@@ -12,6 +12,7 @@ from eventkit.errors import InvalidRequestError, NotFoundError
 from eventkit.reports.custom import plugin_reports
 from eventkit.reports.funnel import Status, parse_step
 from eventkit.reports.measures import parse_measure
+from eventkit.reports.overview import overview
 from eventkit.reports.paths import By, PathsSpec
 from eventkit.reports.query import INTERVALS, Filter, Report, ReportQuery, iso, parse_filter
 from eventkit.reports.service import ReportsService
@@ -23,7 +24,7 @@ from eventkit.timeutil import US_PER_DAY, now_us, parse_when
 __all__ = ["REPORTS", "ReportParams", "parse_span", "run_report"]
 
 #: Report names, as in ``eventkit report NAME`` and ``GET /v1/reports/NAME``.
-REPORTS = ("trends", "active", "top", "funnel", "retention", "paths", "releases")
+REPORTS = ("overview", "trends", "active", "top", "funnel", "retention", "paths", "releases")
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
 
 
@@ -59,6 +60,7 @@ class ReportParams:
     measure: str = "count"
     compare: bool = False
     kind: str = "events"
+    #: Rows of a top list (and of the overview's top lists).
     limit: int = 20
     steps: list[str] = field(default_factory=list)
     window: str = "1d"
@@ -132,6 +134,8 @@ def _dispatch(
     service: ReportsService, name: str, app_id: int, p: ReportParams, q: ReportQuery
 ) -> Report:
     """Compute report ``name``."""
+    if name == "overview":
+        return overview(service, q, top=p.limit)
     if name == "trends":
         parse_measure(p.measure)  # a clear error for a bad measure
         return service.trends(q, event=p.event or None, measure=p.measure, compare=p.compare)

@@ -59,10 +59,13 @@ class ReportsService:
         with map_db_errors(), self.engine.connect() as conn, conn.begin():
             return active_users(conn, q, rolled=self.rolled)
 
-    def top(self, q: ReportQuery, *, kind: TopKind = "events", limit: int = 20) -> Report:
-        """Top events, screens, platforms, app versions or countries."""
+    def top(
+        self, q: ReportQuery, *, kind: TopKind = "events", limit: int = 20, users: bool = True
+    ) -> Report:
+        """Top events, screens, platforms, app versions or countries (``users=False``
+        skips the unique users of each event)."""
         with map_db_errors(), self.engine.connect() as conn, conn.begin():
-            return top(conn, q, kind=kind, limit=limit, rolled=self.rolled)
+            return top(conn, q, kind=kind, limit=limit, rolled=self.rolled, users=users)
 
     def funnel(
         self, q: ReportQuery, steps: list[FunnelStep], *, window_seconds: int = 86_400,

@@ -61,25 +61,26 @@ def _sum_by(rows: list[tuple[object, ...]], index: int) -> dict[str, int]:
 
 def top(
     conn: Connection, q: ReportQuery, *, kind: TopKind = "events", limit: int = 20,
-    rolled: set[str],
+    rolled: set[str], users: bool = True,
 ) -> Report:  # fmt: skip
     """The ``limit`` most frequent values of ``kind`` in the range, with their share;
-    for events also the unique users (from the rollups)."""
+    for events also the unique users (from the rollups) unless ``users`` is False (the
+    distinct count is most of the cost on a long range)."""
     counts = _counts(conn, q, kind, rolled)
     total = sum(counts.values())
     ranked = sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))[:limit]
-    users: dict[str, int] = {}
-    if kind == "events" and not q.where:
-        users = {str(n): int(c) for n, c in _users_by_name(conn, q)}
+    per_name: dict[str, int] = {}
+    if kind == "events" and not q.where and users:
+        per_name = {str(n): int(c) for n, c in _users_by_name(conn, q)}
     label = _LABEL[kind]
     rows = []
     for value, count in ranked:
         row: dict[str, object] = {label: value or "(none)", "events": count}
-        if kind == "events" and users:
-            row["users"] = users.get(value, 0)
+        if kind == "events" and per_name:
+            row["users"] = per_name.get(value, 0)
         row["share_pct"] = round(100.0 * count / total, 1) if total else 0.0
         rows.append(row)
-    cols = [label, "events", *(["users"] if kind == "events" and users else []), "share_pct"]
+    cols = [label, "events", *(["users"] if kind == "events" and per_name else []), "share_pct"]
     return Report("top", cols, rows, {"kind": kind, "total_events": total})
 
 

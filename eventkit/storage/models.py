@@ -44,6 +44,8 @@ __all__ = [
     "FLAGS_VERSIONS",
     "FLAG_HISTORY",
     "IDENTITY_LINKS",
+    "MEMBERS",
+    "MEMBER_APPS",
     "PRIVACY_AUDIT",
     "RELEASE_ISSUES",
     "RELEASE_USER_DAYS",
@@ -56,11 +58,13 @@ __all__ = [
     "ROLLUP_USER_DAYS",
     "SESSIONS",
     "SESSION_STATE",
+    "SHARE_LINKS",
     "TRACKING_PLANS",
     "TRACKING_VIOLATIONS",
     "USER_PROFILES",
     "USER_TOMBSTONES",
     "WEBHOOK_DEADLETTERS",
+    "WEB_SESSIONS",
     "AggregationState",
     "AlertDelivery",
     "AlertRule",
@@ -81,6 +85,8 @@ __all__ = [
     "FlagHistory",
     "FlagsVersion",
     "IdentityLink",
+    "Member",
+    "MemberApp",
     "PrivacyAudit",
     "ReleaseIssue",
     "ReleaseUserDay",
@@ -93,10 +99,12 @@ __all__ = [
     "RollupUserDay",
     "Session",
     "SessionState",
+    "ShareLink",
     "TrackingPlan",
     "TrackingViolation",
     "UserProfile",
     "UserTombstone",
+    "WebSession",
     "WebhookDeadLetter",
     "metadata",
 ]
@@ -486,12 +494,11 @@ ROLLUP_FIRST_DAYS = _table(RollupFirstDay)
 AGGREGATION_STATE = _table(AggregationState)
 
 
-# The tables of the webhook plugin, tracking plans and privacy are declared in
-# policy_models.py (this module stays under 600 lines); they are re-exported here.
-# The tables of tokens, cohorts and measure rollups are declared in query_models.py
-# (this module stays under 600 lines); they are re-exported here.
-# The tables of release health, annotations and alerts are declared in alerts_models.py
-# (this module stays under 600 lines); they are re-exported here.
+# The tables of the webhook plugin, tracking plans and privacy (policy_models.py), of
+# tokens, cohorts and measure rollups (query_models.py) and of release health,
+# annotations and alerts (alerts_models.py) and of the browser dashboard (web_models.py)
+# are declared in their own modules, so this one stays under 600 lines; they are
+# re-exported here.
 from eventkit.storage.alerts_models import (  # noqa: E402
     ALERT_DELIVERIES,
     ALERT_RULES,
@@ -533,4 +540,14 @@ from eventkit.storage.query_models import (  # noqa: E402
     CohortMember,
     RollupMeasure,
     RollupMeasureValue,
+)
+from eventkit.storage.web_models import (  # noqa: E402
+    MEMBER_APPS,
+    MEMBERS,
+    SHARE_LINKS,
+    WEB_SESSIONS,
+    Member,
+    MemberApp,
+    ShareLink,
+    WebSession,
 )

@@ -19,8 +19,9 @@ from tests.cli.conftest import Invoke, assert_one_line_error, canonical
 
 ONE_APP_HELP = "App name (default: the only app; required when there are several)."
 ALL_APPS_HELP = "Only this app (default: every app)."
-#: Commands whose --app names an app to create or fill, not one to read.
-CREATING = {"demo", "simulate"}
+#: Commands whose --app names an app to create or fill, not one to read, or (members)
+#: the apps an account is limited to (repeatable).
+CREATING = {"demo", "simulate", "members add", "members set"}
 
 
 def _commands() -> list[tuple[str, Any]]:
