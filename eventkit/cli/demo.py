@@ -106,7 +106,13 @@ def simulate_cmd(
     ctx: typer.Context,
     users: Annotated[int, typer.Option(min=1, help="Simulated users.")] = 1000,
     days: Annotated[int, typer.Option(min=1, max=3650, help="Days of history.")] = 30,
-    seed: Annotated[int, typer.Option(help="Random seed: same seed, same events.")] = 42,
+    seed: Annotated[
+        int,
+        typer.Option(
+            help="Random seed: same seed, same events (within the same hour: the "
+            "history ends at the start of the current UTC hour)."
+        ),
+    ] = 42,
     events: Annotated[
         int | None, typer.Option(min=1, help="Stop after about this many events.")
     ] = None,

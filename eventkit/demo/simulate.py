@@ -33,6 +33,8 @@ __all__ = [
     "simulate",
 ]
 
+_US_PER_HOUR = 3600 * US_PER_SECOND
+
 #: The demo funnel, in order.
 FUNNEL = ("signup_completed", "onboarding_completed", "purchase_completed")
 SCREENS = ("home", "feed", "search", "product", "cart", "settings", "profile")
@@ -71,7 +73,9 @@ PurchaseHook = Callable[[SimUser], float]
 
 @dataclass(frozen=True)
 class SimulationConfig:
-    """What to simulate. ``end`` (epoch µs, default: now) is the last instant."""
+    """What to simulate. ``end`` (epoch µs) is the last instant; by default the start
+    of the current UTC hour, so that the same seed run again within the hour makes the
+    very same events (ids *and* timestamps: deduplication keys an event by both)."""
 
     users: int = 1000
     days: int = 30
@@ -111,7 +115,7 @@ class _Generator:
         self.app_id = app_id
         self.cfg = cfg
         self.rng = random.Random(cfg.seed)
-        end = cfg.end if cfg.end is not None else now_us()
+        end = cfg.end if cfg.end is not None else now_us() // _US_PER_HOUR * _US_PER_HOUR
         self.start = end - cfg.days * US_PER_DAY
         self.end = end
         names, weights = zip(*_COUNTRIES, strict=True)

@@ -200,12 +200,21 @@ def test_tail_stops_after_for_seconds(run: Invoke, db_engine: Engine) -> None:
 def test_tail_table_prints_a_line_per_event(run: Invoke, db_engine: Engine) -> None:
     app = create_app(db_engine, "lines")
     store = EventStore(db_engine)
-    timer = threading.Timer(
-        0.3, lambda: store.write([canonical(app.app_id, name="tap", user_id="ada")])
-    )
-    timer.start()
-    result = run("events", "tail", "--max", "1", "--for", "20", "--interval", "0.05")
-    timer.join()
+    done = threading.Event()
+
+    def send() -> None:
+        # An event every 0.3 s until tail has printed one: however long the command
+        # takes to start, events arrive after it began to wait.
+        while not done.wait(0.3):
+            store.write([canonical(app.app_id, name="tap", user_id="ada")])
+
+    sender = threading.Thread(target=send)
+    sender.start()
+    try:
+        result = run("events", "tail", "--max", "1", "--for", "20", "--interval", "0.05")
+    finally:
+        done.set()
+        sender.join()
     assert result.exit_code == 0, result.output
     assert "waiting for events" in result.stdout
     [line] = [x for x in result.stdout.splitlines() if "tap" in x]
