@@ -49,6 +49,17 @@ SCOPE_OF: dict[tuple[str, str], str] = {
     ("GET", "/v1/tracking-plan/violations"): "admin",
     ("DELETE", "/v1/users/{user_id}"): "admin",
     ("GET", "/v1/users/{user_id}/export"): "admin",
+    ("GET", "/v1/alerts"): "admin",
+    ("POST", "/v1/alerts"): "admin",
+    ("GET", "/v1/alerts/deliveries"): "admin",
+    ("DELETE", "/v1/alerts/{name}"): "admin",
+    ("GET", "/v1/alerts/{name}"): "admin",
+    ("GET", "/v1/alerts/{name}/history"): "admin",
+    ("POST", "/v1/alerts/{name}/pause"): "admin",
+    ("POST", "/v1/alerts/{name}/resume"): "admin",
+    ("POST", "/v1/alerts/{name}/test"): "admin",
+    ("GET", "/v1/annotations"): "admin",
+    ("POST", "/v1/annotations"): "admin",
 }
 VENDORS = ("/segment/", "/posthog/", "/amplitude/", "/mixpanel/")
 #: Segment's settings endpoint takes the write key in its path (SDKs fetch it at start).

@@ -101,7 +101,7 @@ def test_bad_parameters_say_what_to_fix(pages: Site) -> None:
     client = pages.as_("viewer")
     cases = {
         f"trends?{RANGE}&interval=fortnight": "interval must be one of",
-        f"trends?{RANGE}&measure=avg": "measure must be count or users",
+        f"trends?{RANGE}&measure=avg": "cannot read the measure",
         "trends?since=yesterday": "cannot read the time",
         f"retention?{RANGE}&periods=99": "periods must be a whole number from 1 to 60",
         f"sessions?{RANGE}&by=colour": "by must be one of",
