@@ -154,6 +154,7 @@ def _env_overrides(environ: dict[str, str]) -> dict[str, Any]:
         "EVENTKIT_URL",
         "EVENTKIT_WRITER_SOCKET",
         "EVENTKIT_SERVE_PID",
+        "EVENTKIT_REAPER_DIR",
     }
     for name, value in environ.items():
         if not name.startswith(ENV_PREFIX) or name in skip:

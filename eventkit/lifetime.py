@@ -16,6 +16,10 @@ keeps answering 200 and spools events that nothing replays. Each child therefore
    ``getppid()``): it sends the signal where there is no parent-death signal, marks
    the process :func:`orphaned` (``/readyz`` says so), and ends the process with exit
    code 70 if the drain has not finished ``grace`` seconds later.
+4. The reaper (:mod:`eventkit.reaper`, started by :func:`start_reaper`): a small
+   process of its own that SIGKILLs a registered child still running 2 s after that
+   (a thread needs the GIL, and native code can hold it forever: granian's SIGTERM
+   handler was seen deadlocked so; the reaper needs nothing from the stuck process).
 
 Nothing acknowledged is lost by that last resort: a request is answered 2xx only after
 its events were committed or fsynced to the spool, and the next start replays spools
@@ -31,11 +35,22 @@ import logging
 import os
 import select
 import signal
+import subprocess
 import sys
+import tempfile
 import threading
 import time
+from pathlib import Path
 
-__all__ = ["GRACE_SECONDS", "SERVE_PID_ENV", "end_with_parent", "orphaned"]
+__all__ = [
+    "GRACE_SECONDS",
+    "REAPER_DIR_ENV",
+    "REAPER_EXTRA_SECONDS",
+    "SERVE_PID_ENV",
+    "end_with_parent",
+    "orphaned",
+    "start_reaper",
+]
 
 log = logging.getLogger("eventkit.lifetime")
 
@@ -45,6 +60,10 @@ SERVE_PID_ENV = "EVENTKIT_SERVE_PID"
 GRACE_SECONDS = 10.0
 #: Exit code of a process ended by the watchdog (EX_SOFTWARE).
 EXIT_ORPHANED = 70
+#: Set by ``eventkit serve``: the directory where its children register with the reaper.
+REAPER_DIR_ENV = "EVENTKIT_REAPER_DIR"
+#: How much longer than a child's own grace the reaper waits before its SIGKILL.
+REAPER_EXTRA_SECONDS = 2.0
 
 _PR_SET_PDEATHSIG = 1
 _orphaned = threading.Event()
@@ -96,15 +115,53 @@ def _watch(parent_pid: int, signum: int, signalled: bool, grace: float) -> None:
     os._exit(EXIT_ORPHANED)
 
 
+def start_reaper(extra: float = REAPER_EXTRA_SECONDS) -> Path | None:
+    """In the main process: start the reaper (:mod:`eventkit.reaper`) and tell the
+    children where to register (``$EVENTKIT_REAPER_DIR``). It SIGKILLs a registered
+    child still running ``extra`` seconds after the child's own grace. Returns the
+    registry, or None where there is no ``/proc`` to tell a process by its start time."""
+    if not Path("/proc/self/stat").exists():
+        return None
+    registry = Path(tempfile.mkdtemp(prefix="eventkit-reaper-"))
+    script = Path(__file__).with_name("reaper.py")
+    subprocess.Popen(  # noqa: S603 - our own interpreter and script
+        [sys.executable, "-I", "-S", str(script), str(os.getpid()), str(registry), f"{extra:g}"],
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        close_fds=True,
+    )
+    os.environ[REAPER_DIR_ENV] = str(registry)
+    return registry
+
+
+def _register(grace: float) -> None:
+    """Register this process (its start time and grace) with the reaper of ``eventkit
+    serve``, if there is one."""
+    registry = os.environ.get(REAPER_DIR_ENV)
+    if not registry:
+        return
+    try:
+        stat = Path("/proc/self/stat").read_text()
+        start = stat[stat.rindex(")") + 2 :].split()[19]
+        entry = Path(registry) / str(os.getpid())
+        tmp = entry.with_suffix(".tmp")
+        tmp.write_text(f"{start} {grace:g}")
+        tmp.replace(entry)
+    except OSError as e:
+        log.warning("cannot register process %d with the reaper: %s", os.getpid(), e)
+
+
 def end_with_parent(
     parent_pid: int, *, signum: int = signal.SIGTERM, grace: float = GRACE_SECONDS
 ) -> None:
     """Make this process receive ``signum`` when ``parent_pid`` ends, and end it
-    ``grace`` seconds later if it is still running.
+    ``grace`` seconds later if it is still running (the reaper, where ``eventkit
+    serve`` started one, SIGKILLs it shortly after that if even this cannot run).
 
     Call it in the child right after it starts, with the pid the parent had when it
     started the child (``os.getppid()`` may already be someone else's).
     """
+    _register(grace)
     armed = _set_death_signal(signum)
     if os.getppid() != parent_pid:
         # The parent ended before the prctl: the kernel will not signal us.

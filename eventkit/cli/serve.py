@@ -25,7 +25,7 @@ from eventkit.cli.output import console
 from eventkit.config import CONFIG_ENV, Settings
 from eventkit.errors import ConfigError, MigrationError
 from eventkit.ingest.writerd import WriterSupervisor
-from eventkit.lifetime import SERVE_PID_ENV
+from eventkit.lifetime import GRACE_SECONDS, SERVE_PID_ENV, start_reaper
 from eventkit.logs import configure_logging
 from eventkit.storage.engine import make_engine
 from eventkit.storage.migrate import status, upgrade
@@ -139,6 +139,9 @@ def run_asgi(
             log_enabled=access_log,
             log_access=access_log,
             backlog=2048,
+            # A worker still draining this long after its SIGTERM is SIGKILLed (its
+            # acknowledged events are already durable) rather than hanging the stop.
+            workers_kill_timeout=int(GRACE_SECONDS) + 5,
             ssl_cert=Path(tls_cert) if tls_cert else None,
             ssl_key=Path(tls_key) if tls_key else None,
         ).serve()
@@ -290,6 +293,8 @@ def serve(
     _check_tls(settings)
     _check_port_free(settings.server.host, settings.server.port)
     prepare_database(settings)
+    # The last resort for a child stuck in its drain after this process died.
+    start_reaper()
     supervisor = WriterSupervisor() if settings.ingest.writer == "process" else None
     console.print(
         f"[bold]eventkit[/bold] serving on {settings.url} "

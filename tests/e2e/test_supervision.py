@@ -74,8 +74,8 @@ def test_sigkill_of_the_main_process_leaves_no_process_and_loses_nothing(
     env = {**faulty.env, **SESSIONS_NOW, "EVENTKIT_SPOOL__DIRECTORY": str(spool)}
     srv = launch(faulty.server_url, tmp_path / "first", env)
     assert srv.write_key
-    # main, resource tracker, writer process, HTTP worker, the worker's sessions child
-    procs = full_tree(srv, 5)
+    # main, reaper, resource tracker, writer process, HTTP worker, its sessions child
+    procs = full_tree(srv, 6)
     assert any(p.ppid != srv.process.pid for p in procs), procs
     load = Load([srv.url], srv.write_key, keep=True).start()
     try:
@@ -85,14 +85,20 @@ def test_sigkill_of_the_main_process_leaves_no_process_and_loses_nothing(
             load.wait_acked(300)  # acknowledged from the worker's spool only
         os.kill(srv.process.pid, signal.SIGKILL)  # the main process only
         srv.process.wait(10)
-        exit_seconds = wait_gone(procs, timeout=GRACE_SECONDS + 5)
+        try:
+            exit_seconds = wait_gone(procs, timeout=GRACE_SECONDS + 5)
+        except AssertionError as e:
+            raise AssertionError(f"{e}\n{srv.output()}") from None
     finally:
         load.stop()
         faulty.up()
     log = srv.stderr
-    # Each drained and stopped; none was ended by the watchdog's last resort.
-    assert "still running" not in log, log
-    assert "shutdown complete" in log, log
+    # Each drained and stopped; none was ended by the watchdog's last resort. Except
+    # for granian's own rare deadlock in its SIGTERM handler (3 runs in 32 on a
+    # 2-core machine, eventkit/reaper.py): that worker is SIGKILLed by the reaper instead.
+    reaped = "eventkit.reaper" in log
+    assert "still running 10 s after its parent ended" not in log, log
+    assert reaped or "shutdown complete" in log, log
     assert "writer process stopped" in log, log
     left_behind = sorted(spool.glob("*.spool"))
     if spooled:
@@ -117,7 +123,8 @@ def test_sigkill_of_the_main_process_leaves_no_process_and_loses_nothing(
     print(
         f"\nSIGKILL main ({'database away' if spooled else 'healthy'}): "
         f"{len(acked)} acknowledged, {len(lost)} lost, {len(twice)} stored twice, "
-        f"{len(alive(procs))} of {len(procs)} processes left, exit in {exit_seconds:.2f} s, "
+        f"{len(alive(procs))} of {len(procs)} processes left, exit in {exit_seconds:.2f} s"
+        f"{' (the worker killed by the reaper)' if reaped else ''}, "
         f"{len(left_behind)} spool segments left behind, {replayed:.0f} events replayed, "
         f"re-send: {accepted} new, {duplicates} duplicates"
     )
@@ -141,8 +148,8 @@ def test_sigkill_of_uvicorn_main_process_leaves_no_worker(tmp_path: Path, sqlite
     }
     srv = launch(database_url, tmp_path / "first", env)
     assert srv.write_key
-    # main, resource tracker, writer, two workers and at least one sessions child
-    procs = full_tree(srv, 6)
+    # main, reaper, resource tracker, writer, two workers, at least one sessions child
+    procs = full_tree(srv, 7)
     load = Load([srv.url], srv.write_key, threads=2).start()
     try:
         load.wait_acked(200)
@@ -151,7 +158,7 @@ def test_sigkill_of_uvicorn_main_process_leaves_no_worker(tmp_path: Path, sqlite
         wait_gone(procs, timeout=GRACE_SECONDS + 5)
     finally:
         load.stop()
-    assert "still running" not in srv.stderr, srv.stderr
+    assert "still running" not in srv.stderr, srv.stderr  # all drained in time
     again = launch(database_url, tmp_path / "second", env, port=port_of(srv))
     try:
         wait_replayed(again.url)
