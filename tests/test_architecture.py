@@ -30,6 +30,7 @@ LAYERS: dict[str, int] = {
     "timeutil": 0,
     "logs": 0,
     "lifetime": 0,
+    "reaper": 0,
     # 1: the event model, the plugin machinery, metrics, the standalone Python client
     "capture": 1,
     "plugins": 1,
