@@ -42,6 +42,8 @@ import threading
 import time
 from pathlib import Path
 
+from eventkit.reaper import proc_start_time
+
 __all__ = [
     "GRACE_SECONDS",
     "REAPER_DIR_ENV",
@@ -141,8 +143,7 @@ def _register(grace: float) -> None:
     if not registry:
         return
     try:
-        stat = Path("/proc/self/stat").read_text()
-        start = stat[stat.rindex(")") + 2 :].split()[19]
+        start = proc_start_time(os.getpid())
         entry = Path(registry) / str(os.getpid())
         tmp = entry.with_suffix(".tmp")
         tmp.write_text(f"{start} {grace:g}")
