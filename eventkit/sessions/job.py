@@ -18,6 +18,7 @@ from sqlalchemy import and_, bindparam, delete, select, text, update
 from sqlalchemy.engine import Connection, Engine
 
 from eventkit.config import Settings
+from eventkit.sessions.days import refresh_session_days
 from eventkit.sessions.recompute import (
     Changes,
     recompute_client,
@@ -292,10 +293,12 @@ def close_idle_sessions(engine: Engine, settings: Settings, *, now: int | None =
 
 
 def run_sessions_job(engine: Engine, settings: Settings, *, now: int | None = None) -> JobResult:
-    """The scheduled job body: sessionize new events, then close idle sessions."""
+    """The scheduled job body: sessionize new events, close idle sessions, then
+    rewrite the per-day statistics of the days that changed."""
     clock = now_us() if now is None else now
     res = sessionize_pending(engine, settings, now=clock)
     closed = close_idle_sessions(engine, settings, now=clock)
+    refresh_session_days(engine)
     if res.events or closed:
         log.info(
             "sessions: %d events on %d devices, %d sessions written, %d closed",

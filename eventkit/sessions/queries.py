@@ -6,7 +6,6 @@ One implementation behind the CLI, the HTTP API (and later the TUI).
 from __future__ import annotations
 
 import math
-import statistics
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -16,6 +15,7 @@ from sqlalchemy import ColumnElement, or_, select
 from sqlalchemy.engine import Engine
 
 from eventkit.errors import NotFoundError
+from eventkit.sessions.days import Part, day_parts, group_rows, kth
 from eventkit.storage.errors import map_db_errors
 from eventkit.storage.models import EVENT_SESSIONS, EVENTS, SESSIONS
 from eventkit.timeutil import US_PER_SECOND
@@ -135,26 +135,47 @@ def percentile(values: Sequence[float], p: float) -> float:
     return float(ordered[rank - 1])
 
 
-def _summary(group: str, rows: Sequence[Any]) -> dict[str, Any]:
-    durations = [r.duration_us / US_PER_SECOND for r in rows]
+def _summary(group: str, parts: Sequence[Part]) -> dict[str, Any]:
+    n = sum(p.sessions for p in parts)
+    arrays = [p.durations for p in parts]
+    if n % 2:
+        median = kth(arrays, n // 2 + 1) / US_PER_SECOND
+    else:
+        median = (kth(arrays, n // 2) / US_PER_SECOND + kth(arrays, n // 2 + 1) / US_PER_SECOND) / 2
+    p90 = kth(arrays, max(1, math.ceil(90 / 100 * n))) / US_PER_SECOND
     return {
         "group": group,
-        "sessions": len(rows),
-        "median_duration_s": round(statistics.median(durations), 3),
-        "p90_duration_s": round(percentile(durations, 90), 3),
-        "events_per_session": round(sum(r.event_count for r in rows) / len(rows), 3),
-        "bounce_rate": round(sum(1 for r in rows if r.bounced) / len(rows), 4),
+        "sessions": n,
+        "median_duration_s": round(median, 3),
+        "p90_duration_s": round(float(p90), 3),
+        "events_per_session": round(sum(p.events for p in parts) / n, 3),
+        "bounce_rate": round(sum(p.bounced for p in parts) / n, 4),
     }
 
 
-def _key(row: Any, by: Grouping) -> str:
+def _key(part: Part, by: Grouping) -> str:
     if by == "day":
-        return datetime.fromtimestamp(row.started_at / US_PER_SECOND, tz=UTC).date().isoformat()
+        return datetime.fromtimestamp(part.day / US_PER_SECOND, tz=UTC).date().isoformat()
     if by == "platform":
-        return str(row.platform or "(none)")
+        return part.platform or "(none)"
     if by == "app_version":
-        return str(row.app_version or "(none)")
+        return part.app_version or "(none)"
     return "all"
+
+
+def _parts(engine: Engine, flt: SessionFilter) -> list[Part]:
+    """The filtered sessions as per-day parts: from ``session_days`` for one app
+    (``eventkit.sessions.days``), straight from ``sessions`` for a user, for open or
+    closed sessions only, or for every app."""
+    with map_db_errors(), engine.connect() as conn:
+        if flt.app_id is not None and not flt.user_id and flt.is_open is None:
+            if conn.dialect.name == "postgresql":
+                conn = conn.execution_options(isolation_level="REPEATABLE READ")
+            return day_parts(conn, flt.app_id, flt.since, flt.until, flt.platform)
+        stmt = select(
+            _S.started_at, _S.duration_us, _S.event_count, _S.bounced, _S.platform, _S.app_version
+        ).where(*_conditions(flt))
+        return group_rows(conn.execute(stmt))
 
 
 def session_stats(
@@ -164,20 +185,17 @@ def session_stats(
     one row per group (UTC day of the start, platform, or app version) then ``all``.
 
     The median of an even count is the mean of the two middle values; p90 is
-    nearest-rank. Open sessions count with their duration so far.
+    nearest-rank. Open sessions count with their duration so far. Exact for any range:
+    per-day rows keep every duration (docs/sessions.md, "Statistics at scale").
     """
-    stmt = select(
-        _S.started_at, _S.duration_us, _S.event_count, _S.bounced, _S.platform, _S.app_version
-    ).where(*_conditions(flt))
-    with map_db_errors(), engine.connect() as conn:
-        rows = conn.execute(stmt).all()
-    if not rows:
+    parts = _parts(engine, flt)
+    if not parts:
         return []
     out: list[dict[str, Any]] = []
     if by != "total":
-        groups: dict[str, list[Any]] = {}
-        for r in rows:
-            groups.setdefault(_key(r, by), []).append(r)
+        groups: dict[str, list[Part]] = {}
+        for part in parts:
+            groups.setdefault(_key(part, by), []).append(part)
         out = [_summary(k, v) for k, v in sorted(groups.items())]
-    out.append(_summary("all", rows))
+    out.append(_summary("all", parts))
     return out

@@ -57,6 +57,8 @@ __all__ = [
     "ROLLUP_MEASURE_VALUES",
     "ROLLUP_USER_DAYS",
     "SESSIONS",
+    "SESSION_DAYS",
+    "SESSION_DAYS_DIRTY",
     "SESSION_STATE",
     "SHARE_LINKS",
     "TRACKING_PLANS",
@@ -98,6 +100,8 @@ __all__ = [
     "RollupMeasureValue",
     "RollupUserDay",
     "Session",
+    "SessionDay",
+    "SessionDayDirty",
     "SessionState",
     "ShareLink",
     "TrackingPlan",
@@ -496,7 +500,8 @@ AGGREGATION_STATE = _table(AggregationState)
 
 # The tables of the webhook plugin, tracking plans and privacy (policy_models.py), of
 # tokens, cohorts and measure rollups (query_models.py) and of release health,
-# annotations and alerts (alerts_models.py) and of the browser dashboard (web_models.py)
+# annotations and alerts (alerts_models.py), of per-day session statistics
+# (session_models.py) and of the browser dashboard (web_models.py)
 # are declared in their own modules, so this one stays under 600 lines; they are
 # re-exported here.
 from eventkit.storage.alerts_models import (  # noqa: E402
@@ -540,6 +545,12 @@ from eventkit.storage.query_models import (  # noqa: E402
     CohortMember,
     RollupMeasure,
     RollupMeasureValue,
+)
+from eventkit.storage.session_models import (  # noqa: E402
+    SESSION_DAYS,
+    SESSION_DAYS_DIRTY,
+    SessionDay,
+    SessionDayDirty,
 )
 from eventkit.storage.web_models import (  # noqa: E402
     MEMBER_APPS,

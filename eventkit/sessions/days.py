@@ -1,0 +1,248 @@
+"""Per-day session statistics: what keeps ``session_stats`` fast and exact at scale.
+
+``session_days`` holds, per app, UTC day of the start, platform and app version, the
+session count, the sum of event counts, the bounces, and **every duration, sorted**
+(8 bytes a session). Counts add up across days; a median or p90 over several days is
+the k-th smallest value of several sorted arrays, found by bisection without merging
+them (:func:`kth`). Statistics therefore stay exact, to the microsecond, for any range.
+
+Freshness: triggers on ``sessions`` (migration ``0009_session_days``) mark a day in
+``session_days_dirty`` in the same transaction as any change to its sessions — by the
+sessions job, erasure, retention or a rebuild. The sessions job rewrites dirty days
+after each run (:func:`refresh_session_days`); until then, and for a range that cuts
+through a day, statistics read that day's rows from ``sessions`` instead
+(:func:`day_parts`). docs/sessions.md, "Statistics at scale".
+"""
+
+from __future__ import annotations
+
+import sys
+from array import array
+from bisect import bisect_right
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from itertools import groupby
+from operator import itemgetter
+
+from sqlalchemy import delete, func, insert, select
+from sqlalchemy.engine import Connection, Engine
+
+from eventkit.storage.engine import writer
+from eventkit.storage.errors import map_db_errors
+from eventkit.storage.models import SESSION_DAYS, SESSION_DAYS_DIRTY, SESSIONS
+from eventkit.timeutil import US_PER_DAY
+
+__all__ = ["Part", "day_parts", "group_rows", "kth", "pack", "refresh_session_days", "unpack"]
+
+_S = SESSIONS.c
+_D = SESSION_DAYS.c
+_X = SESSION_DAYS_DIRTY.c
+_BIG = sys.byteorder == "big"
+
+
+@dataclass
+class Part:
+    """Sessions of one app, day, platform and app version ('' for none)."""
+
+    day: int
+    platform: str
+    app_version: str
+    sessions: int
+    events: int
+    bounced: int
+    first_start: int
+    last_start: int
+    #: Every duration (µs), ascending.
+    durations: Sequence[int]
+
+
+def pack(durations: Sequence[int]) -> bytes:
+    """Sorted durations as little-endian signed 64-bit integers."""
+    values = array("q", sorted(durations))
+    if _BIG:
+        values.byteswap()
+    return values.tobytes()
+
+
+def unpack(blob: bytes) -> array[int]:
+    """The inverse of :func:`pack`."""
+    values = array("q")
+    values.frombytes(blob)
+    if _BIG:
+        values.byteswap()
+    return values
+
+
+def kth(arrays: Sequence[Sequence[int]], k: int) -> int:
+    """The ``k``-th smallest value (1-based) of the union of ascending ``arrays``.
+
+    Bisection over the values: the smallest ``v`` with at least ``k`` values ≤ ``v``
+    is always one of the values. About 64 counting passes of one binary search per
+    array, whatever the arrays' lengths.
+    """
+    arrays = [a for a in arrays if len(a)]
+    if len(arrays) == 1:
+        return int(arrays[0][k - 1])
+    lo = min(a[0] for a in arrays)
+    hi = max(a[-1] for a in arrays)
+    while lo < hi:
+        mid = (lo + hi) // 2
+        if sum(bisect_right(a, mid) for a in arrays) >= k:
+            hi = mid
+        else:
+            lo = mid + 1
+    return int(lo)
+
+
+def group_rows(rows: Iterable[Sequence[int | str | bool | None]]) -> list[Part]:
+    """Parts from ``(started_at, duration_us, event_count, bounced, platform,
+    app_version)`` rows."""
+    acc: dict[tuple[int, str, str], tuple[list[int], list[int]]] = {}
+    for started, duration, events, bounced, platform, version in rows:
+        start = int(started)  # type: ignore[arg-type]
+        key = (start - start % US_PER_DAY, str(platform or ""), str(version or ""))
+        entry = acc.get(key)
+        if entry is None:
+            entry = acc[key] = ([], [0, 0, start, start])
+        entry[0].append(int(duration))  # type: ignore[arg-type]
+        totals = entry[1]
+        totals[0] += int(events)  # type: ignore[arg-type]
+        totals[1] += 1 if bounced else 0
+        totals[2] = min(totals[2], start)
+        totals[3] = max(totals[3], start)
+    parts = []
+    for (day, platform, version), (durations, (events, bounced, first, last)) in acc.items():
+        durations.sort()
+        parts.append(
+            Part(day, platform, version, len(durations), events, bounced, first, last, durations)
+        )
+    return parts
+
+
+def _raw(conn: Connection, app_id: int, lo: int, hi: int, platform: str | None) -> list[Part]:
+    """Parts of the sessions started in ``lo ≤ t < hi``, within one UTC day, read from
+    ``sessions`` already grouped and sorted by the database."""
+    plat = func.coalesce(_S.platform, "")
+    version = func.coalesce(_S.app_version, "")
+    stmt = (
+        select(plat, version, _S.duration_us, _S.event_count, _S.bounced, _S.started_at)
+        .where(_S.app_id == app_id, _S.started_at >= lo, _S.started_at < hi)
+        .order_by(plat, version, _S.duration_us)
+    )
+    if platform:
+        stmt = stmt.where(_S.platform == platform)
+    day = lo - lo % US_PER_DAY
+    parts = []
+    for (p, v), group in groupby(conn.execute(stmt).all(), key=itemgetter(0, 1)):
+        _, _, durations, events, bounced, starts = zip(*group, strict=True)
+        parts.append(
+            Part(
+                day,
+                str(p),
+                str(v),
+                len(durations),
+                sum(events),
+                sum(1 for b in bounced if b),
+                min(starts),
+                max(starts),
+                durations,
+            )
+        )
+    return parts
+
+
+def day_parts(
+    conn: Connection,
+    app_id: int,
+    since: int | None,
+    until: int | None,
+    platform: str | None = None,
+) -> list[Part]:
+    """The sessions of ``app_id`` started in ``since ≤ t < until`` (and on
+    ``platform``), as parts: ``session_days`` rows where they hold exactly those
+    sessions, rows read from ``sessions`` for the rest (dirty days, and days the
+    range cuts through). Read in one transaction (a snapshot on both databases)."""
+    first_day = None if since is None else since - since % US_PER_DAY
+    dirty_q = select(_X.day).where(_X.app_id == app_id)
+    rows_q = select(SESSION_DAYS).where(_D.app_id == app_id)
+    if first_day is not None:
+        dirty_q = dirty_q.where(_X.day >= first_day)
+        rows_q = rows_q.where(_D.day >= first_day)
+    if until is not None:
+        dirty_q = dirty_q.where(_X.day < until)
+        rows_q = rows_q.where(_D.day < until)
+    if platform:
+        rows_q = rows_q.where(_D.platform == platform)
+    dirty = set(conn.execute(dirty_q).scalars())
+    by_day: dict[int, list[Part]] = {}
+    for r in conn.execute(rows_q):
+        _app, day, plat, version, sessions, events, bounced, first, last, blob = r
+        by_day.setdefault(day, []).append(
+            Part(day, plat, version, sessions, events, bounced, first, last, blob)
+        )
+    parts: list[Part] = []
+    raw_days = set(dirty)
+    for day, rows in by_day.items():
+        whole = all(
+            (since is None or p.first_start >= since) and (until is None or p.last_start < until)
+            for p in rows
+        )
+        if day in dirty or not whole:
+            raw_days.add(day)
+            continue
+        for p in rows:
+            p.durations = unpack(p.durations)  # type: ignore[arg-type]
+            parts.append(p)
+    for day in sorted(raw_days):
+        lo = day if since is None else max(day, since)
+        hi = day + US_PER_DAY if until is None else min(day + US_PER_DAY, until)
+        parts += _raw(conn, app_id, lo, hi, platform)
+    return parts
+
+
+def refresh_session_days(engine: Engine, *, max_days: int | None = 64) -> int:
+    """Rewrite the ``session_days`` rows of dirty days (newest first, at most
+    ``max_days`` per call; the rest stay dirty and are read from ``sessions``).
+
+    A day is cleared only if no change marked it again while it was recomputed; the
+    marker row is locked first on PostgreSQL, so two nodes never write one day twice.
+    Returns how many days were rewritten.
+    """
+    with map_db_errors(), engine.connect() as conn:
+        stmt = select(_X.app_id, _X.day, _X.changes).order_by(_X.day.desc(), _X.app_id)
+        if max_days is not None:
+            stmt = stmt.limit(max_days)
+        dirty = conn.execute(stmt).all()
+    done = 0
+    for app_id, day, changes in dirty:
+        with map_db_errors(), engine.connect() as conn:
+            parts = _raw(conn, app_id, day, day + US_PER_DAY, None)
+        with map_db_errors(), writer(engine).connect() as conn, conn.begin():
+            now = conn.execute(
+                select(_X.changes).where(_X.app_id == app_id, _X.day == day).with_for_update()
+            ).scalar()
+            if now != changes:
+                continue
+            conn.execute(delete(SESSION_DAYS).where(_D.app_id == app_id, _D.day == day))
+            if parts:
+                conn.execute(
+                    insert(SESSION_DAYS),
+                    [
+                        {
+                            "app_id": app_id,
+                            "day": day,
+                            "platform": p.platform,
+                            "app_version": p.app_version,
+                            "sessions": p.sessions,
+                            "events": p.events,
+                            "bounced": p.bounced,
+                            "first_start": p.first_start,
+                            "last_start": p.last_start,
+                            "durations": pack(p.durations),
+                        }
+                        for p in parts
+                    ],
+                )
+            conn.execute(delete(SESSION_DAYS_DIRTY).where(_X.app_id == app_id, _X.day == day))
+            done += 1
+    return done
