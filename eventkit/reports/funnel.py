@@ -69,24 +69,37 @@ def journeys(
     def matches(row: tuple[Any, ...], step: FunnelStep) -> bool:
         return row[2] == step.name and all(f.matches(row[col[f.key]]) for f in step.where)
 
+    # The loop runs once per step event (millions at scale): no property look-ups,
+    # filters checked only for steps that have some.
+    end = q.end
+    plain = [not s.where for s in steps]
+    names = [s.name for s in steps]
+    first, first_plain, total = steps[0], plain[0], len(steps)
+    by = col[q.by] if q.by else None
     out: list[Journey] = []
     current: Journey | None = None
     last: str | None = None
     for row in rows:
-        actor, ts = row[1], int(row[0])
+        actor = row[1]
         if actor is None:
             continue
         if actor != last:
             last, current = actor, None
         if current is None:
-            if ts < q.end and matches(row, steps[0]):
-                group = str(row[col[q.by]] or "") if q.by else ""
-                current = Journey(actor, [ts], group, [int(row[3])])
+            ts = row[0]
+            if ts < end and (row[2] == first.name if first_plain else matches(row, first)):
+                group = str(row[by] or "") if by is not None else ""
+                current = Journey(actor, [int(ts)], group, [int(row[3])])
                 out.append(current)
             continue
-        k = len(current.times)
-        if k < len(steps) and ts <= current.times[0] + window_us and matches(row, steps[k]):
-            current.times.append(ts)
+        times = current.times
+        k = len(times)
+        if (
+            k < total
+            and row[0] <= times[0] + window_us
+            and (row[2] == names[k] if plain[k] else matches(row, steps[k]))
+        ):
+            times.append(int(row[0]))
             current.ids.append(int(row[3]))
     return out
 

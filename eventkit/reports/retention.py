@@ -37,6 +37,8 @@ def retention(
         firsts, returns = _filtered(conn, q, start_event, return_event, last)
     else:
         firsts = first_days(conn, app_id=q.app_id, name=start_event or "", start=q.start, end=q.end)
+        # Distinct (actor, day) pairs; deduplicated below, not by a GROUP BY (a
+        # sort of every user-day in the database).
         returns = user_day_rows(
             conn,
             app_id=q.app_id,
@@ -44,20 +46,29 @@ def retention(
             end=last,
             name=return_event or "",
             select="actor, day",
-            group="actor, day",
+            group="",
         )
     cohort_of = {actor: bucket_start(day, q.interval) for actor, day in firsts.items()}
     size: dict[int, int] = defaultdict(int)
     for c in cohort_of.values():
         size[c] += 1
-    back: dict[tuple[int, int], set[str]] = defaultdict(set)
-    for actor, day in returns:
-        cohort = cohort_of.get(str(actor))
-        if cohort is None or int(day) < cohort:
+    width = US_PER_DAY * (7 if q.interval == "week" else 1)
+    # One count per distinct (actor, period): with daily periods a user-day is its
+    # own period; with weeks, several days of one week count once.
+    seen: set[tuple[str, int]] = set()
+    back: dict[tuple[int, int], int] = defaultdict(int)
+    for actor, day in set(returns):
+        cohort = cohort_of.get(actor)
+        if cohort is None or day < cohort:
             continue
-        n = _periods_between(cohort, bucket_start(int(day), q.interval), q.interval)
-        if n < periods:
-            back[(cohort, n)].add(str(actor))
+        n = (day - cohort) // width
+        if n >= periods:
+            continue
+        if width != US_PER_DAY:
+            if (actor, n) in seen:
+                continue
+            seen.add((actor, n))
+        back[(cohort, n)] += 1
     now = now_us()
     rows: list[dict[str, Any]] = []
     counts: list[dict[str, Any]] = []
@@ -67,7 +78,7 @@ def retention(
         for n in range(periods):
             if _period_start(c, n, q.interval) > now:
                 break  # not observable yet
-            k = len(back.get((c, n), ()))
+            k = back.get((c, n), 0)
             row[str(n)] = round(100.0 * k / size[c], 1)
             raw[str(n)] = k
         rows.append(row)

@@ -118,20 +118,24 @@ def retention(
     a: str | None = None,
     b: str | None = None,
     where: dict[str, str] | None = None,
+    week: bool = False,
 ) -> dict[int, list[int]]:
-    """{cohort day: [users, returned in day 0, day 1, ...]} for daily cohorts; ``where``
+    """{cohort day: [users, returned in day 0, day 1, ...]} for daily cohorts (weekly
+    cohorts and periods with ``week``: a cohort is the week of the first day); ``where``
     keeps only events whose fields equal the given values (cohort and return events)."""
+    unit = week_of if week else day_of
+    width = 7 * DAY if week else DAY
     if where:
         rows = [r for r in rows if all(str(r.get(k)) == v for k, v in where.items())]
     first: dict[str, int] = {}
     for r in rows:
         if r.actor and (a is None or r.name == a) and r.ts < e:
             first[r.actor] = min(first.get(r.actor, r.ts), r.ts)
-    cohorts = {u: day_of(t) for u, t in first.items() if s <= day_of(t) < e}
+    cohorts = {u: unit(t) for u, t in first.items() if s <= day_of(t) < e}
     back: dict[tuple[int, int], set[str]] = defaultdict(set)
     for r in rows:
         if r.actor in cohorts and (b is None or r.name == b):
-            n = (day_of(r.ts) - cohorts[r.actor]) // DAY
+            n = (unit(r.ts) - cohorts[r.actor]) // width
             if 0 <= n < periods:
                 back[(cohorts[r.actor], n)].add(r.actor)
     out: dict[int, list[int]] = {}
