@@ -14,9 +14,16 @@ from __future__ import annotations
 from sqlalchemy import text
 from sqlalchemy.engine import Connection
 
-from eventkit.timeutil import US_PER_DAY
+from eventkit.timeutil import US_PER_DAY, now_us
 
-__all__ = ["WINDOWS", "refresh_days", "refresh_windows", "touched"]
+__all__ = [
+    "WINDOWS",
+    "apps_without_today",
+    "refresh_days",
+    "refresh_windows",
+    "roll_windows_forward",
+    "touched",
+]
 
 #: Window dims and their length in days.
 WINDOWS = {"$wau": 7, "$mau": 30}
@@ -94,9 +101,12 @@ def _sweep(conn: Connection, app_id: int, ends: list[int], span: int) -> dict[in
     return out
 
 
-def refresh_windows(conn: Connection, keys: set[tuple[int, str, int]]) -> None:
+def refresh_windows(
+    conn: Connection, keys: set[tuple[int, str, int]], *, now: int | None = None
+) -> None:
     """Recompute WAU and MAU for every day whose window contains a touched day, up to
-    the app's newest event."""
+    the app's newest event or today, whichever is later (a window ending today counts
+    the users of the days before it even when nobody has come back yet today)."""
     days_by_app: dict[int, set[int]] = {}
     for a, _, d in keys:
         days_by_app.setdefault(a, set()).add(d)
@@ -106,7 +116,9 @@ def refresh_windows(conn: Connection, keys: set[tuple[int, str, int]]) -> None:
         ).scalar()
         if newest is None:
             continue
-        last = int(newest) - int(newest) % US_PER_DAY
+        today = now_us() if now is None else now
+        last = max(int(newest), today)
+        last -= last % US_PER_DAY
         for dim, span in WINDOWS.items():
             ends = sorted(
                 e for e in {d + i * US_PER_DAY for d in days for i in range(span)} if e <= last
@@ -126,3 +138,35 @@ def refresh_windows(conn: Connection, keys: set[tuple[int, str, int]]) -> None:
                 }
             for x, n in counts.items():
                 conn.execute(_UPSERT_WINDOW, {"a": a, "x": x, "dim": dim, "n": n})
+
+
+def apps_without_today(conn: Connection, *, now: int | None = None) -> list[int]:
+    """Apps that had users in the last 30 days but have no stored WAU/MAU for today
+    (nobody active yet today, so no batch computed them)."""
+    today = now_us() if now is None else now
+    today -= today % US_PER_DAY
+    span = max(WINDOWS.values())
+    return [
+        int(a)
+        for a in conn.execute(
+            text(
+                "SELECT DISTINCT app_id FROM rollup_counts WHERE period = 'd' AND name = '' "
+                "AND dim = '$users' AND value = '' AND bucket > :lo AND bucket <= :x "
+                "AND app_id NOT IN (SELECT app_id FROM rollup_counts WHERE period = 'd' "
+                "AND bucket = :x AND name = '' AND dim = '$mau' AND value = '')"
+            ),
+            {"lo": today - span * US_PER_DAY, "x": today},
+        ).scalars()
+    ]
+
+
+def roll_windows_forward(conn: Connection, apps: list[int], *, now: int | None = None) -> None:
+    """Store today's WAU and MAU for ``apps`` (:func:`apps_without_today`): without
+    them "the last 7/30 days up to now" is a ``COUNT(DISTINCT)`` over every user-day
+    of the window (0.37 s at 10M events). Once per app and day."""
+    today = now_us() if now is None else now
+    today -= today % US_PER_DAY
+    for a in apps:
+        for dim, days in WINDOWS.items():
+            n = _sweep(conn, a, [today], days)[today]
+            conn.execute(_UPSERT_WINDOW, {"a": a, "x": today, "dim": dim, "n": n})

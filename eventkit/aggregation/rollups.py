@@ -15,7 +15,13 @@ from dataclasses import dataclass
 from sqlalchemy import text
 from sqlalchemy.engine import Connection, Engine
 
-from eventkit.aggregation.distinct import refresh_days, refresh_windows, touched
+from eventkit.aggregation.distinct import (
+    apps_without_today,
+    refresh_days,
+    refresh_windows,
+    roll_windows_forward,
+    touched,
+)
 from eventkit.aggregation.measures import delete_measure_days, measure_statements
 from eventkit.aggregation.sql import ACTOR, BUILTIN_DIMS, bucket, dim_expr
 from eventkit.config import AggregationSettings
@@ -185,6 +191,11 @@ def aggregate(
         mark = new
         if progress is not None:
             progress(max(0, min(mark, top) - start), max(0, top - start))
+    with map_db_errors(), engine.connect() as conn:
+        quiet = apps_without_today(conn)
+    if quiet:
+        with map_db_errors(), eng.connect() as conn, conn.begin():
+            roll_windows_forward(conn, quiet)
     return RunResult(events=total_events, batches=batches, watermark=mark)
 
 

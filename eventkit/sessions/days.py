@@ -23,6 +23,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from itertools import groupby
 from operator import itemgetter
+from typing import Any
 
 from sqlalchemy import delete, func, insert, select
 from sqlalchemy.engine import Connection, Engine
@@ -30,7 +31,7 @@ from sqlalchemy.engine import Connection, Engine
 from eventkit.storage.engine import writer
 from eventkit.storage.errors import map_db_errors
 from eventkit.storage.models import SESSION_DAYS, SESSION_DAYS_DIRTY, SESSIONS
-from eventkit.timeutil import US_PER_DAY
+from eventkit.timeutil import US_PER_DAY, US_PER_HOUR
 
 __all__ = ["Part", "day_parts", "group_rows", "kth", "pack", "refresh_session_days", "unpack"]
 
@@ -119,9 +120,12 @@ def group_rows(rows: Iterable[Sequence[int | str | bool | None]]) -> list[Part]:
     return parts
 
 
-def _raw(conn: Connection, app_id: int, lo: int, hi: int, platform: str | None) -> list[Part]:
-    """Parts of the sessions started in ``lo ≤ t < hi``, within one UTC day, read from
-    ``sessions`` already grouped and sorted by the database."""
+def _groups(
+    conn: Connection, app_id: int, lo: int, hi: int, platform: str | None
+) -> list[tuple[str, str, list[Any]]]:
+    """``(platform, version, rows)`` of the sessions started in ``lo ≤ t < hi``,
+    grouped and sorted by duration by the database; each row is ``(platform, version,
+    duration, event_count, bounced, started_at)``."""
     plat = func.coalesce(_S.platform, "")
     version = func.coalesce(_S.app_version, "")
     stmt = (
@@ -131,24 +135,54 @@ def _raw(conn: Connection, app_id: int, lo: int, hi: int, platform: str | None) 
     )
     if platform:
         stmt = stmt.where(_S.platform == platform)
+    return [
+        (str(p), str(v), list(rows))
+        for (p, v), rows in groupby(conn.execute(stmt).all(), key=itemgetter(0, 1))
+    ]
+
+
+def _part(day: int, platform: str, version: str, rows: Sequence[Any]) -> Part:
+    _, _, durations, events, bounced, starts = zip(*rows, strict=True)
+    return Part(
+        day,
+        platform,
+        version,
+        len(durations),
+        sum(events),
+        sum(1 for b in bounced if b),
+        min(starts),
+        max(starts),
+        durations,
+    )
+
+
+def _raw(conn: Connection, app_id: int, lo: int, hi: int, platform: str | None) -> list[Part]:
+    """Parts of the sessions started in ``lo ≤ t < hi`` (within one UTC day), read
+    from ``sessions``."""
     day = lo - lo % US_PER_DAY
-    parts = []
-    for (p, v), group in groupby(conn.execute(stmt).all(), key=itemgetter(0, 1)):
-        _, _, durations, events, bounced, starts = zip(*group, strict=True)
-        parts.append(
-            Part(
-                day,
-                str(p),
-                str(v),
-                len(durations),
-                sum(events),
-                sum(1 for b in bounced if b),
-                min(starts),
-                max(starts),
-                durations,
-            )
+    return [_part(day, p, v, rows) for p, v, rows in _groups(conn, app_id, lo, hi, platform)]
+
+
+def _usable(p: Part, since: int | None, until: int | None) -> bool:
+    """Whether the range holds every session of the row."""
+    return (since is None or p.first_start >= since) and (until is None or p.last_start < until)
+
+
+def _rows(conn: Connection, stmt: Any) -> dict[int, list[Part]]:
+    """``session_days`` rows by day (whole-day rows) or hour (hour rows)."""
+    out: dict[int, list[Part]] = {}
+    for r in conn.execute(stmt):
+        _app, day, hour, plat, version, sessions, events, bounced, first, last, blob = r
+        out.setdefault(day if hour < 0 else hour, []).append(
+            Part(day, plat, version, sessions, events, bounced, first, last, blob)
         )
-    return parts
+    return out
+
+
+def _take(rows: list[Part]) -> list[Part]:
+    for p in rows:
+        p.durations = unpack(p.durations)  # type: ignore[arg-type]
+    return rows
 
 
 def day_parts(
@@ -160,11 +194,12 @@ def day_parts(
 ) -> list[Part]:
     """The sessions of ``app_id`` started in ``since ≤ t < until`` (and on
     ``platform``), as parts: ``session_days`` rows where they hold exactly those
-    sessions, rows read from ``sessions`` for the rest (dirty days, and days the
-    range cuts through). Read in one transaction (a snapshot on both databases)."""
+    sessions — a day's row, or for a day the range cuts through its hour rows — and
+    rows read from ``sessions`` for the rest (dirty days, and the hours the range cuts
+    through). Read in one transaction (a snapshot on both databases)."""
     first_day = None if since is None else since - since % US_PER_DAY
     dirty_q = select(_X.day).where(_X.app_id == app_id)
-    rows_q = select(SESSION_DAYS).where(_D.app_id == app_id)
+    rows_q = select(SESSION_DAYS).where(_D.app_id == app_id, _D.hour == -1)
     if first_day is not None:
         dirty_q = dirty_q.where(_X.day >= first_day)
         rows_q = rows_q.where(_D.day >= first_day)
@@ -174,30 +209,61 @@ def day_parts(
     if platform:
         rows_q = rows_q.where(_D.platform == platform)
     dirty = set(conn.execute(dirty_q).scalars())
-    by_day: dict[int, list[Part]] = {}
-    for r in conn.execute(rows_q):
-        _app, day, plat, version, sessions, events, bounced, first, last, blob = r
-        by_day.setdefault(day, []).append(
-            Part(day, plat, version, sessions, events, bounced, first, last, blob)
-        )
     parts: list[Part] = []
-    raw_days = set(dirty)
-    for day, rows in by_day.items():
-        whole = all(
-            (since is None or p.first_start >= since) and (until is None or p.last_start < until)
-            for p in rows
-        )
-        if day in dirty or not whole:
-            raw_days.add(day)
+    raw: list[tuple[int, int]] = [
+        (day if since is None else max(day, since), day + US_PER_DAY) for day in dirty
+    ]
+    for day, rows in _rows(conn, rows_q).items():
+        if day in dirty:
             continue
-        for p in rows:
-            p.durations = unpack(p.durations)  # type: ignore[arg-type]
-            parts.append(p)
-    for day in sorted(raw_days):
-        lo = day if since is None else max(day, since)
-        hi = day + US_PER_DAY if until is None else min(day + US_PER_DAY, until)
-        parts += _raw(conn, app_id, lo, hi, platform)
+        if all(_usable(p, since, until) for p in rows):
+            parts += _take(rows)
+            continue
+        # The range cuts through this day: its hour rows, and sessions for the hours
+        # the range cuts through.
+        hours_q = select(SESSION_DAYS).where(_D.app_id == app_id, _D.day == day, _D.hour >= 0)
+        if platform:
+            hours_q = hours_q.where(_D.platform == platform)
+        for hour, hour_rows in _rows(conn, hours_q).items():
+            if all(_usable(p, since, until) for p in hour_rows):
+                parts += _take(hour_rows)
+            else:
+                start = day + hour * US_PER_HOUR
+                raw.append((start if since is None else max(start, since), start + US_PER_HOUR))
+    for lo, hi in sorted(raw):
+        end = hi if until is None else min(hi, until)
+        if lo < end:
+            parts += _raw(conn, app_id, lo, end, platform)
     return parts
+
+
+def _stored_rows(app_id: int, day: int, groups: list[tuple[str, str, list[Any]]]) -> list[Any]:
+    """The ``session_days`` rows of one day: one for the whole day and one per hour
+    with sessions, per platform and app version."""
+    out = []
+    for plat, version, rows in groups:
+        hours: dict[int, list[Any]] = {}
+        for row in rows:  # in duration order, so each hour's list stays sorted
+            hours.setdefault((row[5] - day) // US_PER_HOUR, []).append(row)
+        for hour, part in [(-1, _part(day, plat, version, rows))] + [
+            (h, _part(day, plat, version, hr)) for h, hr in sorted(hours.items())
+        ]:
+            out.append(
+                {
+                    "app_id": app_id,
+                    "day": day,
+                    "hour": hour,
+                    "platform": plat,
+                    "app_version": version,
+                    "sessions": part.sessions,
+                    "events": part.events,
+                    "bounced": part.bounced,
+                    "first_start": part.first_start,
+                    "last_start": part.last_start,
+                    "durations": pack(part.durations),
+                }
+            )
+    return out
 
 
 def refresh_session_days(engine: Engine, *, max_days: int | None = 64) -> int:
@@ -216,7 +282,7 @@ def refresh_session_days(engine: Engine, *, max_days: int | None = 64) -> int:
     done = 0
     for app_id, day, changes in dirty:
         with map_db_errors(), engine.connect() as conn:
-            parts = _raw(conn, app_id, day, day + US_PER_DAY, None)
+            rows = _stored_rows(app_id, day, _groups(conn, app_id, day, day + US_PER_DAY, None))
         with map_db_errors(), writer(engine).connect() as conn, conn.begin():
             now = conn.execute(
                 select(_X.changes).where(_X.app_id == app_id, _X.day == day).with_for_update()
@@ -224,25 +290,8 @@ def refresh_session_days(engine: Engine, *, max_days: int | None = 64) -> int:
             if now != changes:
                 continue
             conn.execute(delete(SESSION_DAYS).where(_D.app_id == app_id, _D.day == day))
-            if parts:
-                conn.execute(
-                    insert(SESSION_DAYS),
-                    [
-                        {
-                            "app_id": app_id,
-                            "day": day,
-                            "platform": p.platform,
-                            "app_version": p.app_version,
-                            "sessions": p.sessions,
-                            "events": p.events,
-                            "bounced": p.bounced,
-                            "first_start": p.first_start,
-                            "last_start": p.last_start,
-                            "durations": pack(p.durations),
-                        }
-                        for p in parts
-                    ],
-                )
+            if rows:
+                conn.execute(insert(SESSION_DAYS), rows)
             conn.execute(delete(SESSION_DAYS_DIRTY).where(_X.app_id == app_id, _X.day == day))
             done += 1
     return done

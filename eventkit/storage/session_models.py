@@ -18,8 +18,8 @@ def _table(model: type[SQLModel]) -> Table:
 
 
 class SessionDay(SQLModel, table=True):
-    """The sessions of one app that started on one UTC day, with one platform and app
-    version: counts, and every duration, sorted, so medians and percentiles over any
+    """The sessions of one app that started on one UTC day (or one hour of it), with
+    one platform and app version: counts, and every duration, sorted, so medians and percentiles over any
     set of days stay exact.
 
     Written only by the sessions job (``eventkit.sessions.days``) from ``sessions``;
@@ -31,6 +31,9 @@ class SessionDay(SQLModel, table=True):
 
     app_id: int = Field(sa_column=Column(Integer, primary_key=True, autoincrement=False))
     day: int = Field(sa_column=Column(BigInteger, primary_key=True, autoincrement=False))
+    #: -1: the whole day; 0..23: the sessions that started in that hour (UTC) of it,
+    #: for ranges that cut through the day ("the last 24 hours").
+    hour: int = Field(sa_column=Column(Integer, primary_key=True, autoincrement=False))
     #: The sessions' platform and app version ('' for none).
     platform: str = Field(sa_column=Column(String(32), primary_key=True))
     app_version: str = Field(sa_column=Column(String(64), primary_key=True))

@@ -137,10 +137,17 @@ def test_stats_equal_a_straightforward_computation(engine: Engine, n: int) -> No
     )
     assert dirty_days(engine, app) == set()
     with engine.connect() as conn:
-        stored = conn.execute(
-            select(func.sum(SESSION_DAYS.c.sessions)).where(SESSION_DAYS.c.app_id == app)
-        ).scalar()
-    assert stored == n
+        stored = {
+            whole: conn.execute(
+                select(func.sum(SESSION_DAYS.c.sessions)).where(
+                    SESSION_DAYS.c.app_id == app,
+                    (SESSION_DAYS.c.hour == -1) if whole else (SESSION_DAYS.c.hour >= 0),
+                )
+            ).scalar()
+            for whole in (True, False)
+        }
+    # Whole-day rows and hour rows each hold every session once.
+    assert stored == {True: n, False: n}
     check(engine, app, mine)
     # Changes after the rewrite: a late event's longer session replaces one row, an
     # erasure deletes another, a new session lands on a new day; only their days
@@ -182,7 +189,7 @@ def test_a_day_changed_while_it_is_recomputed_stays_dirty(
     mine = rows_for(app, rng, 30)
     with engine.begin() as conn:
         conn.execute(insert(SESSIONS), mine)
-    real_raw = days_module._raw
+    real_raw = days_module._groups
     target = mine[0]
 
     def raw_then_change(*args: Any, **kw: Any) -> Any:
@@ -196,9 +203,9 @@ def test_a_day_changed_while_it_is_recomputed_stays_dirty(
                 )
         return parts
 
-    monkeypatch.setattr(days_module, "_raw", raw_then_change)
+    monkeypatch.setattr(days_module, "_groups", raw_then_change)
     refresh_session_days(engine)
-    monkeypatch.setattr(days_module, "_raw", real_raw)
+    monkeypatch.setattr(days_module, "_groups", real_raw)
     target["event_count"] += 100
     assert dirty_days(engine, app) == {target["started_at"] // DAY * DAY}
     check(engine, app, mine)

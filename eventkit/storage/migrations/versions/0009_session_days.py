@@ -81,6 +81,7 @@ def upgrade() -> None:
         "session_days",
         sa.Column("app_id", sa.Integer(), autoincrement=False, nullable=False),
         sa.Column("day", sa.BigInteger(), autoincrement=False, nullable=False),
+        sa.Column("hour", sa.Integer(), autoincrement=False, nullable=False),
         sa.Column("platform", sa.String(length=32), nullable=False),
         sa.Column("app_version", sa.String(length=64), nullable=False),
         sa.Column("sessions", sa.Integer(), nullable=False),
@@ -89,7 +90,7 @@ def upgrade() -> None:
         sa.Column("first_start", sa.BigInteger(), nullable=False),
         sa.Column("last_start", sa.BigInteger(), nullable=False),
         sa.Column("durations", sa.LargeBinary(), nullable=False),
-        sa.PrimaryKeyConstraint("app_id", "day", "platform", "app_version"),
+        sa.PrimaryKeyConstraint("app_id", "day", "hour", "platform", "app_version"),
     )
     op.create_table(
         "session_days_dirty",
