@@ -81,6 +81,8 @@ REFUSED = [
     "SELECT * FROM apps",
     "SELECT COUNT(*) FROM api_keys",
     "SELECT (SELECT COUNT(*) FROM aggregation_state)",
+    "SELECT durations FROM session_days",
+    "SELECT * FROM session_days_dirty",
     "WITH q AS (SELECT COUNT(*) AS n FROM api_tokens) SELECT n FROM q",
 ]
 SQLITE_REFUSED = [
