@@ -71,7 +71,8 @@ def fetch_tuples(conn: Connection, sql: str, params: dict[str, Any]) -> list[tup
     cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
     try:
         cursor.execute(compiled.string, args)
-        return cursor.fetchall()  # type: ignore[no-any-return]
+        rows: list[tuple[Any, ...]] = list(cursor.fetchall())
+        return rows
     finally:
         cursor.close()
 

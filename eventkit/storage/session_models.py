@@ -19,8 +19,8 @@ def _table(model: type[SQLModel]) -> Table:
 
 class SessionDay(SQLModel, table=True):
     """The sessions of one app that started on one UTC day (or one hour of it), with
-    one platform and app version: counts, and every duration, sorted, so medians and percentiles over any
-    set of days stay exact.
+    one platform and app version: counts, and every duration, sorted, so medians and
+    percentiles over any set of days stay exact.
 
     Written only by the sessions job (``eventkit.sessions.days``) from ``sessions``;
     a day whose sessions changed since is listed in ``session_days_dirty`` and read

@@ -10,7 +10,7 @@ from sqlalchemy import text
 from sqlalchemy.engine import Engine
 
 from eventkit.storage.types import json_loads
-from eventkit.timeutil import US_PER_DAY, US_PER_HOUR
+from eventkit.timeutil import US_PER_DAY, US_PER_HOUR, now_us
 
 WINDOWS = {"$wau": 7, "$mau": 30}
 
@@ -68,7 +68,8 @@ def expected_rollups(
         if n == "":
             days_active[day] |= actors
     if rows:
-        last = max(r["ts"] for r in rows)
+        # Windows are stored up to the newest event's day or today, if later.
+        last = max(max(r["ts"] for r in rows), now_us())
         last -= last % US_PER_DAY
         for dim, span in WINDOWS.items():
             ends = {d + i * US_PER_DAY for d in days_active for i in range(span)}
