@@ -224,6 +224,8 @@ def _run_uvicorn(config: Any) -> None:
 
 def _run_server(settings: Settings) -> None:
     s = settings.server
+    if s.server == "granian":
+        _preload(FACTORY)
     run_asgi(
         FACTORY,
         server=s.server,
@@ -234,6 +236,19 @@ def _run_server(settings: Settings) -> None:
         tls_cert=settings.tls.cert_file or None,
         tls_key=settings.tls.key_file or None,
     )
+
+
+def _preload(factory: str) -> None:
+    """Import the app's modules before granian forks its workers, and move every
+    object made so far out of the garbage collector's reach (``gc.freeze``): the
+    workers then share those pages with this process instead of each importing its
+    own copy (the worker's PSS drops by what it shares)."""
+    import gc
+    import importlib
+
+    importlib.import_module(factory.partition(":")[0])
+    gc.collect()
+    gc.freeze()
 
 
 def _check_tls(settings: Settings) -> None:

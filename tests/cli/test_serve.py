@@ -62,3 +62,25 @@ def test_a_port_another_server_listens_on_is_refused(reuseport: bool) -> None:
             _check_port_free("127.0.0.1", port)
         with pytest.raises(ConfigError):
             _check_port_free("0.0.0.0", port)
+
+
+def test_the_app_is_imported_and_frozen_before_granian_forks_its_workers() -> None:
+    """What the workers share with the main process: the factory's module is loaded
+    and the objects made so far are out of the collector's reach (issue 19)."""
+    import gc
+    import subprocess
+    import sys
+
+    code = (
+        "import gc, sys\n"
+        "from eventkit.cli import serve\n"
+        "assert 'eventkit.api.app' not in sys.modules\n"
+        "serve._preload(serve.FACTORY)\n"
+        "assert 'eventkit.api.app' in sys.modules and 'litestar' in sys.modules\n"
+        "print(gc.get_freeze_count())\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60
+    )
+    assert int(out.stdout.strip()) > 10_000
+    assert gc.get_freeze_count() == 0  # nothing frozen in the test process itself
