@@ -19,13 +19,13 @@ from __future__ import annotations
 import sys
 from array import array
 from bisect import bisect_right
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from itertools import groupby
 from operator import itemgetter
 from typing import Any
 
-from sqlalchemy import delete, func, insert, select
+from sqlalchemy import ColumnElement, delete, func, insert, select
 from sqlalchemy.engine import Connection, Engine
 
 from eventkit.storage.engine import writer
@@ -33,7 +33,7 @@ from eventkit.storage.errors import map_db_errors
 from eventkit.storage.models import SESSION_DAYS, SESSION_DAYS_DIRTY, SESSIONS
 from eventkit.timeutil import US_PER_DAY, US_PER_HOUR
 
-__all__ = ["Part", "day_parts", "group_rows", "kth", "pack", "refresh_session_days", "unpack"]
+__all__ = ["Part", "day_parts", "kth", "pack", "raw_parts", "refresh_session_days", "unpack"]
 
 _S = SESSIONS.c
 _D = SESSION_DAYS.c
@@ -95,54 +95,41 @@ def kth(arrays: Sequence[Sequence[int]], k: int) -> int:
     return int(lo)
 
 
-def group_rows(rows: Iterable[Sequence[int | str | bool | None]]) -> list[Part]:
-    """Parts from ``(started_at, duration_us, event_count, bounced, platform,
-    app_version)`` rows."""
-    acc: dict[tuple[int, str, str], tuple[list[int], list[int]]] = {}
-    for started, duration, events, bounced, platform, version in rows:
-        start = int(started)  # type: ignore[arg-type]
-        key = (start - start % US_PER_DAY, str(platform or ""), str(version or ""))
-        entry = acc.get(key)
-        if entry is None:
-            entry = acc[key] = ([], [0, 0, start, start])
-        entry[0].append(int(duration))  # type: ignore[arg-type]
-        totals = entry[1]
-        totals[0] += int(events)  # type: ignore[arg-type]
-        totals[1] += 1 if bounced else 0
-        totals[2] = min(totals[2], start)
-        totals[3] = max(totals[3], start)
-    parts = []
-    for (day, platform, version), (durations, (events, bounced, first, last)) in acc.items():
-        durations.sort()
-        parts.append(
-            Part(day, platform, version, len(durations), events, bounced, first, last, durations)
-        )
-    return parts
+def raw_parts(conn: Connection, conds: Sequence[ColumnElement[bool]]) -> list[Part]:
+    """Parts of the sessions matching ``conds``, read from ``sessions``: grouped by
+    day, platform and version and sorted by duration in the database."""
+    return [_part(day, p, v, rows) for day, p, v, rows in _grouped(conn, conds)]
 
 
-def _groups(
-    conn: Connection, app_id: int, lo: int, hi: int, platform: str | None
-) -> list[tuple[str, str, list[Any]]]:
-    """``(platform, version, rows)`` of the sessions started in ``lo ≤ t < hi``,
-    grouped and sorted by duration by the database; each row is ``(platform, version,
-    duration, event_count, bounced, started_at)``."""
+def _grouped(
+    conn: Connection, conds: Sequence[ColumnElement[bool]]
+) -> list[tuple[int, str, str, list[Any]]]:
+    """``(day, platform, version, rows)`` of the sessions matching ``conds``; each row
+    is ``(day, platform, version, duration, event_count, bounced, started_at)``, in
+    duration order within its group."""
+    day = _S.started_at - _S.started_at % US_PER_DAY
     plat = func.coalesce(_S.platform, "")
     version = func.coalesce(_S.app_version, "")
     stmt = (
-        select(plat, version, _S.duration_us, _S.event_count, _S.bounced, _S.started_at)
-        .where(_S.app_id == app_id, _S.started_at >= lo, _S.started_at < hi)
-        .order_by(plat, version, _S.duration_us)
+        select(day, plat, version, _S.duration_us, _S.event_count, _S.bounced, _S.started_at)
+        .where(*conds)
+        .order_by(day, plat, version, _S.duration_us)
     )
-    if platform:
-        stmt = stmt.where(_S.platform == platform)
     return [
-        (str(p), str(v), list(rows))
-        for (p, v), rows in groupby(conn.execute(stmt).all(), key=itemgetter(0, 1))
+        (int(d), str(p), str(v), list(rows))
+        for (d, p, v), rows in groupby(conn.execute(stmt).all(), key=itemgetter(0, 1, 2))
     ]
 
 
+def _conds(app_id: int, lo: int, hi: int, platform: str | None) -> list[ColumnElement[bool]]:
+    conds = [_S.app_id == app_id, _S.started_at >= lo, _S.started_at < hi]
+    if platform:
+        conds.append(_S.platform == platform)
+    return conds
+
+
 def _part(day: int, platform: str, version: str, rows: Sequence[Any]) -> Part:
-    _, _, durations, events, bounced, starts = zip(*rows, strict=True)
+    _, _, _, durations, events, bounced, starts = zip(*rows, strict=True)
     return Part(
         day,
         platform,
@@ -154,13 +141,6 @@ def _part(day: int, platform: str, version: str, rows: Sequence[Any]) -> Part:
         max(starts),
         durations,
     )
-
-
-def _raw(conn: Connection, app_id: int, lo: int, hi: int, platform: str | None) -> list[Part]:
-    """Parts of the sessions started in ``lo ≤ t < hi`` (within one UTC day), read
-    from ``sessions``."""
-    day = lo - lo % US_PER_DAY
-    return [_part(day, p, v, rows) for p, v, rows in _groups(conn, app_id, lo, hi, platform)]
 
 
 def _usable(p: Part, since: int | None, until: int | None) -> bool:
@@ -233,18 +213,18 @@ def day_parts(
     for lo, hi in sorted(raw):
         end = hi if until is None else min(hi, until)
         if lo < end:
-            parts += _raw(conn, app_id, lo, end, platform)
+            parts += raw_parts(conn, _conds(app_id, lo, end, platform))
     return parts
 
 
-def _stored_rows(app_id: int, day: int, groups: list[tuple[str, str, list[Any]]]) -> list[Any]:
+def _stored_rows(app_id: int, groups: list[tuple[int, str, str, list[Any]]]) -> list[Any]:
     """The ``session_days`` rows of one day: one for the whole day and one per hour
     with sessions, per platform and app version."""
     out = []
-    for plat, version, rows in groups:
+    for day, plat, version, rows in groups:
         hours: dict[int, list[Any]] = {}
         for row in rows:  # in duration order, so each hour's list stays sorted
-            hours.setdefault((row[5] - day) // US_PER_HOUR, []).append(row)
+            hours.setdefault((row[6] - day) // US_PER_HOUR, []).append(row)
         for hour, part in [(-1, _part(day, plat, version, rows))] + [
             (h, _part(day, plat, version, hr)) for h, hr in sorted(hours.items())
         ]:
@@ -282,7 +262,7 @@ def refresh_session_days(engine: Engine, *, max_days: int | None = 64) -> int:
     done = 0
     for app_id, day, changes in dirty:
         with map_db_errors(), engine.connect() as conn:
-            rows = _stored_rows(app_id, day, _groups(conn, app_id, day, day + US_PER_DAY, None))
+            rows = _stored_rows(app_id, _grouped(conn, _conds(app_id, day, day + US_PER_DAY, None)))
         with map_db_errors(), writer(engine).connect() as conn, conn.begin():
             now = conn.execute(
                 select(_X.changes).where(_X.app_id == app_id, _X.day == day).with_for_update()

@@ -15,7 +15,7 @@ from sqlalchemy import ColumnElement, or_, select
 from sqlalchemy.engine import Engine
 
 from eventkit.errors import NotFoundError
-from eventkit.sessions.days import Part, day_parts, group_rows, kth
+from eventkit.sessions.days import Part, day_parts, kth, raw_parts
 from eventkit.storage.errors import map_db_errors
 from eventkit.storage.models import EVENT_SESSIONS, EVENTS, SESSIONS
 from eventkit.timeutil import US_PER_SECOND
@@ -26,7 +26,6 @@ __all__ = [
     "SessionFilter",
     "get_session",
     "list_sessions",
-    "percentile",
     "session_stats",
 ]
 
@@ -128,13 +127,6 @@ def get_session(engine: Engine, ident: str, *, app_id: int | None = None) -> dic
     return session
 
 
-def percentile(values: Sequence[float], p: float) -> float:
-    """Nearest-rank percentile (``p`` in 0..100) of non-empty ``values``."""
-    ordered = sorted(values)
-    rank = max(1, math.ceil(p / 100 * len(ordered)))
-    return float(ordered[rank - 1])
-
-
 def _summary(group: str, parts: Sequence[Part]) -> dict[str, Any]:
     n = sum(p.sessions for p in parts)
     arrays = [p.durations for p in parts]
@@ -172,10 +164,7 @@ def _parts(engine: Engine, flt: SessionFilter) -> list[Part]:
             if conn.dialect.name == "postgresql":
                 conn = conn.execution_options(isolation_level="REPEATABLE READ")
             return day_parts(conn, flt.app_id, flt.since, flt.until, flt.platform)
-        stmt = select(
-            _S.started_at, _S.duration_us, _S.event_count, _S.bounced, _S.platform, _S.app_version
-        ).where(*_conditions(flt))
-        return group_rows(conn.execute(stmt))
+        return raw_parts(conn, _conditions(flt))
 
 
 def session_stats(

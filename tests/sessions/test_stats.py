@@ -189,12 +189,12 @@ def test_a_day_changed_while_it_is_recomputed_stays_dirty(
     mine = rows_for(app, rng, 30)
     with engine.begin() as conn:
         conn.execute(insert(SESSIONS), mine)
-    real_raw = days_module._groups
+    real_raw = days_module._grouped
     target = mine[0]
 
     def raw_then_change(*args: Any, **kw: Any) -> Any:
         parts = real_raw(*args, **kw)
-        if args[2] <= target["started_at"] < args[3]:
+        if any(day == target["started_at"] // DAY * DAY for day, *_ in parts):
             with engine.begin() as conn:
                 conn.execute(
                     update(SESSIONS)
@@ -203,9 +203,9 @@ def test_a_day_changed_while_it_is_recomputed_stays_dirty(
                 )
         return parts
 
-    monkeypatch.setattr(days_module, "_groups", raw_then_change)
+    monkeypatch.setattr(days_module, "_grouped", raw_then_change)
     refresh_session_days(engine)
-    monkeypatch.setattr(days_module, "_groups", real_raw)
+    monkeypatch.setattr(days_module, "_grouped", real_raw)
     target["event_count"] += 100
     assert dirty_days(engine, app) == {target["started_at"] // DAY * DAY}
     check(engine, app, mine)
