@@ -23,6 +23,7 @@ __all__ = [
     "refresh_windows",
     "roll_windows_forward",
     "touched",
+    "window_horizon",
 ]
 
 #: Window dims and their length in days.
@@ -101,24 +102,29 @@ def _sweep(conn: Connection, app_id: int, ends: list[int], span: int) -> dict[in
     return out
 
 
-def refresh_windows(
-    conn: Connection, keys: set[tuple[int, str, int]], *, now: int | None = None
-) -> None:
+def window_horizon(conn: Connection, app_id: int) -> int | None:
+    """The last day whose WAU/MAU the job keeps: the app's newest event's day or today,
+    whichever is later (a window ending today counts the users of the days before it
+    even when nobody has come back yet today); None for an app without events."""
+    newest = conn.execute(
+        text("SELECT MAX(ts) FROM events WHERE app_id = :a"), {"a": app_id}
+    ).scalar()
+    if newest is None:
+        return None
+    last = max(int(newest), now_us())
+    return last - last % US_PER_DAY
+
+
+def refresh_windows(conn: Connection, keys: set[tuple[int, str, int]]) -> None:
     """Recompute WAU and MAU for every day whose window contains a touched day, up to
-    the app's newest event or today, whichever is later (a window ending today counts
-    the users of the days before it even when nobody has come back yet today)."""
+    :func:`window_horizon`."""
     days_by_app: dict[int, set[int]] = {}
     for a, _, d in keys:
         days_by_app.setdefault(a, set()).add(d)
     for a, days in days_by_app.items():
-        newest = conn.execute(
-            text("SELECT MAX(ts) FROM events WHERE app_id = :a"), {"a": a}
-        ).scalar()
-        if newest is None:
+        last = window_horizon(conn, a)
+        if last is None:
             continue
-        today = now_us() if now is None else now
-        last = max(int(newest), today)
-        last -= last % US_PER_DAY
         for dim, span in WINDOWS.items():
             ends = sorted(
                 e for e in {d + i * US_PER_DAY for d in days for i in range(span)} if e <= last
@@ -140,11 +146,15 @@ def refresh_windows(
                 conn.execute(_UPSERT_WINDOW, {"a": a, "x": x, "dim": dim, "n": n})
 
 
-def apps_without_today(conn: Connection, *, now: int | None = None) -> list[int]:
+def _today() -> int:
+    now = now_us()
+    return now - now % US_PER_DAY
+
+
+def apps_without_today(conn: Connection) -> list[int]:
     """Apps that had users in the last 30 days but have no stored WAU/MAU for today
     (nobody active yet today, so no batch computed them)."""
-    today = now_us() if now is None else now
-    today -= today % US_PER_DAY
+    today = _today()
     span = max(WINDOWS.values())
     return [
         int(a)
@@ -160,12 +170,11 @@ def apps_without_today(conn: Connection, *, now: int | None = None) -> list[int]
     ]
 
 
-def roll_windows_forward(conn: Connection, apps: list[int], *, now: int | None = None) -> None:
+def roll_windows_forward(conn: Connection, apps: list[int]) -> None:
     """Store today's WAU and MAU for ``apps`` (:func:`apps_without_today`): without
     them "the last 7/30 days up to now" is a ``COUNT(DISTINCT)`` over every user-day
     of the window (0.37 s at 10M events). Once per app and day."""
-    today = now_us() if now is None else now
-    today -= today % US_PER_DAY
+    today = _today()
     for a in apps:
         for dim, days in WINDOWS.items():
             n = _sweep(conn, a, [today], days)[today]

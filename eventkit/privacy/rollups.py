@@ -14,11 +14,10 @@ from collections.abc import Sequence
 from sqlalchemy import bindparam, text
 from sqlalchemy.engine import Connection
 
-from eventkit.aggregation.distinct import refresh_days, refresh_windows
+from eventkit.aggregation.distinct import refresh_days, refresh_windows, window_horizon
 from eventkit.aggregation.rollups import lock_state
 from eventkit.aggregation.sql import ACTOR, bucket, dim_expr
 from eventkit.sessions.job import bump_generation, lock_watermark
-from eventkit.timeutil import US_PER_DAY, now_us
 
 __all__ = ["lock_jobs", "remove_actors", "subtract_events"]
 
@@ -133,14 +132,9 @@ def remove_actors(conn: Connection, app_id: int, actors: Sequence[str]) -> dict[
         )
         refresh_days(conn, keys)
         refresh_windows(conn, keys)
-        # Windows ending after the app's newest remaining event and after today are
-        # never refreshed again (the rollup job computes windows up to the later of
-        # the two): drop them.
-        newest = conn.execute(
-            text("SELECT MAX(ts) FROM events WHERE app_id = :a"), {"a": app_id}
-        ).scalar()
-        last = -1 if newest is None else max(int(newest), now_us())
-        last = last - last % US_PER_DAY if last >= 0 else last
+        # Windows ending after the horizon are never refreshed again: drop them.
+        horizon = window_horizon(conn, app_id)
+        last = -1 if horizon is None else horizon
         conn.execute(
             text(
                 "DELETE FROM rollup_counts WHERE app_id = :a AND period = 'd' "

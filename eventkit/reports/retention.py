@@ -140,8 +140,3 @@ def _period_start(cohort: int, n: int, interval: str) -> int:
     for _ in range(n):
         b = next_bucket(b, interval)  # type: ignore[arg-type]
     return b
-
-
-def _periods_between(a: int, b: int, interval: str) -> int:
-    size = US_PER_DAY * (7 if interval == "week" else 1)
-    return (b - a) // size
