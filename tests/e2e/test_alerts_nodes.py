@@ -50,9 +50,9 @@ def hook() -> Iterator[Receiver]:
 def test_two_nodes_one_alert_one_message(pg_url: str, tmp_path: Path, hook: Receiver) -> None:
     a = launch(pg_url, tmp_path / "a", FAST)
     b = None
+    engine = make_engine(make_settings(pg_url))
     try:
         assert a.secret_key
-        engine = make_engine(make_settings(pg_url))
         app_id = get_app(engine, "default", count_events=False).id
         now = now_us()
         hour = now - now % US_PER_HOUR - US_PER_HOUR  # the last complete hour
@@ -73,6 +73,15 @@ def test_two_nodes_one_alert_one_message(pg_url: str, tmp_path: Path, hook: Rece
         while not hook.requests:
             assert time.monotonic() < deadline, f"no message\n{a.output()}\n{b.output()}"
             time.sleep(0.1)
+        # Kill the leader once the delivery is committed: a kill between the webhook's
+        # answer and that commit leaves it pending, to be sent again (at least once).
+        while True:
+            with engine.connect() as conn:
+                status = conn.execute(text("SELECT status FROM alert_deliveries")).scalars().all()
+            if status == ["delivered"]:
+                break
+            assert time.monotonic() < deadline, f"not marked delivered: {status}"
+            time.sleep(0.1)
         leader, other = (a, b) if f"now runs the job {JOB}" in a.stderr else (b, a)
         os.killpg(leader.process.pid, signal.SIGKILL)  # the server and its workers
         leader.process.wait(10)
@@ -92,8 +101,8 @@ def test_two_nodes_one_alert_one_message(pg_url: str, tmp_path: Path, hook: Rece
             ).all()
         assert [tuple(x) for x in runs] == [(hour, "fired")]
         assert [tuple(x) for x in sent] == [("delivered", 1)]
-        engine.dispose()
     finally:
+        engine.dispose()
         for srv in (a, b):
             if srv is not None and srv.process.poll() is None:
                 srv.terminate()
