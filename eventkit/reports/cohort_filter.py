@@ -89,7 +89,10 @@ def _aggregate(
     params = _params(conn, q, event)
     tail = fetch_tuples(conn, _tail_sql(conn, event, f"{bucket('ts', 'd')}, {ACTOR}"), params)
     buckets = _buckets(q, whole)
-    key = (lambda day: q.start) if whole else (lambda day: bucket_start(day, q.interval))
+
+    def key(day: int) -> int:
+        return q.start if whole else bucket_start(day, q.interval)
+
     out: dict[int, int] = defaultdict(int)
     if measure == "count":
         rolled = fetch_tuples(conn, f"SELECT day, SUM(count) {_ROLLED} GROUP BY day",

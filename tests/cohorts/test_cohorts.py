@@ -120,17 +120,16 @@ def test_cohort_filtered_reports_match_the_oracle(demo: tuple[Engine, Settings])
                 p = ReportParams(since=_iso(since), until=_iso(END), interval=interval,
                                  measure=measure, cohort="searched-week1", event=event)  # fmt: skip
                 report = run_report(svc, "trends", 1, p)
-                q = ReportQuery(app_id=1, since=since, until=END, interval=interval)  # type: ignore[arg-type]
+                q = ReportQuery(app_id=1, since=since, until=END, interval=interval)
                 rel = [(ts, a) for ts, a, n in evs if a in members and q.start <= ts < q.end
                        and (event is None or n == event)]  # fmt: skip
-                per: dict[str, set[str] | int] = {}
+                counts: dict[str, int] = {}
+                actors: dict[str, set[str]] = {}
                 for ts, a in rel:
-                    b = iso(bucket_start(ts, interval), interval)  # type: ignore[arg-type]
-                    if measure == "count":
-                        per[b] = int(per.get(b, 0)) + 1  # type: ignore[arg-type]
-                    else:
-                        per.setdefault(b, set()).add(a)  # type: ignore[union-attr]
-                want = {b: v if isinstance(v, int) else len(v) for b, v in per.items()}
+                    b = iso(bucket_start(ts, interval), interval)
+                    counts[b] = counts.get(b, 0) + 1
+                    actors.setdefault(b, set()).add(a)
+                want = counts if measure == "count" else {b: len(v) for b, v in actors.items()}
                 got = {r["bucket"]: r[measure] for r in report.rows if r[measure]}
                 assert got == want, (event, measure, interval)
                 total = len(rel) if measure == "count" else len({a for _, a in rel})
