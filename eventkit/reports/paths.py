@@ -35,7 +35,15 @@ from sqlalchemy.engine import Connection
 from eventkit.errors import InvalidRequestError
 from eventkit.reports.cohort_filter import cohort_of
 from eventkit.reports.query import Filter, Report, ReportQuery, iso
-from eventkit.reports.source import step_rows, tail_guard, watermark_of
+from eventkit.reports.source import (
+    fetch_positional,
+    step_rows,
+    tail_guard,
+    watermark_of,
+)
+from eventkit.sessions.timeline import SCREEN as SCREEN_EVENT
+from eventkit.sessions.timeline import screen_of
+from eventkit.storage.types import json_loads
 
 __all__ = ["NOISE", "OTHER", "PathNode", "PathsSpec", "build_tree", "paths", "session_nodes"]
 
@@ -46,7 +54,6 @@ NOISE = frozenset({
     "$feature_flag_called", "$identify",
 })  # fmt: skip
 OTHER = "(other)"
-SCREEN_EVENT = "$screen"
 _CHUNK = 500
 
 
@@ -164,51 +171,97 @@ def _prune(node: PathNode, limit: int) -> None:
         _prune(c, limit)
 
 
-def _screen_sql(dialect: str, by: By) -> str:
-    """The screen of ``$screen`` events (properties are parsed for those only)."""
-    if by != "screen":
-        return "NULL"
-    if dialect == "postgresql":
-        expr = (
-            "COALESCE(e.properties->>'$screen_name', e.properties->>'screen_name', "
-            "e.properties->>'screen')"
-        )
-    else:
-        expr = (
-            "COALESCE(json_extract(e.properties, '$.\"$screen_name\"'), "
-            "json_extract(e.properties, '$.screen_name'), json_extract(e.properties, '$.screen'))"
-        )
-    return f"CASE WHEN e.name = '{SCREEN_EVENT}' THEN {expr} END"
+#: Each session's steps, from the index of ``event_sessions`` alone. The sessions
+#: come as a VALUES list joined first (CROSS JOIN fixes the order on SQLite): with the
+#: session ids as an IN list SQLite chose to scan the app's whole index instead.
+_STEPS = (
+    "WITH x (id, dk, lo, hi) AS (VALUES {values}) "
+    "SELECT es.session_id, es.ts, es.event_pk, es.name, es.screen "
+    "FROM x {join} event_sessions es ON es.app_id = ? AND es.device_key = x.dk "
+    "AND es.ts >= x.lo AND es.ts <= x.hi AND es.session_id = x.id"
+)
+_VALUE = "(CAST(? AS VARCHAR(36)), CAST(? AS VARCHAR(210)), CAST(? AS BIGINT), CAST(? AS BIGINT))"
 
 
 def _session_events(
-    conn: Connection, app_id: int, session_ids: Sequence[str], by: By
+    conn: Connection, app_id: int, session_ids: Sequence[str]
 ) -> dict[str, list[Ev]]:
-    """Every event of the given sessions, in the sessions' order."""
-    out: dict[str, list[Ev]] = {}
-    screen = _screen_sql(conn.dialect.name, by)
+    """Every event of the given sessions, in the sessions' order: read from the
+    index of ``event_sessions`` alone (it carries each event's name and screen), in
+    time then arrival order; ``events`` is visited only for rows stored before those
+    columns existed and not filled in yet, and for the event ids that order events
+    with the same time."""
+    raw: dict[str, list[tuple[int, int, str | None, str | None]]] = {}
+    join = "CROSS JOIN" if conn.dialect.name == "sqlite" else "JOIN"
     for i in range(0, len(session_ids), _CHUNK):
         chunk = list(session_ids[i : i + _CHUNK])
-        marks = ", ".join(f":s{j}" for j in range(len(chunk)))
-        params: dict[str, Any] = {f"s{j}": s for j, s in enumerate(chunk)}
-        params["app"] = app_id
-        rows = conn.execute(
-            text(
-                f"SELECT es.session_id, es.ts, e.event_id, e.name, {screen} "
-                "FROM sessions s JOIN event_sessions es ON es.app_id = s.app_id "
-                "AND es.device_key = s.device_key AND es.ts >= s.started_at "
-                "AND es.ts <= s.last_event_at AND es.session_id = s.id "
-                f"JOIN events e ON e.id = es.event_pk WHERE s.app_id = :app AND s.id IN ({marks})"
-            ),
-            params,
-        )
-        for sid, ts, eid, name, scr in rows:
-            key = eid.bytes if hasattr(eid, "bytes") else bytes(eid)
-            out.setdefault(sid, []).append(
-                Ev(int(ts), key, name, None if scr is None else str(scr))
+        # By id alone (the primary key): with app_id in the WHERE, SQLite may scan
+        # the app's sessions by ix_sessions_app_started instead.
+        spans = [
+            (sid, dk, lo, hi)
+            for sid, app, dk, lo, hi in fetch_positional(
+                conn,
+                "SELECT id, app_id, device_key, started_at, last_event_at FROM sessions "
+                f"WHERE id IN ({', '.join(['?'] * len(chunk))})",
+                chunk,
             )
-    for evs in out.values():
-        evs.sort(key=lambda e: (e.ts, e.key))
+            if int(app) == app_id
+        ]
+        if not spans:
+            continue
+        sql = _STEPS.format(values=", ".join([_VALUE] * len(spans)), join=join)
+        args = [v for span in spans for v in span]
+        for sid, ts, pk, name, scr in fetch_positional(conn, sql, [*args, app_id]):
+            raw.setdefault(str(sid), []).append((int(ts), int(pk), name, scr))
+    missing = [pk for evs in raw.values() for _, pk, name, _ in evs if name is None]
+    ties = [
+        pk for evs in raw.values() if len({ts for ts, *_ in evs}) < len(evs) for pk in _tied(evs)
+    ]
+    names = _event_names(conn, missing)
+    keys = _event_keys(conn, ties)
+    out: dict[str, list[Ev]] = {}
+    for sid, evs in raw.items():
+        rows = []
+        for ts, pk, name, scr in evs:
+            if name is None:
+                name, scr = names.get(pk, ("", None))
+            rows.append(Ev(ts, keys.get(pk, b""), name, scr))
+        rows.sort(key=lambda e: (e.ts, e.key))
+        out[sid] = rows
+    return out
+
+
+def _tied(evs: list[tuple[int, int, str | None, str | None]]) -> list[int]:
+    """The pks of events that share their time with another event of the session."""
+    seen: dict[int, list[int]] = {}
+    for ts, pk, *_ in evs:
+        seen.setdefault(ts, []).append(pk)
+    return [pk for pks in seen.values() if len(pks) > 1 for pk in pks]
+
+
+def _event_names(conn: Connection, pks: Sequence[int]) -> dict[int, tuple[str, str | None]]:
+    """``{pk: (name, screen)}`` read from ``events`` (rows not filled in yet)."""
+    out: dict[int, tuple[str, str | None]] = {}
+    for i in range(0, len(pks), _CHUNK):
+        marks = ", ".join(str(int(x)) for x in pks[i : i + _CHUNK])
+        for pk, name, props in conn.execute(
+            text(f"SELECT id, name, properties FROM events WHERE id IN ({marks})")
+        ):
+            if name == SCREEN_EVENT:
+                p = json_loads(props) if isinstance(props, str | bytes) else props
+                out[int(pk)] = (name, screen_of(p))
+            else:
+                out[int(pk)] = (name, None)
+    return out
+
+
+def _event_keys(conn: Connection, pks: Sequence[int]) -> dict[int, bytes]:
+    """``{pk: event id bytes}``: the tie-break of events with the same time."""
+    out: dict[int, bytes] = {}
+    for i in range(0, len(pks), _CHUNK):
+        marks = ", ".join(str(int(x)) for x in pks[i : i + _CHUNK])
+        for pk, eid in conn.execute(text(f"SELECT id, event_id FROM events WHERE id IN ({marks})")):
+            out[int(pk)] = eid.bytes if hasattr(eid, "bytes") else bytes(eid)
     return out
 
 
@@ -312,7 +365,7 @@ def collect_paths(conn: Connection, q: ReportQuery, spec: PathsSpec) -> list[lis
     )
     ids = _anchor_sessions(conn, q, spec, screen) if spec.anchor else _range_sessions(conn, q)
     ids = _in_cohort(conn, q, ids)
-    by_session = _session_events(conn, q.app_id, ids, spec.by)
+    by_session = _session_events(conn, q.app_id, ids)
     out = []
     for sid in ids:
         p = session_nodes(by_session.get(sid, []), spec, q.since, q.until, screen=screen)

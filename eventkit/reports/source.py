@@ -77,6 +77,21 @@ def fetch_tuples(conn: Connection, sql: str, params: dict[str, Any]) -> list[tup
         cursor.close()
 
 
+def fetch_positional(conn: Connection, sql: str, args: Sequence[Any]) -> list[tuple[Any, ...]]:
+    """Like :func:`fetch_tuples` for statements with many parameters, written with
+    ``?`` markers (turned into the driver's own): no SQLAlchemy compile step, which
+    costs more than the query for a VALUES list of thousands of parameters."""
+    if conn.dialect.paramstyle != "qmark":
+        sql = sql.replace("?", "%s")
+    cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+    try:
+        cursor.execute(sql, tuple(args))
+        rows: list[tuple[Any, ...]] = list(cursor.fetchall())
+        return rows
+    finally:
+        cursor.close()
+
+
 def tail_guard(conn: Connection, column: str) -> str:
     """``column`` written so SQLite cannot use it for an index: the tail query must
     walk the arrival ids above the watermark, not the whole time range."""

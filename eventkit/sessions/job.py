@@ -18,6 +18,7 @@ from sqlalchemy import and_, bindparam, delete, select, text, update
 from sqlalchemy.engine import Connection, Engine
 
 from eventkit.config import Settings
+from eventkit.sessions.backfill import backfill_paths
 from eventkit.sessions.days import refresh_session_days
 from eventkit.sessions.recompute import (
     Changes,
@@ -184,7 +185,7 @@ def _plan(
             sid = client_ids.get(key) or client_ids.setdefault(key, client_session_uuid(*key))
         else:
             devices.setdefault((r.app_id, dkey), []).append(e)
-        changes.fresh[e.pk] = [e.pk, r.app_id, dkey, e.ts, csid, sid]
+        changes.fresh[e.pk] = [e.pk, r.app_id, dkey, e.ts, csid, sid, e.name, e.screen]
     by_app: dict[int, list[str]] = {}
     for app_id, dkey in devices:
         by_app.setdefault(app_id, []).append(dkey)
@@ -299,6 +300,7 @@ def run_sessions_job(engine: Engine, settings: Settings, *, now: int | None = No
     res = sessionize_pending(engine, settings, now=clock)
     closed = close_idle_sessions(engine, settings, now=clock)
     refresh_session_days(engine)
+    backfill_paths(engine)
     if res.events or closed:
         log.info(
             "sessions: %d events on %d devices, %d sessions written, %d closed",

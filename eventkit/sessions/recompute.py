@@ -32,6 +32,7 @@ from eventkit.sessions.timeline import (
     cut,
     cut_after,
     fold,
+    screen_of,
     server_session_uuid,
     summarize,
 )
@@ -62,7 +63,7 @@ class Changes:
     rows: dict[str, dict[str, Any]] = field(default_factory=dict)
     moved: list[dict[str, Any]] = field(default_factory=list)
     #: ``event_sessions`` rows of this batch's events, by event pk:
-    #: [event_pk, app_id, device_key, ts, client_session_id, session_id].
+    #: [event_pk, app_id, device_key, ts, client_session_id, session_id, name, screen].
     fresh: dict[int, list[Any]] = field(default_factory=dict)
 
     def put(
@@ -95,7 +96,7 @@ class Changes:
             mark = "?" if conn.dialect.paramstyle == "qmark" else "%s"
             conn.exec_driver_sql(
                 "INSERT INTO event_sessions (event_pk, app_id, device_key, ts, "
-                f"client_session_id, session_id) VALUES ({', '.join([mark] * 6)})",
+                f"client_session_id, session_id, name, screen) VALUES ({', '.join([mark] * 8)})",
                 [tuple(r) for r in self.fresh.values()],
             )
         if self.moved:
@@ -161,15 +162,12 @@ def _draft(row: Any) -> SessionDraft:
 
 
 def read_screens(conn: Connection, pks: Sequence[int]) -> dict[int, str | None]:
-    """Screen names of ``$screen`` events: ``properties.$screen_name``, else ``screen``."""
+    """Screen names of ``$screen`` events (:func:`~eventkit.sessions.timeline.screen_of`)."""
     out: dict[int, str | None] = {}
     for start in range(0, len(pks), _CHUNK):
         chunk = list(pks[start : start + _CHUNK])
         for pk, props in conn.execute(select(_E.id, _E.properties).where(_E.id.in_(chunk))):
-            name = None
-            if isinstance(props, dict):
-                name = props.get("$screen_name") or props.get("screen")
-            out[int(pk)] = str(name)[:200] if name is not None else None
+            out[int(pk)] = screen_of(props)
     return out
 
 

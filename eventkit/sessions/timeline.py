@@ -9,6 +9,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
+from typing import Any
 
 from eventkit.sessions.rules import AppRules
 
@@ -32,6 +33,21 @@ SESSION_START = "$session_start"
 SESSION_END = "$session_end"
 APP_BACKGROUND = "$app_background"
 SCREEN = "$screen"
+#: Where a ``$screen`` event keeps its screen name, in order of preference.
+SCREEN_KEYS = ("$screen_name", "screen_name", "screen")
+
+
+def screen_of(properties: Any) -> str | None:
+    """The screen name of a ``$screen`` event's properties: the first of
+    :data:`SCREEN_KEYS` that is present and not null, as text (at most 200
+    characters). The one definition sessions (entry/exit screens) and paths use."""
+    if not isinstance(properties, dict):
+        return None
+    for key in SCREEN_KEYS:
+        value = properties.get(key)
+        if value is not None:
+            return str(value)[:200]
+    return None
 
 
 @dataclass(slots=True)

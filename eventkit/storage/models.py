@@ -306,8 +306,15 @@ class EventSession(SQLModel, table=True):
 
     __tablename__ = "event_sessions"
     # One index: every lookup (a device's timeline, a session's events) is by device
-    # and time; each extra index would be one more B-tree write per event.
-    __table_args__ = (Index("ix_event_sessions_device_ts", "app_id", "device_key", "ts"),)
+    # and time; each extra index would be one more B-tree write per event. It also
+    # carries the session, name and screen, so paths read a session's steps from the
+    # index alone, without visiting ``events`` (docs/reports.md#paths).
+    __table_args__ = (
+        Index(
+            "ix_event_sessions_timeline",
+            "app_id", "device_key", "ts", "session_id", "name", "screen",
+        ),
+    )  # fmt: skip
 
     event_pk: int = Field(
         sa_column=Column(
@@ -321,6 +328,11 @@ class EventSession(SQLModel, table=True):
         default=None, sa_column=Column(String(200), nullable=True)
     )
     session_id: str | None = Field(default=None, sa_column=Column(String(36), nullable=True))
+    #: The event's name and, for ``$screen`` events, its screen name
+    #: (``eventkit.sessions.timeline.screen_of``); NULL on rows stored before
+    #: migration 0010 until the sessions job has filled them in.
+    name: str | None = Field(default=None, sa_column=Column(String(200), nullable=True))
+    screen: str | None = Field(default=None, sa_column=Column(String(200), nullable=True))
 
 
 class SessionState(SQLModel, table=True):

@@ -3,6 +3,7 @@ with late and duplicate events, on SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
+import uuid
 from typing import Any
 
 import msgspec
@@ -16,9 +17,12 @@ from eventkit.demo import SimulationConfig, simulate
 from eventkit.errors import InvalidRequestError
 from eventkit.reports import ReportQuery, ReportsService
 from eventkit.reports.paths import OTHER, PathsSpec
+from eventkit.sessions.backfill import CURSOR, UNTIL, backfill_step
 from eventkit.sessions.job import run_sessions_job
 from eventkit.storage.apps import create_app
+from eventkit.storage.engine import make_engine
 from eventkit.storage.events import EventStore
+from eventkit.storage.migrate import upgrade
 from eventkit.timeutil import US_PER_DAY, US_PER_SECOND
 from tests.reports import paths_oracle
 from tests.reports.conftest import END, late_event
@@ -115,15 +119,78 @@ def test_paths_match_the_oracle_with_late_and_duplicate_events(
         msgspec.structs.replace(e, user_id=None, anonymous_id=device)
         for e in (
             late_event("payment_failed", start + 5 * US_PER_SECOND, "x", reason="late"),
-            late_event("$screen", start + 6 * US_PER_SECOND, "x", screen_name="support"),
+            late_event("$screen", start + 6 * US_PER_SECOND, "x", screen_name="late-help"),
         )
     ]
+    # Two screens and an event at the very same time: the event id orders them, as in
+    # the sessions' own timeline (paths read ids only for such ties).
+    tied = [
+        msgspec.structs.replace(e, user_id=None, anonymous_id=device)
+        for e in (
+            late_event("$screen", start + 7 * US_PER_SECOND, "x", screen_name=f"tie-{i}")
+            for i in range(3)
+        )
+    ]
+    tied.append(msgspec.structs.replace(tied[0], event_id=uuid.uuid4(), name="tie_tapped"))
     store = EventStore(shop)
     assert store.write(late) == [True, True]
     assert store.write(late) == [False, False]  # a retry: duplicates, not stored
+    assert all(store.write(tied))
     run_sessions_job(shop, _now_settings(settings), now=END)
     for case in CASES:
         check(shop, settings, **case)
+    # after the late screen: the three tied screens, in event-id order
+    assert check(shop, settings, after="late-help", steps=4)["top_paths"] == [
+        {"path": ["late-help", *(e.properties["screen_name"]
+                               for e in sorted(tied[:3], key=lambda e: e.event_id.bytes))],
+         "sessions": 1}
+    ]  # fmt: skip
+
+
+def test_rows_from_before_the_name_columns_answer_the_same_during_their_backfill(
+    shop: Engine, settings: Settings
+) -> None:
+    """Rows stored before migration 0010 have no name or screen: paths read those from
+    events until the sessions job has filled them in, a batch at a time."""
+    with shop.connect() as conn:
+        written = set(conn.execute(text("SELECT event_pk, name, screen FROM event_sessions")).all())
+        assert sum(1 for _, _, scr in written if scr is not None) > 100
+    with shop.begin() as conn:
+        conn.execute(text("UPDATE event_sessions SET name = NULL, screen = NULL"))
+        conn.execute(text("INSERT INTO session_state (name, value) VALUES (:n, :v)"),
+                     {"n": UNTIL, "v": max(pk for pk, _, _ in written)})  # fmt: skip
+    for case in CASES[:3]:
+        check(shop, settings, **case)
+    assert backfill_step(shop, batch=len(written) // 2) == len(written) // 2
+    with shop.connect() as conn:
+        nulls = conn.execute(text("SELECT COUNT(*) FROM event_sessions WHERE name IS NULL"))
+        assert nulls.scalar() == len(written) - len(written) // 2
+    for case in CASES:
+        check(shop, settings, **case)
+    run_sessions_job(shop, _now_settings(settings), now=END)  # finishes the backfill
+    with shop.connect() as conn:
+        assert (
+            set(conn.execute(text("SELECT event_pk, name, screen FROM event_sessions"))) == written
+        )
+        left = conn.execute(text("SELECT COUNT(*) FROM session_state WHERE name IN (:c, :u)"),
+                            {"c": CURSOR, "u": UNTIL})  # fmt: skip
+        assert left.scalar() == 0
+    for case in CASES:
+        check(shop, settings, **case)
+
+
+def test_the_migration_records_where_the_backfill_ends(settings: Settings) -> None:
+    engine = make_engine(settings)
+    upgrade(engine, "0009_session_days")
+    with engine.begin() as conn:
+        for pk in (3, 7, 5):
+            conn.execute(text("INSERT INTO event_sessions (event_pk, app_id, device_key, ts) "
+                              "VALUES (:pk, 1, 'd', :pk)"), {"pk": pk})  # fmt: skip
+    upgrade(engine)
+    with engine.connect() as conn:
+        state = dict(conn.execute(text("SELECT name, value FROM session_state")).all())
+    assert state == {UNTIL: 7}
+    engine.dispose()
 
 
 def test_bad_specs_say_what_to_fix() -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import msgspec
 import pytest
 from sqlalchemy import select, update
 from sqlalchemy.engine import Engine
@@ -164,3 +165,38 @@ def test_late_events_inside_the_latest_session_are_absorbed_without_reload(
     with engine.connect() as conn:
         mapped = [r.session_id for r in conn.execute(select(EVENT_SESSIONS))]
     assert None not in mapped and len(mapped) == 10
+
+
+def test_screen_names_follow_one_definition(engine: Engine, settings: Settings) -> None:
+    """``$screen_name``, else ``screen_name`` (what the demo and many apps send), else
+    ``screen``: the entry/exit screens and each event's stored screen agree with paths."""
+    app = create_app(engine, "a").app_id
+    events = [
+        ev(app, 0, name="$screen"),
+        ev(app, 1, name="$screen"),
+        ev(app, 2, name="$screen"),
+        ev(app, 3, name="$screen"),
+        ev(app, 4, name="tap"),
+    ]
+    props: list[dict[str, object]] = [
+        {"screen_name": "home"},
+        {"$screen_name": "cart", "screen_name": "ignored", "screen": "ignored"},
+        {"screen": 7},
+        {"title": "no screen"},
+        {"screen_name": "not a screen view"},
+    ]
+    store(
+        engine,
+        [msgspec.structs.replace(e, properties=p) for e, p in zip(events, props, strict=True)],
+    )
+    run_sessions_job(engine, settings, now=LATER)
+    (only,) = sessions(engine)
+    assert (only["entry_screen"], only["exit_screen"], only["screen_count"]) == ("home", None, 4)
+    with engine.connect() as conn:
+        rows = conn.execute(
+            select(EVENT_SESSIONS.c.name, EVENT_SESSIONS.c.screen).order_by(EVENT_SESSIONS.c.ts)
+        ).all()
+    assert [tuple(r) for r in rows] == [
+        ("$screen", "home"), ("$screen", "cart"), ("$screen", "7"), ("$screen", None),
+        ("tap", None),
+    ]  # fmt: skip
