@@ -27,7 +27,9 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from itertools import pairwise
+from operator import itemgetter
+from typing import Any, Final, Literal
 
 from sqlalchemy import text
 from sqlalchemy.engine import Connection
@@ -93,26 +95,26 @@ class PathNode:
     children: dict[str, PathNode] = field(default_factory=dict)
 
 
-@dataclass(frozen=True)
-class Ev:
-    """What a path needs of one event."""
-
-    ts: int
-    key: bytes  # event_id bytes: the tie-break of equal times
-    name: str
-    screen: str | None
+#: One event of a session as paths read it, a plain row of the steps query:
+#: (session id, ts, events.id, name, screen). Plain tuples: paths read hundreds of
+#: thousands of them, and building an object per event cost more than the query.
+Ev = tuple[Any, int, int, str, str | None]
+_TS: Final = 1
+_PK: Final = 2
+_NAME: Final = 3
+_SCREEN: Final = 4
 
 
 def _node(e: Ev, by: By) -> str | None:
     if by == "screen":
-        return e.screen if e.name == SCREEN_EVENT else None
-    return None if e.name in NOISE else e.name
+        return e[_SCREEN] if e[_NAME] == SCREEN_EVENT else None
+    return None if e[_NAME] in NOISE else e[_NAME]
 
 
 def _matches(e: Ev, anchor: str, screen: bool) -> bool:
     if screen:
-        return e.name == SCREEN_EVENT and e.screen == anchor
-    return e.name == anchor
+        return e[_NAME] == SCREEN_EVENT and e[_SCREEN] == anchor
+    return e[_NAME] == anchor
 
 
 def session_nodes(
@@ -125,7 +127,7 @@ def session_nodes(
     start = 0
     if anchor is not None:
         hit = next((i for i, e in enumerate(events) if _matches(e, anchor, screen)), None)
-        if hit is None or not since <= events[hit].ts < until:
+        if hit is None or not since <= events[hit][_TS] < until:
             return None
         start = hit
     out: list[str] = []
@@ -191,7 +193,7 @@ def _session_events(
     time then arrival order; ``events`` is visited only for rows stored before those
     columns existed and not filled in yet, and for the event ids that order events
     with the same time."""
-    raw: dict[str, list[tuple[int, int, str | None, str | None]]] = {}
+    out: dict[str, list[Ev]] = {}
     join = "CROSS JOIN" if conn.dialect.name == "sqlite" else "JOIN"
     for i in range(0, len(session_ids), _CHUNK):
         chunk = list(session_ids[i : i + _CHUNK])
@@ -211,32 +213,36 @@ def _session_events(
             continue
         sql = _STEPS.format(values=", ".join([_VALUE] * len(spans)), join=join)
         args = [v for span in spans for v in span]
-        for sid, ts, pk, name, scr in fetch_positional(conn, sql, [*args, app_id]):
-            raw.setdefault(str(sid), []).append((int(ts), int(pk), name, scr))
-    missing = [pk for evs in raw.values() for _, pk, name, _ in evs if name is None]
-    ties = [
-        pk for evs in raw.values() if len({ts for ts, *_ in evs}) < len(evs) for pk in _tied(evs)
-    ]
+        for row in fetch_positional(conn, sql, [*args, app_id]):
+            out.setdefault(row[0], []).append(row)
+    missing = [e[_PK] for evs in out.values() for e in evs if e[_NAME] is None]
     names = _event_names(conn, missing)
-    keys = _event_keys(conn, ties)
-    out: dict[str, list[Ev]] = {}
-    for sid, evs in raw.items():
-        rows = []
-        for ts, pk, name, scr in evs:
-            if name is None:
-                name, scr = names.get(pk, ("", None))
-            rows.append(Ev(ts, keys.get(pk, b""), name, scr))
-        rows.sort(key=lambda e: (e.ts, e.key))
-        out[sid] = rows
+    tied: dict[str, set[int]] = {}
+    for sid, evs in out.items():
+        evs.sort(key=_BY_TS)  # already in time order from the index, except on PostgreSQL
+        if missing:
+            evs[:] = [(e[0], e[_TS], e[_PK], *names.get(e[_PK], ("", None)))
+                      if e[_NAME] is None else e for e in evs]  # fmt: skip
+        pks = _tied(evs)
+        if pks:
+            tied[sid] = pks
+    keys = _event_keys(conn, [pk for pks in tied.values() for pk in pks])
+    for sid in tied:
+        out[sid].sort(key=lambda e: (e[_TS], keys.get(e[_PK], b"")))
+    return {str(sid): evs for sid, evs in out.items()}
+
+
+_BY_TS = itemgetter(_TS)
+
+
+def _tied(evs: list[Ev]) -> set[int]:
+    """The pks of events that share their time with another event of the session
+    (``evs`` in time order)."""
+    out: set[int] = set()
+    for a, b in pairwise(evs):
+        if a[_TS] == b[_TS]:
+            out.update((a[_PK], b[_PK]))
     return out
-
-
-def _tied(evs: list[tuple[int, int, str | None, str | None]]) -> list[int]:
-    """The pks of events that share their time with another event of the session."""
-    seen: dict[int, list[int]] = {}
-    for ts, pk, *_ in evs:
-        seen.setdefault(ts, []).append(pk)
-    return [pk for pks in seen.values() if len(pks) > 1 for pk in pks]
 
 
 def _event_names(conn: Connection, pks: Sequence[int]) -> dict[int, tuple[str, str | None]]:
