@@ -220,7 +220,7 @@ def _session_events(
     tied: dict[str, set[int]] = {}
     for sid, evs in out.items():
         evs.sort(key=_BY_TS)  # already in time order from the index, except on PostgreSQL
-        if missing:
+        if missing and any(e[_NAME] is None for e in evs):
             evs[:] = [(e[0], e[_TS], e[_PK], *names.get(e[_PK], ("", None)))
                       if e[_NAME] is None else e for e in evs]  # fmt: skip
         pks = _tied(evs)
