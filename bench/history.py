@@ -36,7 +36,14 @@ sys.path.insert(0, str(BENCH))
 
 from loadgen import BodyFactory  # noqa: E402
 
-__all__ = ["HISTORY_DIR", "clone_postgres", "copy_sqlite", "postgres_history", "sqlite_history"]
+__all__ = [
+    "HISTORY_DIR",
+    "clone_postgres",
+    "copy_sqlite",
+    "postgres_history",
+    "spend_sqlite",
+    "sqlite_history",
+]
 
 HISTORY_DIR = BENCH / "results" / "history"
 _DAY_US = 86_400_000_000
@@ -200,6 +207,13 @@ def copy_sqlite(doc: dict[str, Any], directory: Path) -> Path:
     finally:
         os.close(fd)
     return dst
+
+
+def spend_sqlite(doc: dict[str, Any]) -> None:
+    """A run is about to write into the cached history itself: forget it (the next
+    ``sqlite_history`` call rebuilds it), so that a changed database is never taken for
+    the history."""
+    _meta_path(Path(doc["path"])).unlink(missing_ok=True)
 
 
 # ------------------------------------------------------------------ PostgreSQL

@@ -35,9 +35,9 @@ from harness import (
     start_eventkit,
     stop_process,
 )
-from history import clone_postgres, copy_sqlite
+from history import clone_postgres, copy_sqlite, spend_sqlite
 from loadgen import run_python_clients
-from memory import TreeSampler, machine_busy, tree_cpu
+from memory import TreeSampler, command_cpu, machine_busy, tree_cpu
 
 __all__ = ["LUA", "PostgresTarget", "Scenario", "SqliteTarget", "measure", "run_load"]
 
@@ -52,11 +52,20 @@ DRAIN_MAX = 45.0
 
 @dataclass
 class SqliteTarget:
-    """A fresh SQLite file, or a private copy of a history (``history`` doc)."""
+    """A fresh SQLite file, or a private copy of a history (``history`` doc).
+
+    ``in_place`` runs on the cached history itself, for a history whose copy does not
+    fit on the disk (the 100M point); the run spends it: its cache entry is removed, so
+    the next run rebuilds it.
+    """
 
     history: dict[str, Any] | None = None
     database: str = "sqlite"
     path: Path | None = None
+    in_place: bool = False
+    #: Settings for this scenario only (``EVENTKIT_...``), and its short name in labels.
+    env: dict[str, str] = field(default_factory=dict)
+    variant: str = ""
 
     @property
     def events_before(self) -> int:
@@ -66,7 +75,11 @@ class SqliteTarget:
         if self.history is None:
             self.path = rundir / "bench.db"
             return None, ""
-        self.path = copy_sqlite(self.history, rundir)
+        if self.in_place:
+            spend_sqlite(self.history)
+            self.path = Path(self.history["path"])
+        else:
+            self.path = copy_sqlite(self.history, rundir)
         return f"sqlite:///{self.path}", str(self.history["key"])
 
     def rows(self) -> int:
@@ -75,7 +88,7 @@ class SqliteTarget:
             return int(conn.execute("SELECT count(*) FROM events").fetchone()[0])
 
     def teardown(self) -> None:
-        if self.path is not None:
+        if self.path is not None and not self.in_place:
             shutil.rmtree(self.path.parent, ignore_errors=True)
 
 
@@ -188,6 +201,8 @@ class Scenario:
     workers: int
     database: str = "sqlite"
     history: int = 0
+    #: A scenario run with settings of its own (``SqliteTarget.variant``), e.g. "16M cache".
+    variant: str = ""
     events_per_s: float = 0.0
     requests_per_s: float = 0.0
     p50_ms: float = 0.0
@@ -196,6 +211,8 @@ class Scenario:
     loadgen_cpu_pct: float = 0.0
     #: CPU of each process role of the serve tree during the window, % of one core.
     cpu_by_role: dict[str, float] = field(default_factory=dict)
+    #: CPU of the database server's processes (PostgreSQL on this machine), % of one core.
+    db_cpu_pct: float = 0.0
     #: CPU used by everything else on the machine during the window, % of one core.
     other_cpu_pct: float = 0.0
     peak_pss_mib: float = 0.0
@@ -217,6 +234,7 @@ class Scenario:
         if self.kind == "ceiling":
             return f"(a) ceiling {self.server:<8} batch {self.batch:<3}"
         where = self.database + (f" +{_short(self.history)}" if self.history else "")
+        where += f" {self.variant}" if self.variant else ""
         return f"eventkit {where:<13} batch {self.batch:<3}"
 
 
@@ -253,14 +271,17 @@ def _start(
     assert target is not None
     rundir = Path(tempfile.mkdtemp(prefix=f"eventkit-{server}-", dir=tmp))
     url, key = target.setup(rundir)
-    return start_eventkit(server, args.workers, tmp, database_url=url, key=key, rundir=rundir)
+    return start_eventkit(
+        server, args.workers, tmp, database_url=url, key=key, rundir=rundir,
+        env=getattr(target, "env", None),
+    )  # fmt: skip
 
 
 def _window(
     args: argparse.Namespace, sc: Scenario, srv: Server, tmp: Path, sampler: TreeSampler
 ) -> dict[str, Any]:
     """The timed load, with the serve tree's CPU per role and memory peaks."""
-    busy0 = machine_busy()
+    busy0, db0 = machine_busy(), command_cpu("postgres")
     cpu0, gen0, t0 = tree_cpu(srv.proc.pid), _children_cpu(), time.monotonic()
     sampler.start()
     try:
@@ -273,7 +294,11 @@ def _window(
     sc.server_cpu_pct = sum(sc.cpu_by_role.values())
     sc.loadgen_cpu_pct = 100 * (_children_cpu() - gen0) / wall
     busy = 100 * (machine_busy() - busy0) / wall
-    sc.other_cpu_pct = max(0.0, busy - sc.server_cpu_pct - sc.loadgen_cpu_pct)
+    if sc.database == "postgres":
+        db1 = command_cpu("postgres")
+        sc.db_cpu_pct = 100 * sum(v - db0.get(pid, 0.0) for pid, v in db1.items()) / wall
+    used = sc.server_cpu_pct + sc.loadgen_cpu_pct + sc.db_cpu_pct
+    sc.other_cpu_pct = max(0.0, busy - used)
     sc.peak_pss_mib = sampler.peak_pss_kib / 1024
     sc.peak_rss_mib = sampler.peak_rss_kib / 1024
     sc.pss_by_role = {r: v / 1024 for r, v in sampler.at_peak.items()}
@@ -292,6 +317,7 @@ def measure(
     sc = Scenario(kind, server, batch, args.workers)
     if target is not None:
         sc.database, sc.history = target.database, target.events_before
+        sc.variant = getattr(target, "variant", "")
     srv: Server | None = None
     acked = accepted = dups = 0
     drained = True

@@ -10,7 +10,15 @@ import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 
-__all__ = ["TreeSampler", "machine_busy", "process_tree", "role_of", "tree_cpu", "tree_memory"]
+__all__ = [
+    "TreeSampler",
+    "command_cpu",
+    "machine_busy",
+    "process_tree",
+    "role_of",
+    "tree_cpu",
+    "tree_memory",
+]
 
 _TICK = os.sysconf("SC_CLK_TCK")
 
@@ -80,6 +88,24 @@ def machine_busy() -> float:
     fields = Path("/proc/stat").read_text().splitlines()[0].split()[1:]
     user, nice, system, _idle, _iowait, irq, softirq, steal = (int(x) for x in fields[:8])
     return (user + nice + system + irq + softirq + steal) / _TICK
+
+
+def command_cpu(comm: str) -> dict[int, float]:
+    """CPU seconds of every process whose command name is ``comm`` (``postgres``: the
+    database server's backends, on the same machine as the benchmark), by pid."""
+    out: dict[int, float] = {}
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            stat = Path(f"/proc/{entry}/stat").read_text()
+        except OSError:
+            continue
+        if stat[stat.index("(") + 1 : stat.rindex(")")] != comm:
+            continue
+        fields = stat[stat.rindex(")") + 2 :].split()
+        out[int(entry)] = (int(fields[11]) + int(fields[12])) / _TICK
+    return out
 
 
 def tree_cpu(root: int) -> dict[str, float]:
