@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import os
 import threading
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -23,18 +24,22 @@ __all__ = [
 _TICK = os.sysconf("SC_CLK_TCK")
 
 
+def _stats() -> Iterator[tuple[int, str]]:
+    """(pid, /proc/pid/stat) of every process still there."""
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                yield int(entry), Path(f"/proc/{entry}/stat").read_text()
+            except OSError:
+                continue
+
+
 def process_tree(root: int) -> list[int]:
     """``root`` and all its descendants (by parent pid)."""
     children: dict[int, list[int]] = {}
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        try:
-            stat = Path(f"/proc/{entry}/stat").read_text()
-        except OSError:
-            continue
+    for pid, stat in _stats():
         ppid = int(stat[stat.rindex(")") + 2 :].split()[1])
-        children.setdefault(ppid, []).append(int(entry))
+        children.setdefault(ppid, []).append(pid)
     out, todo = [], [root]
     while todo:
         pid = todo.pop()
@@ -94,17 +99,10 @@ def command_cpu(comm: str) -> dict[int, float]:
     """CPU seconds of every process whose command name is ``comm`` (``postgres``: the
     database server's backends, on the same machine as the benchmark), by pid."""
     out: dict[int, float] = {}
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        try:
-            stat = Path(f"/proc/{entry}/stat").read_text()
-        except OSError:
-            continue
-        if stat[stat.index("(") + 1 : stat.rindex(")")] != comm:
-            continue
-        fields = stat[stat.rindex(")") + 2 :].split()
-        out[int(entry)] = (int(fields[11]) + int(fields[12])) / _TICK
+    for pid, stat in _stats():
+        if stat[stat.index("(") + 1 : stat.rindex(")")] == comm:
+            fields = stat[stat.rindex(")") + 2 :].split()
+            out[pid] = (int(fields[11]) + int(fields[12])) / _TICK
     return out
 
 
