@@ -26,6 +26,8 @@ HISTORY_FLAT = 0.90
 PG_VS_COPY = 0.50
 #: Peak PSS of the serve process tree under the batch-100 load, MiB.
 PSS_MIB = 250.0
+#: The setting the memory goal's small-cache run changes (bench/ingest.py --small-cache-mb).
+_CACHE = "EVENTKIT_SQLITE__CACHE_SIZE_MB"
 
 _LEVERS = {
     "writer": (
@@ -45,18 +47,11 @@ _LEVERS = {
         "next lever: none in eventkit until the figure is measured on a machine the "
         "benchmark has to itself (the run shares its cores with other work)"
     ),
-    "db": (
+    "PostgreSQL": (
         "next lever: less work per row in PostgreSQL (the writer already uses COPY): fewer "
         "indexes written per event, or the database on a machine of its own"
     ),
     "latency": ("next lever: fuller group commits (the loop is bound by commit latency, not CPU)"),
-}
-
-#: When the goal is out of the CPU budget, the lever is the role that spends the most.
-_BUDGET_LEVERS = {
-    "writer": _LEVERS["writer"],
-    "worker": _LEVERS["worker"],
-    "PostgreSQL": _LEVERS["db"],
 }
 
 
@@ -152,11 +147,12 @@ def cpu_budget(s: Scenario, wanted_per_s: float, cores: int) -> tuple[str, str] 
 def _explain(goal: Goal, s: Scenario | None) -> Goal:
     if not goal.met and s is not None:
         kind, measured = bottleneck(s)
-        goal.why = [measured, _LEVERS[kind]]
         budget = cpu_budget(s, goal.target * goal.baseline, os.cpu_count() or 1)
-        if budget:
+        if budget is None:
+            goal.why = [measured, _LEVERS[kind]]
+        else:  # out of the CPU budget: the lever is the process that spends the most
             largest, sentence = budget
-            goal.why = [measured, sentence, _BUDGET_LEVERS.get(largest, _LEVERS["machine"])]
+            goal.why = [measured, sentence, _LEVERS.get(largest, _LEVERS["machine"])]
     return goal
 
 
@@ -176,7 +172,8 @@ def evaluate(
     """The goals this run has figures for."""
     goals: list[Goal] = []
     everything = [s for s in scenarios if s.kind == "eventkit"]
-    ek = [s for s in everything if not s.variant]  # variants have goals of their own
+    ek = [s for s in everything if not s.settings]  # runs with settings of their own
+    # have no goal of their own
     batch = _first(ek, database="sqlite", batch=100, history=0)
     if batch is not None and raw:
         goal = _explain(
@@ -224,7 +221,7 @@ def evaluate(
             f"{worst.label.strip()}: RSS {worst.peak_rss_mib:.0f} MiB; PSS by process: {parts}"
         ]
         # bench/ingest.py --small-cache-mb: the same load with a small SQLite page cache
-        small = next((s for s in everything if s.variant.endswith("M cache") and not s.error), None)
+        small = next((s for s in everything if _CACHE in s.settings and not s.error), None)
         default = _first(ek, database="sqlite", batch=100, history=0)
         if small is not None:
             goal.why += _memory_trade(small, default)
@@ -240,7 +237,7 @@ def _memory_trade(small: Scenario, default: Scenario | None) -> list[str]:
         rate += f" = {100 * small.events_per_s / default.events_per_s:.0f}% of the default's"
     verdict = "within" if small.peak_pss_mib <= PSS_MIB else "still above"
     return [
-        f"with sqlite.cache_size_mb={small.variant.split('M')[0]}: peak PSS "
+        f"with sqlite.cache_size_mb={small.settings[_CACHE]}: peak PSS "
         f"{small.peak_pss_mib:.0f} MiB ({parts}; {verdict} the goal) at {rate}: the "
         "writer's share above that is SQLite's page cache (sqlite.cache_size_mb, 256 by "
         "default), which fills as the database grows",

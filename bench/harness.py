@@ -164,22 +164,22 @@ def start_eventkit(
     database_url: str | None = None,
     key: str = "",
     rundir: Path | None = None,
-    env: dict[str, str] | None = None,
+    settings: dict[str, str] | None = None,
 ) -> Server:
     """``eventkit serve`` on a fresh SQLite file in a new directory under ``workdir``,
     or on ``database_url`` (then ``key`` is its write key: no first-start output);
-    ``env`` adds settings for this server only."""
+    ``settings`` (``EVENTKIT_...`` variables) are for this server only."""
     port = free_port()
     if rundir is None:
         rundir = Path(tempfile.mkdtemp(prefix=f"eventkit-{server}-", dir=workdir))
     db = rundir / "bench.db"
-    extra, env = env or {}, _clean_env()
+    env = _clean_env()
     env["EVENTKIT_DATABASE_URL"] = database_url or f"sqlite:///{db}"
     env["EVENTKIT_SPOOL__DIRECTORY"] = str(rundir / "spool")
     env["EVENTKIT_LOAD_PLUGINS"] = "0"
     env["EVENTKIT_INGEST__WRITER"] = WRITER_MODE
     env.update(EXTRA_ENV)
-    env.update(extra)
+    env.update(settings or {})
     log = rundir / "serve.log"
     cmd = [sys.executable, "-m", "eventkit", "serve", "--host", HOST, "--port", str(port)]
     cmd += ["--server", server, "--workers", str(workers)]

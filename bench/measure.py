@@ -201,7 +201,9 @@ class Scenario:
     workers: int
     database: str = "sqlite"
     history: int = 0
-    #: A scenario run with settings of its own (``SqliteTarget.variant``), e.g. "16M cache".
+    #: Settings of this scenario's own (``SqliteTarget.env``) and their short name in
+    #: the label, e.g. "16M cache".
+    settings: dict[str, str] = field(default_factory=dict)
     variant: str = ""
     events_per_s: float = 0.0
     requests_per_s: float = 0.0
@@ -273,7 +275,7 @@ def _start(
     url, key = target.setup(rundir)
     return start_eventkit(
         server, args.workers, tmp, database_url=url, key=key, rundir=rundir,
-        env=getattr(target, "env", None),
+        settings=target.env if isinstance(target, SqliteTarget) else None,
     )  # fmt: skip
 
 
@@ -281,7 +283,8 @@ def _window(
     args: argparse.Namespace, sc: Scenario, srv: Server, tmp: Path, sampler: TreeSampler
 ) -> dict[str, Any]:
     """The timed load, with the serve tree's CPU per role and memory peaks."""
-    busy0, db0 = machine_busy(), command_cpu("postgres")
+    db0 = command_cpu("postgres") if sc.database == "postgres" else {}
+    busy0 = machine_busy()
     cpu0, gen0, t0 = tree_cpu(srv.proc.pid), _children_cpu(), time.monotonic()
     sampler.start()
     try:
@@ -317,7 +320,8 @@ def measure(
     sc = Scenario(kind, server, batch, args.workers)
     if target is not None:
         sc.database, sc.history = target.database, target.events_before
-        sc.variant = getattr(target, "variant", "")
+        if isinstance(target, SqliteTarget):
+            sc.settings, sc.variant = dict(target.env), target.variant
     srv: Server | None = None
     acked = accepted = dups = 0
     drained = True

@@ -69,7 +69,7 @@ def test_variant_runs_have_no_goal_of_their_own_but_explain_memory() -> None:
     default = _scenario(events_per_s=30_000, peak_pss_mib=475.0, pss_by_role={"writer": 315.0})
     small = _scenario(
         events_per_s=24_000, peak_pss_mib=260.0, pss_by_role={"writer": 100.0},
-        variant="16M cache",
+        settings={"EVENTKIT_SQLITE__CACHE_SIZE_MB": "16"}, variant="16M cache",
     )  # fmt: skip
     history = _scenario(events_per_s=29_000, history=1_000_000, peak_pss_mib=300.0)
     after = _scenario(events_per_s=31_000, peak_pss_mib=300.0)
